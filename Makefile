@@ -1,0 +1,37 @@
+# The commands a newcomer needs. `make train` and `make test` set everything up themselves.
+PYTHON_FOR_VENV ?= python3.11
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: setup train test bench clean
+
+$(PY_STAMP): requirements.txt constraints.txt lambda/requirements.txt
+	command -v $(PYTHON_FOR_VENV) >/dev/null || { echo "error: $(PYTHON_FOR_VENV) not found; set PYTHON_FOR_VENV=/path/to/python3.11" >&2; exit 1; }
+	test -x $(PYTHON) || $(PYTHON_FOR_VENV) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+## setup: create .venv and install the Python and npm packages
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+## train: train with the default recipe and export every format (about 20 minutes on 2 cores)
+train: setup
+	$(PYTHON) generator.py
+
+## test: run the whole test suite
+test: setup
+	$(PYTHON) -m pytest
+
+## bench: print the benchmark tables
+bench: setup
+	$(PYTHON) bench/training_throughput.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache model/checkpoints .export-staging-*
