@@ -35,14 +35,17 @@ def _bounded(kind, low=None, high=None, *, low_open=False, high_open=False):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+            expected = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         too_low = low is not None and (value <= low if low_open else value < low)
         too_high = high is not None and (value >= high if high_open else value > high)
         if too_low or too_high:
-            left = "(" if low_open else "["
-            right = ")" if high_open else "]"
-            bounds = f"{left}{'' if low is None else low}, {'' if high is None else high}{right}"
-            raise argparse.ArgumentTypeError(f"{text} is outside {bounds}")
+            rules = []
+            if low is not None:
+                rules.append(f"{'>' if low_open else '>='} {low}")
+            if high is not None:
+                rules.append(f"{'<' if high_open else '<='} {high}")
+            raise argparse.ArgumentTypeError(f"{text} is out of range: must be {' and '.join(rules)}")
         return value
 
     parse.__name__ = kind.__name__
@@ -50,7 +53,7 @@ def _bounded(kind, low=None, high=None, *, low_open=False, high_open=False):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from model.training import TrainingConfig
+    from model.config import TrainingConfig
 
     defaults = TrainingConfig()
     parser = argparse.ArgumentParser(
@@ -118,14 +121,18 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
     import numpy as np
+    import tensorflow as tf
 
     from model import card as cards
     from model import export, plots
     from model.evaluation import summarize
     from model.network import build_cnn
-    from model.training import TrainingConfig, train
+    from model.config import TrainingConfig
+    from model.training import train
 
     keras.utils.set_random_seed(args.seed)
+    # Same seed, same weights: deterministic kernels and input pipeline order.
+    tf.config.experimental.enable_op_determinism()
     output_root = args.output_root.resolve()
 
     # --- train (or load) ---

@@ -6,7 +6,8 @@ Layout under the output root (the repository by default):
     model/saved_model/          TF SavedModel, signature `serving_default`: image -> probabilities
     model/card.json             the model card
     model/reports/              training curves and confusion matrix (PNG)
-    web/model/                  TF.js graph model (model.json + shards) and card.json
+    web/model/                  TF.js graph model (model.json + shards), card.json, and
+                                model.js: both in one script for the page opened from disk
     lambda/model/               digits.tflite for LiteRT and card.json
 
 Every format takes float32 [N, 28, 28, 1] in [0, 1] (white digit on black) and returns
@@ -18,6 +19,7 @@ previous model in place, whole.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -102,10 +104,32 @@ def write_formats(model: keras.Model, root: Path) -> None:
 
 
 def write_card(card: dict, root: Path) -> None:
+    """The card beside every export, and inside web/model/model.js with the TF.js model."""
     text = json.dumps(card, indent=2) + "\n"
     for relative in CARD_COPIES:
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text)
+    write_web_script(root / WEB_MODEL_DIR, card)
+
+
+def write_web_script(directory: Path, card: dict) -> None:
+    """web/model/model.js: the TF.js model and its card as `window.DIGITS_MODEL`.
+
+    A page opened from disk (file://) cannot fetch() model.json, but it can load a
+    <script>; the page hands these parts to tf.io.fromMemory.
+    """
+    model_json = json.loads((directory / "model.json").read_text())
+    manifest = model_json["weightsManifest"]
+    weights = b"".join((directory / path).read_bytes() for group in manifest for path in group["paths"])
+    bundle = {
+        "modelTopology": model_json["modelTopology"],
+        "weightSpecs": [spec for group in manifest for spec in group["weights"]],
+        "weightDataBase64": base64.b64encode(weights).decode("ascii"),
+        "card": card,
+    }
+    (directory / "model.js").write_text(
+        "// The TF.js model and its card in one script, for pages opened from disk (file://).\n"
+        f"window.DIGITS_MODEL = {json.dumps(bundle, separators=(',', ':'))};\n")
 
 
 # --- running each format ---------------------------------------------------------------

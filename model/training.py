@@ -16,26 +16,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from model.config import TrainingConfig
 from model.network import INPUT_SHAPE
 
 # Augmentation ranges of the Kaggle notebook: +-10 degrees, +-10 % zoom, +-10 % shift.
 ROTATION_DEGREES = 10
 ZOOM = 0.10
 SHIFT = 0.10
-
-
-@dataclasses.dataclass
-class TrainingConfig:
-    epochs: int = 15
-    batch_size: int = 16
-    learning_rate: float = 0.02
-    momentum: float = 0.9
-    nesterov: bool = True
-    warmup_epochs: float = 1.0
-    validation_split: float = 0.1
-    augment: bool = True
-    seed: int = 42
-    limit: int | None = None
 
 
 @dataclasses.dataclass

@@ -1,0 +1,42 @@
+"""The network's shape: Chris Deotte's 784 - [32C3-32C3-32C5S2] - [64C3-64C3-64C5S2] - 128 - 10."""
+
+import numpy as np
+
+from model.network import build_cnn
+
+EXPECTED_OUTPUTS = [
+    ("conv1a", (26, 26, 32)), ("conv1a_bn", (26, 26, 32)),
+    ("conv1b", (24, 24, 32)), ("conv1b_bn", (24, 24, 32)),
+    ("conv1c", (12, 12, 32)), ("conv1c_bn", (12, 12, 32)), ("drop1", (12, 12, 32)),
+    ("conv2a", (10, 10, 64)), ("conv2a_bn", (10, 10, 64)),
+    ("conv2b", (8, 8, 64)), ("conv2b_bn", (8, 8, 64)),
+    ("conv2c", (4, 4, 64)), ("conv2c_bn", (4, 4, 64)), ("drop2", (4, 4, 64)),
+    ("conv3", (1, 1, 128)), ("conv3_bn", (1, 1, 128)),
+    ("flatten", (128,)), ("drop3", (128,)),
+    ("probabilities", (10,)),
+]
+
+
+def test_layer_output_shapes():
+    model = build_cnn()
+    assert [(layer.name, tuple(layer.output.shape[1:])) for layer in model.layers] == EXPECTED_OUTPUTS
+
+
+def test_kernels_strides_and_regularisation():
+    layers = {layer.name: layer for layer in build_cnn().layers}
+    for name in ("conv1a", "conv1b", "conv2a", "conv2b"):
+        assert layers[name].kernel_size == (3, 3) and layers[name].strides == (1, 1)
+    for name in ("conv1c", "conv2c"):
+        assert layers[name].kernel_size == (5, 5) and layers[name].strides == (2, 2)
+    assert layers["conv3"].kernel_size == (4, 4)
+    assert all(layers[name].rate == 0.4 for name in ("drop1", "drop2", "drop3"))
+    assert sum(name.endswith("_bn") for name in layers) == 7  # after every convolution
+
+
+def test_output_is_a_probability_distribution_over_ten_digits():
+    model = build_cnn()
+    images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    probabilities = np.asarray(model(images, training=False))
+    assert probabilities.shape == (4, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert model.count_params() == 327_242
