@@ -35,3 +35,19 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache model/checkpoints .export-staging-*
+
+# --- the web page (web/) --------------------------------------------------------------
+
+.PHONY: serve screenshot bench-web
+
+## serve: the API and the page at http://127.0.0.1:8000 (open web/index.html from disk to use it without a server)
+serve: setup
+	$(PYTHON) -m uvicorn app:app --app-dir lambda --host 127.0.0.1 --port 8000
+
+## screenshot: draw a digit in Chromium and save the README's pictures of the page in docs/
+screenshot: setup
+	$(PYTHON) -m tests.web.screenshot docs/screenshot.png --phone docs/screenshot-phone.png
+
+## bench-web: the page's timings in headless Chromium and its weight
+bench-web: setup
+	$(PYTHON) bench/web_page.py

@@ -69,8 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                           default=defaults.momentum)
     training.add_argument("--nesterov", action=argparse.BooleanOptionalAction,
                           default=defaults.nesterov, help="Nesterov momentum")
+    training.add_argument("--weight-decay", type=_bounded(float, 0), default=defaults.weight_decay,
+                          help="decoupled weight decay (scaled by the learning rate)")
     training.add_argument("--warmup-epochs", type=_bounded(float, 0), default=defaults.warmup_epochs,
-                          help="linear learning-rate warm-up before the cosine decay")
+                          help="linear learning-rate warm-up before the cosine decay (at most a fifth of the run)")
     training.add_argument("--validation-split", type=_bounded(float, 0, 1, low_open=True, high_open=True),
                           default=defaults.validation_split,
                           help="fraction of the training digits held out to pick the best epoch")
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_keras is None:
         config = TrainingConfig(epochs=args.epochs, batch_size=args.batch_size,
                                 learning_rate=args.learning_rate, momentum=args.momentum,
-                                nesterov=args.nesterov, warmup_epochs=args.warmup_epochs,
+                                nesterov=args.nesterov, weight_decay=args.weight_decay,
+                                warmup_epochs=args.warmup_epochs,
                                 validation_split=args.validation_split, augment=args.augment,
                                 seed=args.seed, limit=args.limit)
         x_train, y_train = mnist.x_train, mnist.y_train
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         trained_at = datetime.datetime.now(datetime.timezone.utc)
         training = {
             **dataclasses.asdict(config),
-            "optimizer": "SGD", "schedule": "linear warm-up, then cosine decay to 0",
+            "optimizer": "SGD", "schedule": "linear warm-up (at most a fifth of the run), then cosine decay to 0",
             "loss": "sparse_categorical_crossentropy",
             "train_digits": result.train_size, "validation_digits": result.validation_size,
             "best_epoch": result.best_epoch,

@@ -1,20 +1,29 @@
 """Turning any picture of a digit into what the model expects, the way MNIST was made.
 
 `to_mnist(pixels)` is a pure function of a NumPy array: no I/O, no Pillow, so the page's
-JavaScript version (web/) can follow it step by step and both are held to the same test
-vectors in tests/vectors/.
+JavaScript version (web/) can follow it step by step, and both are held to the same test
+vectors in tests/vectors/. Every step works in float64, as JavaScript numbers do.
 
 Steps:
-1. alpha is composited onto a background opposite to the ink (white, unless the visible
-   strokes are light, as on a transparent canvas drawn in white);
+1. alpha is composited onto a background opposite to the ink: white, unless the visible
+   pixels are light on average (a transparent canvas drawn in white), then black;
 2. greyscale with ITU-R 601 luma (what Pillow's "L" uses);
-3. polarity: a light border means dark ink on light paper, which is inverted so the digit
-   is white on black as in MNIST;
-4. the ink's bounding box, ignoring faint noise below INK_THRESHOLD, is cropped and the
-   ink stretched so its brightest pixel is 1;
-5. the longer side is scaled to BOX pixels, aspect kept, with an antialiasing triangle
-   filter (Pillow's bilinear resampling);
-6. the result is placed in SIZE x SIZE so its centre of mass falls on pixel (14, 14).
+3. polarity and paper: the median of the border pixels is the paper; a light paper means
+   dark ink, so ink = (paper - grey) / paper, otherwise ink = (grey - paper) / (1 - paper),
+   clipped to [0, 1]. White digits on black (MNIST itself) pass through unchanged;
+4. the ink's bounding box: rows and columns holding ink of at least INK_THRESHOLD (so
+   faint noise, JPEG ringing and paper texture do not widen it), then grown by one pixel
+   on each side whose next row or column holds any ink (the antialiased rim, which MNIST
+   digits keep inside their 20-pixel box); the crop is stretched so its brightest pixel is 1;
+5. strokes that would end up thinner than MIN_STROKE pixels (a fine pen on a big canvas,
+   which shrinking would turn into a faint hairline MNIST never shows) are thickened: the
+   stroke width is estimated as 2 x area / outline length of the ink at 0.5 or more, and
+   the crop, padded by r pixels, gets a (2r+1)-square maximum filter, r chosen to bring the
+   width to MIN_STROKE; MNIST's own digits are never thin enough for r to reach 1;
+6. the longer side is scaled to BOX pixels, aspect kept, with a triangle filter widened
+   when shrinking so it antialiases (Pillow's bilinear resampling, reproduced exactly);
+7. the result is placed in SIZE x SIZE at the whole-pixel offset that brings its centre of
+   mass nearest to pixel (14, 14) (rounding halves up), kept inside the frame.
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ import numpy as np
 
 SIZE = 28
 BOX = 20
-INK_THRESHOLD = 0.2  # ink below this (0-1) is noise: JPEG ringing, paper texture, faint smudges
+INK_THRESHOLD = 0.2  # ink below this (0-1) does not count as the digit: noise, ringing, texture
+MIN_STROKE = 1.5  # pixels, after scaling; MNIST's test digits measure 2.0 (median), 1.3 (5th percentile)
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -34,18 +44,15 @@ class BlankImageError(ValueError):
 
 
 def to_mnist(pixels: np.ndarray) -> np.ndarray:
-    """Any H x W (grey), H x W x 3 (RGB) or H x W x 4 (RGBA) uint8 picture of one digit ->
-    float32 (28, 28) in [0, 1], white digit on black, MNIST-style.
+    """Any H x W (grey), H x W x 1, H x W x 3 (RGB) or H x W x 4 (RGBA) uint8 picture of
+    one digit -> float32 (28, 28) in [0, 1], white digit on black, MNIST-style.
 
     Raises BlankImageError when no ink is found, ValueError for arrays of another shape.
     """
     ink = ink_map(pixels)
-    rows = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=1))
-    columns = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=0))
-    if rows.size == 0:
-        raise BlankImageError("no digit found: the image is blank or holds only faint marks")
-    crop = ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
-    crop = crop / crop.max()
+    top, bottom, left, right = ink_box(ink)
+    crop = ink[top:bottom + 1, left:right + 1]
+    crop = thicken(crop / crop.max())
 
     height, width = crop.shape
     scale = BOX / max(height, width)
@@ -56,15 +63,15 @@ def to_mnist(pixels: np.ndarray) -> np.ndarray:
     total = box.sum()
     centre_row = (box.sum(axis=1) @ np.arange(new_height)) / total
     centre_column = (box.sum(axis=0) @ np.arange(new_width)) / total
-    top = _clamp(math.floor(SIZE / 2 - centre_row + 0.5), 0, SIZE - new_height)
-    left = _clamp(math.floor(SIZE / 2 - centre_column + 0.5), 0, SIZE - new_width)
+    offset_top = _clamp(math.floor(SIZE / 2 - centre_row + 0.5), 0, SIZE - new_height)
+    offset_left = _clamp(math.floor(SIZE / 2 - centre_column + 0.5), 0, SIZE - new_width)
     digit = np.zeros((SIZE, SIZE), dtype=np.float64)
-    digit[top:top + new_height, left:left + new_width] = box
+    digit[offset_top:offset_top + new_height, offset_left:offset_left + new_width] = box
     return np.clip(digit, 0.0, 1.0).astype(np.float32)
 
 
 def ink_map(pixels: np.ndarray) -> np.ndarray:
-    """Steps 1-3: float64 (H, W) in [0, 1] where 1 is full ink, background 0."""
+    """Steps 1-3: float64 (H, W) in [0, 1] where 1 is full ink and the paper is 0."""
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8:
         raise ValueError(f"expected uint8 pixels, got {pixels.dtype}")
@@ -83,12 +90,63 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
         if values.shape[2] == 4:
             alpha = values[:, :, 3]
             coverage = alpha.sum()
-            strokes_are_light = coverage > 0 and (grey * alpha).sum() / coverage > 0.5
-            background = 0.0 if strokes_are_light else 1.0
+            visible_is_light = coverage > 0 and (grey * alpha).sum() / coverage > 0.5
+            background = 0.0 if visible_is_light else 1.0
             grey = grey * alpha + background * (1.0 - alpha)
 
     border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
-    return 1.0 - grey if np.median(border) > 0.5 else grey
+    paper = float(np.median(border))
+    if paper > 0.5:
+        ink = (paper - grey) / paper
+    elif paper > 0.0:
+        ink = (grey - paper) / (1.0 - paper)
+    else:
+        ink = grey
+    return np.clip(ink, 0.0, 1.0)
+
+
+def ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """Step 4: (top, bottom, left, right), inclusive, of the digit in an ink map."""
+    strong = ink >= INK_THRESHOLD
+    rows = np.flatnonzero(strong.any(axis=1))
+    columns = np.flatnonzero(strong.any(axis=0))
+    if rows.size == 0:
+        raise BlankImageError("no digit found: the image is blank or holds only faint marks")
+    top, bottom, left, right = int(rows[0]), int(rows[-1]), int(columns[0]), int(columns[-1])
+    last_row, last_column = ink.shape[0] - 1, ink.shape[1] - 1
+    # Each side looks only at the span of the thresholded box, so the order does not matter.
+    grown_top = top - 1 if top > 0 and ink[top - 1, left:right + 1].max() > 0 else top
+    grown_bottom = bottom + 1 if bottom < last_row and ink[bottom + 1, left:right + 1].max() > 0 else bottom
+    grown_left = left - 1 if left > 0 and ink[top:bottom + 1, left - 1].max() > 0 else left
+    grown_right = right + 1 if right < last_column and ink[top:bottom + 1, right + 1].max() > 0 else right
+    return grown_top, grown_bottom, grown_left, grown_right
+
+
+def stroke_width(crop: np.ndarray) -> float:
+    """Mean stroke width in pixels of the ink at 0.5 or more: 2 x area / outline length."""
+    ink = crop >= 0.5
+    outline = (np.count_nonzero(ink[1:, :] != ink[:-1, :]) + np.count_nonzero(ink[:, 1:] != ink[:, :-1])
+               + np.count_nonzero(ink[0, :]) + np.count_nonzero(ink[-1, :])
+               + np.count_nonzero(ink[:, 0]) + np.count_nonzero(ink[:, -1]))
+    return 2.0 * np.count_nonzero(ink) / outline
+
+
+def thicken(crop: np.ndarray) -> np.ndarray:
+    """Step 5: widen strokes that scaling would make thinner than MIN_STROKE."""
+    scale = BOX / max(crop.shape)
+    radius = math.floor((MIN_STROKE / scale - stroke_width(crop)) / 2 + 0.5)
+    if radius < 1:
+        return crop
+    padded = np.pad(crop, radius)
+    return _max_filter(_max_filter(padded, radius, axis=0), radius, axis=1)
+
+
+def _max_filter(image: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Maximum over a window of 2 * radius + 1 pixels along one axis, edges padded with 0."""
+    padded = np.pad(image, [(radius, radius) if a == axis else (0, 0) for a in range(2)])
+    length = image.shape[axis]
+    return np.max([np.take(padded, range(offset, offset + length), axis=axis)
+                   for offset in range(2 * radius + 1)], axis=0)
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -13,6 +13,7 @@ class TrainingConfig:
     learning_rate: float = 0.02
     momentum: float = 0.9
     nesterov: bool = True
+    weight_decay: float = 0.0
     warmup_epochs: float = 1.0
     validation_split: float = 0.1
     augment: bool = True

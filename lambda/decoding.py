@@ -1,0 +1,187 @@
+"""What clients send, turned into pixels: image files, data URLs, base64, pixel arrays.
+
+Nothing here knows about HTTP. Every way a request can be wrong raises an `InputError`
+subclass whose message a person can act on; errors.py maps each class to its status.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import math
+import re
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+# Only the readers for the accepted formats, imported now so the first request does not pay.
+from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_IMAGE_PIXELS = 4096 * 4096
+# Larger pictures are shrunk by a whole factor before preprocessing so memory stays small;
+# the 28x28 result cannot tell the difference.
+MAX_SIDE = 1024
+
+IMAGE_TYPES = {  # media type -> Pillow format
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/webp": "WEBP",
+    "image/bmp": "BMP",
+    "image/gif": "GIF",
+}
+MEDIA_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/x-ms-bmp": "image/bmp", "image/x-png": "image/png"}
+SUPPORTED = "PNG, JPEG, WebP, BMP or GIF"
+
+
+class InputError(ValueError):
+    """The request cannot be answered because of what the client sent."""
+
+
+class UnsupportedFormat(InputError):
+    """A content type or image format the function does not read."""
+
+
+class UndecodableInput(InputError):
+    """Bytes, base64 or JSON that cannot be decoded."""
+
+
+class TooLarge(InputError):
+    """A body or an image over the stated limits."""
+
+
+class InvalidInput(InputError):
+    """Well-formed input with the wrong shape or values."""
+
+
+def media_type(content_type: str | None) -> str:
+    """'Image/PNG; charset=x' -> 'image/png' (aliases resolved); '' when absent."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    return MEDIA_TYPE_ALIASES.get(kind, kind)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def check_body_size(size: int) -> None:
+    if size > MAX_BODY_BYTES:
+        raise TooLarge(f"the request body is {megabytes(size)}; the limit is {megabytes(MAX_BODY_BYTES)}")
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """PNG, JPEG, WebP, BMP or GIF (first frame) bytes -> uint8 H x W, H x W x 3 or H x W x 4.
+
+    The size is read from the header and checked before any pixel is decoded, so a
+    small file that would expand to gigabytes (a decompression bomb) is refused cheaply.
+    """
+    if not data:
+        raise UndecodableInput("the image is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=list(IMAGE_TYPES.values()))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise TooLarge(f"the image has more pixels than the limit of {MAX_IMAGE_PIXELS:,} "
+                       f"({_side(MAX_IMAGE_PIXELS)}x{_side(MAX_IMAGE_PIXELS)}); it was not decoded") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise UndecodableInput(f"the data is not a readable image; send {SUPPORTED}") from None
+
+    if image.format not in IMAGE_TYPES.values():
+        raise UnsupportedFormat(f"{image.format} images are not supported; send {SUPPORTED}")
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise TooLarge(f"the image is {width}x{height} = {width * height:,} pixels; the limit is "
+                       f"{MAX_IMAGE_PIXELS:,} ({_side(MAX_IMAGE_PIXELS)}x{_side(MAX_IMAGE_PIXELS)})")
+    if width < 1 or height < 1:
+        raise UndecodableInput(f"the image is empty ({width}x{height})")
+
+    try:
+        if image.format == "JPEG":
+            # Lets the decoder skip detail a 28x28 result cannot use.
+            image.draft(image.mode, (MAX_SIDE, MAX_SIDE))
+        image = ImageOps.exif_transpose(image)
+        image = _to_8_bit(image)
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        raise UndecodableInput(f"the {image.format} image is truncated or corrupt") from None
+
+    factor = math.ceil(max(image.size) / MAX_SIDE)
+    if factor > 1:
+        image = image.reduce(factor)
+    return np.asarray(image)
+
+
+def _to_8_bit(image: Image.Image) -> Image.Image:
+    """Grey ("L"), "RGB" or "RGBA", keeping transparency wherever the file has it."""
+    if image.mode in ("L", "RGB", "RGBA"):
+        image.load()
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        levels = np.asarray(image, dtype=np.float64)
+        scale = 257.0 if image.mode.startswith("I;16") or levels.max() > 255 else 1.0
+        return Image.fromarray(np.clip(np.rint(levels / scale), 0, 255).astype(np.uint8), "L")
+    if image.mode in ("LA", "La", "PA", "RGBa") or "transparency" in image.info:
+        return image.convert("RGBA")
+    if image.mode in ("1", "P") and image.palette is None:
+        return image.convert("L")
+    return image.convert("RGB")
+
+
+def _side(pixels: int) -> int:
+    return math.isqrt(pixels)
+
+
+_DATA_URL = re.compile(r"^data:(?P<header>[^,]*),(?P<data>.*)$", re.DOTALL | re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def decode_base64_image(text: str) -> bytes:
+    """A data URL (`data:image/png;base64,...`) or bare base64 -> the image file's bytes."""
+    match = _DATA_URL.match(text.strip())
+    if match:
+        parameters = [part.strip().lower() for part in match["header"].split(";")]
+        kind = MEDIA_TYPE_ALIASES.get(parameters[0], parameters[0])
+        if "base64" not in parameters[1:]:
+            raise UndecodableInput("the data URL is not base64-encoded; expected data:image/png;base64,...")
+        if kind and kind not in IMAGE_TYPES:
+            raise UnsupportedFormat(f"the data URL holds {kind}; send {', '.join(IMAGE_TYPES)}")
+        text = match["data"]
+    compact = _WHITESPACE.sub("", text)
+    if not compact:
+        raise UndecodableInput("the image is empty (no base64 data)")
+    if "-" in compact or "_" in compact:
+        compact = compact.translate(str.maketrans("-_", "+/"))
+    compact = compact.rstrip("=")
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise UndecodableInput("the image is not valid base64 (nor a base64 data URL)") from None
+
+
+def instances_problem(instances: object, max_batch: int) -> str | None:
+    """Why TensorFlow Serving `instances` are unusable, in words, or None if their shape is fine."""
+    if not isinstance(instances, list) or not 1 <= len(instances) <= max_batch:
+        return f'"instances" must be a list of 1 to {max_batch} images'
+    for index, instance in enumerate(instances):
+        try:
+            array = np.asarray(instance, dtype=np.float64)
+        except (ValueError, TypeError):
+            return f"instances[{index}] is not a rectangular array of numbers"
+        if array.shape not in ((28, 28), (28, 28, 1)):
+            shape = "x".join(map(str, array.shape)) or "a single number"
+            return f"instances[{index}] is {shape}; each instance must be 28x28 or 28x28x1"
+        if not np.all((array >= 0) & (array <= 1)):
+            return f"instances[{index}] has values outside [0, 1] (white digit on black, scaled to 0-1)"
+    return None
+
+
+def pixels_to_image(pixels: list[list[float]]) -> np.ndarray:
+    """28 x 28 numbers 0-255 (already validated) -> uint8 (28, 28), white digit on black."""
+    return np.rint(np.asarray(pixels, dtype=np.float64)).astype(np.uint8)
+
+
+def instances_to_batch(instances: list) -> np.ndarray:
+    """TensorFlow Serving instances (already validated) -> float32 (N, 28, 28, 1)."""
+    # Instances may mix 28x28 and 28x28x1, so each is shaped on its own.
+    return np.stack([np.asarray(instance, dtype=np.float32).reshape(28, 28, 1) for instance in instances])

@@ -1,0 +1,75 @@
+"""Digits drawn the way people draw them on a canvas: round-capped strokes along a path.
+
+Each digit is a few strokes in a unit square (x right, y down), rendered at any size,
+place and stroke width with antialiased edges, so tests and the shared test vectors can
+make the hard cases (tiny, huge, off-centre, thin, thick, either polarity, transparent
+canvas) without shipping image files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 40):
+    angles = np.radians(np.linspace(start, end, steps))
+    return list(zip(cx + rx * np.cos(angles), cy + ry * np.sin(angles)))
+
+
+# digit -> strokes, each a list of (x, y) points; angles in degrees, 0 = right, 90 = down
+STROKES: dict[int, list[list[tuple[float, float]]]] = {
+    0: [_arc(0.5, 0.5, 0.28, 0.45, 0, 360, 60)],
+    1: [[(0.56, 0.05), (0.46, 0.95)]],
+    2: [_arc(0.5, 0.3, 0.27, 0.25, 195, 380) + [(0.2, 0.95), (0.84, 0.95)]],
+    3: [_arc(0.5, 0.27, 0.24, 0.22, 205, 450) + _arc(0.5, 0.72, 0.27, 0.23, -90, 155)],
+    4: [[(0.66, 0.95), (0.66, 0.05), (0.16, 0.66), (0.86, 0.66)]],
+    5: [[(0.8, 0.05), (0.34, 0.05), (0.3, 0.45)] + _arc(0.5, 0.68, 0.28, 0.27, 225, 515)],
+    6: [[(0.72, 0.05), (0.36, 0.45)] + _arc(0.53, 0.7, 0.25, 0.25, 190, 550)],
+    7: [[(0.16, 0.06), (0.84, 0.06), (0.4, 0.95)]],
+    8: [_arc(0.5, 0.26, 0.21, 0.21, 90, 450), _arc(0.5, 0.71, 0.26, 0.24, -90, 270)],
+    9: [_arc(0.47, 0.29, 0.25, 0.24, 0, 360), [(0.72, 0.29), (0.64, 0.95)]],
+}
+
+
+def coverage(width: int, height: int, digit: int, *, left: float, top: float, size: float,
+             stroke: float, aspect: float = 0.75) -> np.ndarray:
+    """float64 (height, width) ink coverage in [0, 1] of `digit` drawn in a box `size`
+    pixels tall (and `aspect` times as wide) whose top-left corner is (left, top)."""
+    ys, xs = np.mgrid[0:height, 0:width] + 0.5
+    distance = np.full((height, width), np.inf)
+    for stroke_points in STROKES[digit]:
+        points = np.array(stroke_points) * [size * aspect, size] + [left, top]
+        for (x0, y0), (x1, y1) in zip(points[:-1], points[1:]):
+            dx, dy = x1 - x0, y1 - y0
+            length2 = dx * dx + dy * dy or 1e-12
+            t = np.clip(((xs - x0) * dx + (ys - y0) * dy) / length2, 0.0, 1.0)
+            distance = np.minimum(distance, np.hypot(xs - (x0 + t * dx), ys - (y0 + t * dy)))
+    return np.clip(stroke / 2 + 0.5 - distance, 0.0, 1.0)
+
+
+def canvas(digit: int, *, width: int = 280, height: int = 280, size: float | None = None,
+           left: float | None = None, top: float | None = None, stroke: float = 18.0,
+           mode: str = "black-on-white", aspect: float = 0.75) -> np.ndarray:
+    """A uint8 picture of `digit` as a drawing app would save it.
+
+    mode: "black-on-white" (RGB), "white-on-black" (grey), "transparent-black" (RGBA,
+    black strokes on a transparent canvas), "transparent-white" (RGBA, white strokes).
+    Without `size`, `left` or `top` the digit is 70 % of the height, centred.
+    """
+    size = 0.7 * height if size is None else size
+    left = (width - size * aspect) / 2 if left is None else left
+    top = (height - size) / 2 if top is None else top
+    ink = coverage(width, height, digit, left=left, top=top, size=size, stroke=stroke, aspect=aspect)
+    level = np.rint(ink * 255).astype(np.uint8)
+    if mode == "white-on-black":
+        return level
+    if mode == "black-on-white":
+        return np.repeat((255 - level)[:, :, None], 3, axis=2)
+    if mode in ("transparent-black", "transparent-white"):
+        rgba = np.zeros((height, width, 4), dtype=np.uint8)
+        rgba[:, :, :3] = 0 if mode == "transparent-black" else 255
+        rgba[:, :, 3] = level
+        # Canvases store fully transparent pixels as (0, 0, 0, 0), whatever the stroke colour.
+        rgba[level == 0] = 0
+        return rgba
+    raise ValueError(f"unknown mode {mode!r}")

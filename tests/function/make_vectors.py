@@ -1,0 +1,151 @@
+"""Write the shared preprocessing test vectors, tests/vectors/*.json.
+
+Each vector is a picture (raw uint8 pixels) and what `to_mnist` makes of it, so the
+page's JavaScript port is held to the same answers as lambda/preprocessing.py:
+
+    {"name", "description", "width", "height", "channels": 1 | 3 | 4,
+     "pixels_base64": base64 of the row-major height x width x channels uint8 bytes,
+     "expected": 28 x 28 floats rounded to 6 decimals, or null,
+     "error": null, or "blank" when to_mnist must refuse the picture,
+     "label": the digit drawn, or null}
+
+Compare with an absolute tolerance of 1e-5 (the expected values are rounded to 6
+decimals and computed in float64). Run after any change to the preprocessing:
+
+    .venv/bin/python tests/function/make_vectors.py
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
+
+from preprocessing import BlankImageError, to_mnist  # noqa: E402
+from tests.function.drawing import canvas, coverage  # noqa: E402
+
+VECTORS_DIR = PROJECT_ROOT / "tests" / "vectors"
+
+
+@dataclass
+class Picture:
+    name: str
+    description: str
+    pixels: np.ndarray
+    label: int | None
+
+
+def jpeg_round_trip(pixels: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+def on_paper(ink: np.ndarray, paper: tuple[int, int, int], pen: tuple[int, int, int]) -> np.ndarray:
+    mixed = np.asarray(paper) * (1 - ink[:, :, None]) + np.asarray(pen) * ink[:, :, None]
+    return np.rint(mixed).astype(np.uint8)
+
+
+def mnist_test_digit(index: int) -> tuple[np.ndarray, int]:
+    from model.data import load_mnist
+
+    mnist = load_mnist(allow_download=False)
+    return mnist.x_test[index], int(mnist.y_test[index])
+
+
+def pictures() -> list[Picture]:
+    rng = np.random.default_rng(3)
+    mnist_pixels, mnist_label = mnist_test_digit(0)
+    speckles = np.full((160, 160, 3), 255, dtype=np.uint8)
+    speckles[rng.integers(0, 160, 40), rng.integers(0, 160, 40)] = 225  # ink 0.12: below the threshold
+    faint_background = canvas(5, width=160, height=160, stroke=11, mode="white-on-black")
+    faint_background = np.maximum(faint_background, rng.integers(0, 30, (160, 160)).astype(np.uint8))
+    return [
+        Picture("canvas-transparent-black-ink",
+                "280x280 RGBA canvas as toDataURL() gives it: black strokes on a transparent "
+                "background stored as (0,0,0,0); alpha is composited onto white.",
+                canvas(7, mode="transparent-black"), 7),
+        Picture("canvas-transparent-white-ink",
+                "280x280 RGBA canvas with white strokes on a transparent background: the visible "
+                "pixels are light, so alpha is composited onto black.",
+                canvas(3, mode="transparent-white"), 3),
+        Picture("dark-on-light-rgb", "200x200 RGB, black digit on white paper: inverted.",
+                canvas(2, width=200, height=200, stroke=13), 2),
+        Picture("light-on-dark-grey", "200x200 greyscale, white digit on black, as MNIST: kept.",
+                canvas(4, width=200, height=200, stroke=13, mode="white-on-black"), 4),
+        Picture("blue-ink-on-grey-paper",
+                "160x160 RGB, blue ink on mid-grey paper: the border median is the paper, ink is "
+                "measured from it, not from pure white.",
+                on_paper(coverage(160, 160, 5, left=35, top=24, size=112, stroke=10) , (178, 172, 160),
+                         (30, 40, 130)), 5),
+        Picture("off-centre", "280x280 RGB, a small digit in the top-right corner: cropped and centred.",
+                canvas(6, size=90, left=180, top=8, stroke=10), 6),
+        Picture("tiny", "280x280 RGB, a digit 14 pixels tall drawn with a 2-pixel pen: scaled up.",
+                canvas(7, size=14, left=120, top=150, stroke=2), 7),
+        Picture("huge", "160x160 RGB, a digit touching all four edges with a thick pen.",
+                canvas(0, width=160, height=160, size=160, left=20, top=0, stroke=16), 0),
+        Picture("thin-stroke", "280x280 RGB, a 2-pixel pen: faint after shrinking, stretched to full ink.",
+                canvas(6, stroke=2), 6),
+        Picture("thick-stroke", "280x280 RGB, a 44-pixel pen.", canvas(8, stroke=44), 8),
+        Picture("jpeg-noise",
+                "200x200 RGB decoded from a quality-40 JPEG: ringing around the strokes stays below "
+                "the ink threshold and does not widen the box.",
+                jpeg_round_trip(canvas(9, width=200, height=200, stroke=13), 40), 9),
+        Picture("wide-canvas", "360x120 greyscale, a 1 in the middle of a wide strip: aspect kept.",
+                canvas(1, width=360, height=120, stroke=9, mode="white-on-black"), 1),
+        Picture("faint-background-noise",
+                "160x160 greyscale, white digit on black with random noise up to 29/255 everywhere.",
+                faint_background, 5),
+        Picture("mnist-test-digit", "MNIST test digit 0 as a 28x28 PNG would give it: almost unchanged.",
+                mnist_pixels, mnist_label),
+        Picture("blank-transparent", "140x140 RGBA, nothing drawn (all zero).",
+                np.zeros((140, 140, 4), dtype=np.uint8), None),
+        Picture("blank-white", "200x200 RGB, white paper.", np.full((200, 200, 3), 255, dtype=np.uint8), None),
+        Picture("faint-marks-only", "160x160 RGB, white paper with a few faint grey specks (ink 0.12).",
+                speckles, None),
+    ]
+
+
+def vector(picture: Picture) -> dict:
+    pixels = picture.pixels
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    try:
+        expected, error = np.round(to_mnist(pixels).astype(np.float64), 6).tolist(), None
+    except BlankImageError:
+        expected, error = None, "blank"
+    return {
+        "name": picture.name,
+        "description": picture.description,
+        "width": int(pixels.shape[1]),
+        "height": int(pixels.shape[0]),
+        "channels": channels,
+        "pixels_base64": base64.b64encode(np.ascontiguousarray(pixels).tobytes()).decode("ascii"),
+        "expected": expected,
+        "error": error,
+        "label": picture.label,
+    }
+
+
+def main() -> None:
+    VECTORS_DIR.mkdir(parents=True, exist_ok=True)
+    written = set()
+    for picture in pictures():
+        path = VECTORS_DIR / f"{picture.name}.json"
+        path.write_text(json.dumps(vector(picture), separators=(",", ":")) + "\n")
+        written.add(path)
+    for stale in set(VECTORS_DIR.glob("*.json")) - written:
+        stale.unlink()
+    print(f"wrote {len(written)} vectors to {VECTORS_DIR.relative_to(PROJECT_ROOT)}/")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""The HTTP API through FastAPI's test client: every request form, every error status."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from decoding import MAX_BODY_BYTES
+from tests.function.conftest import encode
+from tests.function.drawing import canvas
+
+CANVAS_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "BMP": "image/bmp", "GIF": "image/gif"}
+
+
+def assert_prediction(response, digit: int, version: str) -> dict:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"digit", "confidence", "probabilities", "model_version"}
+    assert body["digit"] == digit
+    assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-4
+    assert body["confidence"] == max(body["probabilities"]) == body["probabilities"][digit]
+    assert body["model_version"] == version
+    return body
+
+
+def assert_error(response, status: int, *words: str) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and detail
+    for word in words:
+        assert word in detail
+    return detail
+
+
+# --- the four request forms --------------------------------------------------------------
+
+
+def test_multipart_upload(client, classifier, seven_png):
+    response = client.post("/predict", files={"file": ("seven.png", seven_png, "image/png")})
+    body = assert_prediction(response, 7, classifier.version)
+    assert body["confidence"] > 0.9
+
+
+@pytest.mark.parametrize("image_format", list(CANVAS_TYPES))
+def test_raw_image_body(client, classifier, image_format):
+    pixels = canvas(3, width=200, height=200, stroke=13)
+    response = client.post("/predict", content=encode(pixels, image_format),
+                           headers={"Content-Type": CANVAS_TYPES[image_format]})
+    assert_prediction(response, 3, classifier.version)
+
+
+@pytest.mark.parametrize("prefix", ["data:image/png;base64,", ""], ids=["data-url", "bare-base64"])
+def test_json_image(client, classifier, seven_png, prefix):
+    response = client.post("/predict", json={"image": prefix + base64.b64encode(seven_png).decode()})
+    assert_prediction(response, 7, classifier.version)
+
+
+def test_json_pixels_of_mnist_test_digits(client, classifier, mnist):
+    for index in range(5):
+        response = client.post("/predict", json={"pixels": mnist.x_test[index].tolist()})
+        assert_prediction(response, int(mnist.y_test[index]), classifier.version)
+
+
+def test_json_pixels_may_be_fractional(client, classifier, mnist):
+    pixels = (mnist.x_test[0] * 0.999).tolist()
+    assert_prediction(client.post("/predict", json={"pixels": pixels}), int(mnist.y_test[0]), classifier.version)
+
+
+def test_every_form_gives_the_same_answer(client, seven_png):
+    answers = [
+        client.post("/predict", files={"file": ("seven.png", seven_png, "image/png")}).json(),
+        client.post("/predict", content=seven_png, headers={"Content-Type": "image/png"}).json(),
+        client.post("/predict", json={"image": "data:image/png;base64," + base64.b64encode(seven_png).decode()}).json(),
+    ]
+    assert answers[0] == answers[1] == answers[2]
+
+
+def test_content_type_parameters_and_case_are_ignored(client, classifier, seven_png):
+    response = client.post("/predict", content=seven_png, headers={"Content-Type": "IMAGE/PNG; name=seven.png"})
+    assert_prediction(response, 7, classifier.version)
+
+
+# --- TensorFlow Serving's REST predict ------------------------------------------------------
+
+
+def test_serving_predict_matches_the_model(client, classifier, mnist):
+    images = mnist.x_test[:32] / 255.0
+    response = client.post("/v1/models/digits:predict",
+                           json={"instances": images[..., None].tolist(), "signature_name": "serving_default"})
+    assert response.status_code == 200, response.text
+    predictions = np.asarray(response.json()["predictions"])
+    assert predictions.shape == (32, 10)
+    np.testing.assert_allclose(predictions, classifier.predict(images), atol=1e-6)
+    assert (predictions.argmax(1) == mnist.y_test[:32]).mean() > 0.9
+
+
+def test_serving_predict_takes_28x28_and_256_instances(client, mnist):
+    images = (mnist.x_test[:256] / 255.0).round(3).tolist()
+    response = client.post("/v1/models/digits:predict", json={"instances": images})
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == 256
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"instances": [np.zeros((28, 28)).tolist()] * 257}, ["256"]),
+    ({"instances": []}, ["1 to 256"]),
+    ({"instances": [np.zeros((28, 27)).tolist()]}, ["28x27"]),
+    ({"instances": [np.full((28, 28), 255).tolist()]}, ["[0, 1]"]),
+    ({"instances": [[[True] * 28] * 28]}, ["number"]),
+    ({"inputs": [np.zeros((28, 28)).tolist()]}, ["instances"]),
+    ({"instances": [np.zeros((28, 28)).tolist()], "signature_name": "other"}, ["serving_default"]),
+    ([1, 2], ["instances"]),
+], ids=["too-many", "none", "wrong-shape", "out-of-range", "booleans", "columnar", "signature", "not-an-object"])
+def test_serving_predict_errors(client, body, words):
+    assert_error(client.post("/v1/models/digits:predict", json=body), 422, *words)
+
+
+def test_serving_predict_refuses_other_content_types(client):
+    assert_error(client.post("/v1/models/digits:predict", content=b"x", headers={"Content-Type": "text/csv"}), 415)
+
+
+# --- health, model card, docs ------------------------------------------------------------
+
+
+def test_health(client, classifier):
+    assert client.get("/health").json() == {"status": "ok", "model_version": classifier.version}
+
+
+def test_model_card_is_the_shipped_card(client, classifier):
+    card = client.get("/model").json()
+    assert card == classifier.card
+    assert card["preprocessing"]["box"] == 20 and card["classes"] == [str(d) for d in range(10)]
+
+
+def test_openapi_describes_every_request_form_and_error(client):
+    schema = client.get("/openapi.json").json()
+    predict = schema["paths"]["/predict"]["post"]
+    assert set(predict["requestBody"]["content"]) == {
+        "multipart/form-data", "image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif", "application/json"}
+    assert {"200", "400", "413", "415", "422"} <= set(predict["responses"])
+    assert predict["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorMessage")
+    assert "/v1/models/digits:predict" in schema["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+# --- errors: each with its status and a sentence ------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "image/tiff", "application/octet-stream"])
+def test_unsupported_content_type_is_415(client, content_type):
+    assert_error(client.post("/predict", content=b"seven", headers={"Content-Type": content_type}), 415,
+                 "not supported", "image/png")
+
+
+def test_missing_content_type_is_415(client):
+    assert_error(client.post("/predict", content=b"seven"), 415, "(none)")
+
+
+@pytest.mark.parametrize("body, content_type, words", [
+    (b"\x89PNG\r\n\x1a\nnot really", "image/png", ["not a readable image"]),
+    (b"", "image/jpeg", ["empty"]),
+    (b'{"image": "data:image/png;base64,@@@@"}', "application/json", ["base64"]),
+    (b'{"image": "data:image/png,raw"}', "application/json", ["base64"]),
+    (b'{"image": "aGVsbG8gd29ybGQ="}', "application/json", ["not a readable image"]),
+    (b'{"pixels": [1, 2', "application/json", ["not valid JSON"]),
+    (b'{"pixels": NaN}', "application/json", ["not valid JSON"]),
+    (b"\xff\xfe", "application/json", ["not valid JSON"]),
+    (b"--x\r\nbroken", "multipart/form-data; boundary=x", ["multipart"]),
+    (b"--x\r\n", "multipart/form-data", ["multipart"]),
+], ids=["bad-png", "empty", "bad-base64", "not-base64-data-url", "base64-of-text", "truncated-json", "nan",
+        "not-utf8", "broken-multipart", "no-boundary"])
+def test_undecodable_input_is_400(client, body, content_type, words):
+    assert_error(client.post("/predict", content=body, headers={"Content-Type": content_type}), 400, *words)
+
+
+def test_data_url_of_another_type_is_415(client):
+    assert_error(client.post("/predict", json={"image": "data:text/plain;base64,aGVsbG8="}), 415, "text/plain")
+
+
+def test_body_over_the_limit_is_413(client):
+    body = b"\0" * (MAX_BODY_BYTES + 1)
+    assert_error(client.post("/predict", content=body, headers={"Content-Type": "image/png"}), 413, "4.0 MB")
+
+
+def test_body_over_the_limit_without_content_length_is_413(client):
+    def chunks():
+        for _ in range(5):
+            yield b"\0" * (1024 * 1024)
+
+    response = client.post("/predict", content=chunks(), headers={"Content-Type": "image/png"})
+    assert_error(response, 413, "limit")
+
+
+def test_decompression_bomb_is_413(client):
+    buffer = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(buffer, format="PNG")
+    assert_error(client.post("/predict", content=buffer.getvalue(), headers={"Content-Type": "image/png"}), 413,
+                 "pixels", "not decoded")
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"pixels": [[0] * 28] * 27}, ["pixels", "28"]),
+    ({"pixels": [[0] * 27] * 28}, ["pixels", "28"]),
+    ({"pixels": [[300] * 28] * 28}, ["255"]),
+    ({"pixels": [[-1] * 28] * 28}, ["0"]),
+    ({"pixels": [["1"] * 28] * 28}, ["number"]),
+    ({"pixels": "all black"}, ["pixels"]),
+    ({"image": 42}, ["image", "string"]),
+    ({"image": "x", "pixels": [[0] * 28] * 28}, ["either", "not both"]),
+    ({}, ["image", "pixels"]),
+    ([1, 2, 3], ["image", "pixels"]),
+], ids=["27-rows", "27-columns", "over-255", "negative", "strings", "not-a-list", "image-not-string", "both",
+        "neither", "not-an-object"])
+def test_wrong_shapes_or_values_are_422(client, body, words):
+    assert_error(client.post("/predict", json=body), 422, *words)
+
+
+@pytest.mark.parametrize("pixels", [np.zeros((280, 280, 4), np.uint8), np.full((200, 200, 3), 255, np.uint8)],
+                         ids=["transparent", "white"])
+def test_blank_canvas_is_422_no_digit_found(client, pixels):
+    assert_error(client.post("/predict", content=encode(pixels), headers={"Content-Type": "image/png"}), 422,
+                 "no digit found")
+
+
+def test_blank_pixels_are_422(client):
+    assert_error(client.post("/predict", json={"pixels": [[0] * 28] * 28}), 422, "no digit found")
+
+
+def test_multipart_without_the_file_field_is_422(client, seven_png):
+    assert_error(client.post("/predict", files={"image": ("seven.png", seven_png, "image/png")}), 422,
+                 "`file`", "image")
+    assert_error(client.post("/predict", data={"file": "seven"},
+                             files={"other": ("x.txt", b"x", "text/plain")}), 422, "file upload")
+
+
+# --- CORS, request ids, logs ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("origin", ["null", "http://localhost:8000", "http://127.0.0.1:5500", "http://localhost"])
+def test_cors_allows_the_page_from_disk_and_localhost(client, origin):
+    preflight = client.options("/predict", headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                                                    "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+    answer = client.post("/predict", json={"pixels": [[0] * 28] * 28}, headers={"Origin": origin})
+    assert answer.headers["access-control-allow-origin"] == origin  # errors are readable by the page too
+
+
+def test_cors_does_not_allow_other_sites(client):
+    preflight = client.options("/predict", headers={"Origin": "https://elsewhere.example",
+                                                    "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_request_id_is_returned_and_kept_from_the_caller(client):
+    assert len(client.get("/health").headers["x-request-id"]) >= 16
+    assert client.get("/health", headers={"X-Request-Id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert client.get("/health", headers={"X-Request-Id": "bad id\n"}).headers["x-request-id"] != "bad id\n"
+
+
+def log_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_one_json_log_line_per_request(client, capsys, seven_png):
+    capsys.readouterr()
+    client.post("/predict", content=seven_png, headers={"Content-Type": "image/png", "X-Request-Id": "req-1"})
+    client.post("/predict", json={"pixels": [[0] * 28] * 28}, headers={"X-Request-Id": "req-2"})
+    lines = log_lines(capsys.readouterr().out)
+    assert [line["request_id"] for line in lines] == ["req-1", "req-2"]
+    ok, blank = lines
+    assert ok["status"] == 200 and ok["digit"] == 7 and 0.9 < ok["confidence"] <= 1 and ok["path"] == "/predict"
+    assert ok["latency_ms"] > 0 and ok["model_version"]
+    assert blank["status"] == 422 and "no digit found" in blank["error"] and "digit" not in blank
+
+
+# --- the page and the model's lifetime --------------------------------------------------------
+
+
+def test_page_is_served_at_root_when_web_exists(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app import create_app
+
+    (tmp_path / "index.html").write_text("<!doctype html><title>Draw a digit</title>")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.json").write_text("{}")
+    with TestClient(create_app(tmp_path)) as page_client:
+        assert "Draw a digit" in page_client.get("/").text
+        assert page_client.get("/model/model.json").json() == {}
+        assert page_client.get("/health").json()["status"] == "ok"  # the API still answers beside it
+
+
+def test_without_a_page_root_leads_to_the_docs(tmp_path, client):
+    from fastapi.testclient import TestClient
+
+    from app import create_app
+
+    with TestClient(create_app(tmp_path)) as bare:
+        response = bare.get("/", follow_redirects=False)
+    assert response.status_code in (302, 307) and response.headers["location"].endswith("docs")
+
+
+def test_requests_never_load_the_model_again(client, monkeypatch, seven_png):
+    import classifier as classifier_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded during a request")
+
+    monkeypatch.setattr(classifier_module, "Interpreter", refuse)
+    monkeypatch.setattr(classifier_module.Classifier, "__init__", refuse)
+    for _ in range(3):
+        assert client.post("/predict", content=seven_png, headers={"Content-Type": "image/png"}).status_code == 200

@@ -1,0 +1,95 @@
+"""Fixtures for the page's tests: Debian's Chromium driven by Playwright, the page served by
+uvicorn (with the API) or opened from disk, and a check that nothing went wrong in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.web import support
+
+WEB_TESTS = Path(__file__).resolve().parent
+WEB_DIR = support.WEB_DIR
+PHONE = {"width": 360, "height": 740}
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def web_dir() -> Path:
+    missing = [name for name in ("index.html", "vendor/jquery.min.js", "vendor/tf.min.js",
+                                 "model/model.json", "model/card.json", "model/model.js")
+               if not (WEB_DIR / name).is_file()]
+    assert not missing, (f"{WEB_DIR} lacks {', '.join(missing)}: `npm ci` copies the libraries into "
+                         "web/vendor/, `make train` exports the model into web/model/")
+    return WEB_DIR
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = support.chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = support.launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def server(web_dir, browser) -> str:
+    """The API and the page, served by uvicorn on a free loopback port."""
+    with support.api_server(web_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def disk_url(web_dir) -> str:
+    return (web_dir / "index.html").as_uri()
+
+
+class PageProblems:
+    """Uncaught errors in the page and requests that left the machine: both fail a test."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.remote_requests: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("request", self._check_request)
+
+    def _check_request(self, request):
+        url = request.url
+        local = url.startswith(("file://", "data:", "blob:", "http://127.0.0.1", "http://localhost"))
+        if not local:
+            self.remote_requests.append(url)
+
+    def check(self):
+        assert not self.errors, f"uncaught errors in the page: {self.errors}"
+        assert not self.remote_requests, f"the page fetched from outside this machine: {self.remote_requests}"
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(url, viewport=LAPTOP, scale=1, touch=False) -> a ready page in a fresh context."""
+    contexts = []
+    watchers = []
+
+    def open_(url: str, *, viewport=LAPTOP, scale: float = 1, touch: bool = False):
+        context = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=touch,
+                                      is_mobile=touch)
+        contexts.append(context)
+        page = context.new_page()
+        watchers.append(PageProblems(page))
+        page.goto(url)
+        support.wait_until_ready(page)
+        return page
+
+    yield open_
+    try:
+        for watcher in watchers:
+            watcher.check()
+    finally:
+        for context in contexts:
+            context.close()

@@ -1,0 +1,66 @@
+"""Screenshots of the page with a recognised digit, for the README.
+
+    .venv/bin/python -m tests.web.screenshot [docs/screenshot.png] [--phone docs/screenshot-phone.png]
+
+Serves the page and the API with uvicorn, draws a digit with the mouse in Chromium,
+recognises it in server mode and saves the page as a laptop (1280 px) and, with --phone,
+as a phone (360 px) shows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tests.web import support
+
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+DIGIT = 3
+
+
+def take(browser, url: str, path: Path, *, viewport: dict, scale: float = 1, digit: int = DIGIT) -> str:
+    """Save a screenshot of `url` with `digit` drawn and recognised; returns the answer."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=scale)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        support.wait_until_ready(page)
+        page.wait_for_function("!document.querySelector('#about-service').textContent.includes('checking')")
+        support.draw_digit(page, digit)
+        state = support.recognise(page)
+        if state != "done":
+            raise RuntimeError(f"the page did not recognise the digit: {page.inner_text('#message')}")
+        # Let the bars finish growing.
+        page.wait_for_timeout(500)
+        page.mouse.move(0, 0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        return page.inner_text("#output")
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("path", nargs="?", type=Path, default=support.PROJECT_ROOT / "docs/screenshot.png")
+    parser.add_argument("--phone", type=Path, help="also save the page as a 360-pixel phone shows it")
+    args = parser.parse_args()
+    reason = support.chromium_missing_reason()
+    if reason:
+        raise SystemExit(reason)
+
+    from playwright.sync_api import sync_playwright
+
+    with support.api_server() as url, sync_playwright() as playwright:
+        browser = support.launch_chromium(playwright)
+        answer = take(browser, f"{url}/?mode=server", args.path, viewport=LAPTOP)
+        print(f"{args.path}: drew a {DIGIT}, the page answered {answer}")
+        if args.phone:
+            answer = take(browser, f"{url}/?mode=server", args.phone, viewport=PHONE, scale=2)
+            print(f"{args.phone}: drew a {DIGIT}, the page answered {answer}")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""What the browser tests, the screenshot and the page benchmark share: launching Debian's
+Chromium, serving the page and the API with uvicorn, and drawing digits with real strokes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The function serves the page from DIGITS_WEB_DIR and its model from DIGITS_MODEL_DIR when
+# set (a staging copy, say); the tests open the same page from disk.
+WEB_DIR = Path(os.environ.get("DIGITS_WEB_DIR") or PROJECT_ROOT / "web")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+# Generous, for a machine shared with training; nothing here asserts on speed.
+ANSWER_TIMEOUT_MS = 120_000
+
+
+def chromium_missing_reason() -> str | None:
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        return (f"Chromium is not installed at {CHROMIUM}: `apt-get install chromium` "
+                "(or set CHROMIUM=/path/to/chromium) to run the browser tests")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed: `make setup`"
+    return None
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0):
+    """uvicorn serving the API and the page on a free loopback port; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "DIGITS_WEB_DIR": str(web_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{process.stderr.read()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not answer /health within {startup_timeout:.0f} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --- digits drawn as a person draws them -----------------------------------------------
+# Each digit is a list of strokes; each stroke a list of (x, y) in fractions of the pad
+# (x right, y down). Angles in degrees, 0 = right, 90 = down.
+
+def _arc(cx, cy, rx, ry, start, end, steps=24):
+    return [(cx + rx * math.cos(math.radians(start + (end - start) * i / steps)),
+             cy + ry * math.sin(math.radians(start + (end - start) * i / steps))) for i in range(steps + 1)]
+
+
+DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
+    0: [_arc(0.5, 0.5, 0.2, 0.31, -90, 275, 36)],
+    1: [[(0.53, 0.17), (0.5, 0.5), (0.47, 0.83)]],
+    2: [_arc(0.5, 0.34, 0.18, 0.16, 190, 395, 20) + [(0.31, 0.82), (0.72, 0.82)]],
+    3: [_arc(0.49, 0.33, 0.16, 0.15, 200, 450, 20) + _arc(0.49, 0.65, 0.19, 0.17, -90, 160, 20)],
+    4: [[(0.57, 0.17), (0.29, 0.6), (0.75, 0.6)], [(0.62, 0.38), (0.61, 0.84)]],
+    5: [[(0.7, 0.18), (0.38, 0.18), (0.35, 0.47)] + _arc(0.49, 0.63, 0.19, 0.18, 235, 500, 22)],
+    6: [[(0.64, 0.17), (0.5, 0.3), (0.38, 0.5)] + _arc(0.51, 0.66, 0.16, 0.17, 200, 555, 28)],
+    7: [[(0.29, 0.2), (0.72, 0.2), (0.46, 0.84)]],
+    8: [_arc(0.5, 0.33, 0.14, 0.15, 90, 450, 24), _arc(0.5, 0.66, 0.17, 0.17, -90, 270, 24)],
+    9: [_arc(0.5, 0.34, 0.16, 0.15, 0, 360, 24), [(0.66, 0.34), (0.63, 0.85)]],
+}
+
+
+def pad_box(page, selector: str) -> dict:
+    """The pad's place in the viewport, scrolled fully into view as a person would."""
+    page.locator(selector).evaluate("element => element.scrollIntoView({block: 'center'})")
+    return page.locator(selector).bounding_box()
+
+
+def draw_digit(page, digit: int, selector: str = "#canvas", strokes=None) -> None:
+    """Draw with the mouse: press, move along each stroke in small steps, release."""
+    box = pad_box(page, selector)
+    for stroke in strokes or DIGIT_STROKES[digit]:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=3)
+        page.mouse.up()
+
+
+def draw_digit_by_touch(page, digit: int, selector: str = "#canvas") -> None:
+    """Draw with a finger: touch events through the DevTools protocol, which Chromium turns
+    into pointer events of type "touch", as on a phone."""
+    box = pad_box(page, selector)
+    session = page.context.new_cdp_session(page)
+    for stroke in DIGIT_STROKES[digit]:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        dense = [points[0]]
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            dense += [(x0 + (x1 - x0) * t / 3, y0 + (y1 - y0) * t / 3) for t in (1, 2, 3)]
+        session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": dense[0][0], "y": dense[0][1]}]})
+        for x, y in dense[1:]:
+            session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    session.detach()
+
+
+def wait_until_ready(page) -> None:
+    page.wait_for_selector("html[data-page-ready]", state="attached", timeout=30_000)
+
+
+def answers_shown(page) -> int:
+    return int(page.get_attribute("#result", "data-answers") or 0)
+
+
+def recognise(page, *, press: str | None = None) -> str:
+    """Press Recognise (or a key) and wait for the page to settle; returns its state:
+    "done" (an answer), "error" or "hint"."""
+    before = answers_shown(page)
+    if press:
+        page.keyboard.press(press)
+    else:
+        page.click("#recognise")
+    page.wait_for_function(
+        """before => {
+             const result = document.querySelector('#result');
+             const state = result.dataset.state;
+             return state === 'error' || state === 'hint'
+               || (state === 'done' && Number(result.dataset.answers || 0) > before);
+           }""", arg=before, timeout=ANSWER_TIMEOUT_MS)
+    return page.get_attribute("#result", "data-state")
+
+
+def probabilities(page) -> list[float]:
+    return [float(value) for value in page.eval_on_selector_all(
+        "#probabilities li", "items => items.map(item => item.dataset.probability)")]
+
+
+def choose_mode(page, mode: str) -> None:
+    page.select_option("#mode", mode)
+
+
+def clear_pad(page) -> None:
+    page.keyboard.press("Escape")

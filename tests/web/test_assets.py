@@ -1,0 +1,71 @@
+"""The page works offline: its libraries are the pinned npm packages, served from web/,
+and nothing in it points at another host."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.web import support
+
+ROOT = support.PROJECT_ROOT
+VENDORED = {
+    "web/vendor/jquery.min.js": "node_modules/jquery/dist/jquery.min.js",
+    "web/vendor/tf.min.js": "node_modules/@tensorflow/tfjs/dist/tf.min.js",
+}
+
+
+@pytest.mark.parametrize("served, installed", VENDORED.items())
+def test_served_libraries_are_the_installed_npm_packages(served, installed):
+    assert (ROOT / installed).is_file(), f"{installed} is missing: run `npm ci`"
+    assert (ROOT / served).is_file(), f"{served} is missing: `npm ci` (or `npm run vendor`) copies it"
+    assert (ROOT / served).read_bytes() == (ROOT / installed).read_bytes(), (
+        f"{served} differs from {installed}: run `npm run vendor`")
+
+
+def test_libraries_are_pinned_exactly():
+    package = json.loads((ROOT / "package.json").read_text())
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    for name in ("jquery", "@tensorflow/tfjs"):
+        pinned = package["dependencies"][name]
+        assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), f"{name} is not pinned to one version: {pinned}"
+        assert lock["packages"][f"node_modules/{name}"]["version"] == pinned
+        installed = json.loads((ROOT / "node_modules" / name / "package.json").read_text())["version"]
+        assert installed == pinned, f"node_modules holds {name} {installed}, package.json pins {pinned}: npm ci"
+
+
+def test_page_refers_to_no_other_host():
+    sources = [ROOT / "web/index.html", *sorted((ROOT / "web/css").glob("*.css")),
+               *sorted((ROOT / "web/js").glob("*.js"))]
+    for source in sources:
+        text = source.read_text()
+        # An XML namespace (the icon's SVG) names a host but is never fetched.
+        text = text.replace("http://www.w3.org/2000/svg", "")
+        for url in re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", text):
+            pytest.fail(f"{source.relative_to(ROOT)} refers to {url}")
+        for attribute in re.findall(r"(?:src|href)=\"([^\"]+)\"", text):
+            assert not re.match(r"(?:https?:)?//", attribute), f"{source.relative_to(ROOT)} loads {attribute}"
+
+
+def test_vendored_copies_are_not_committed():
+    ignored = (ROOT / "web/.gitignore").read_text().split()
+    assert "vendor/" in ignored
+
+
+def test_a_whole_session_stays_on_this_machine(open_page, server):
+    """Page, libraries, model and answers all come from the local server (the page's
+    watcher fails the test on any other request)."""
+    page = open_page(server + "/")
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    support.choose_mode(page, "browser")
+    support.draw_digit(page, 1)
+    assert support.recognise(page) == "done"
+    support.choose_mode(page, "server")
+    assert support.recognise(page) == "done"
+    assert any(url.endswith("/vendor/tf.min.js") for url in requests)
+    assert any(url.endswith("/model/model.json") for url in requests)
+    assert any(url.endswith("/predict") for url in requests)
+    assert all(url.startswith(server) for url in requests)

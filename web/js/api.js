@@ -1,0 +1,147 @@
+/*
+ * Talking to the recognition service: where it is, asking it about a drawing, and
+ * turning every way that can fail into a sentence a person understands.
+ *
+ * No DOM, so node tests it against a real HTTP server.
+ *
+ *   apiBaseUrl(pageUrl)                      -> "http://127.0.0.1:3000"
+ *   predict(baseUrl, dataUrl)                -> {digit, confidence, probabilities, modelVersion}
+ *   health(baseUrl)                          -> {status, modelVersion}
+ * Failures reject with a ServiceError whose `kind` is "connection", "timeout",
+ * "refused" (4xx), "failed" (5xx) or "unreadable", and whose message is for people.
+ */
+(function (root, factory) {
+  if (typeof module === "object" && module.exports) {
+    module.exports = factory();
+  } else {
+    root.DigitsApi = factory();
+  }
+}(typeof self !== "undefined" ? self : this, function () {
+  "use strict";
+
+  // `sam local start-api` listens here; a page opened from disk has no origin of its own.
+  const DISK_DEFAULT_URL = "http://127.0.0.1:3000";
+  // Long enough for a Lambda cold start behind API Gateway, short enough not to hang.
+  const TIMEOUT_MS = 30000;
+  const CLASSES = 10;
+
+  class ServiceError extends Error {
+    constructor(message, { kind, status = null } = {}) {
+      super(message);
+      this.name = "ServiceError";
+      this.kind = kind;
+      this.status = status;
+    }
+  }
+
+  /* The page's own origin when served over http(s); `?api=URL` overrides; from disk the
+     local API. */
+  function apiBaseUrl(pageUrl) {
+    const url = new URL(pageUrl);
+    const override = url.searchParams.get("api");
+    if (override) return override.replace(/\/+$/, "");
+    if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
+    return DISK_DEFAULT_URL;
+  }
+
+  async function predict(baseUrl, dataUrl, options = {}) {
+    const body = await request(baseUrl, "/predict", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ image: dataUrl }),
+    }, options);
+    return readPrediction(body);
+  }
+
+  async function health(baseUrl, options = {}) {
+    const body = await request(baseUrl, "/health", { headers: { Accept: "application/json" } }, options);
+    return { status: body && body.status, modelVersion: body && body.model_version };
+  }
+
+  async function request(baseUrl, path, init, { fetch = defaultFetch, timeoutMs = TIMEOUT_MS } = {}) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      let response;
+      try {
+        response = await fetch(baseUrl + path, { ...init, signal: controller.signal });
+      } catch (error) {
+        throw failureToConnect(baseUrl, controller.signal.aborted, timeoutMs);
+      }
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (error) {
+        if (controller.signal.aborted) throw failureToConnect(baseUrl, true, timeoutMs);
+      }
+      if (!response.ok) throw refusal(response.status, body);
+      return body;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function defaultFetch(...args) {
+    return globalThis.fetch(...args);
+  }
+
+  function failureToConnect(baseUrl, timedOut, timeoutMs) {
+    if (timedOut) {
+      return new ServiceError(
+        `The recognition service at ${baseUrl} did not answer within ${describeDuration(timeoutMs)}. Try again in a moment.`,
+        { kind: "timeout" });
+    }
+    return new ServiceError(
+      `Connection lost: the recognition service at ${baseUrl} cannot be reached.`,
+      { kind: "connection" });
+  }
+
+  function describeDuration(ms) {
+    return ms >= 1000 ? `${Math.round(ms / 1000)} seconds` : `${ms} ms`;
+  }
+
+  function refusal(status, body) {
+    // FastAPI says why in `detail`; API Gateway's own errors use `message`.
+    const reason = describeDetail(body && (body.detail !== undefined ? body.detail : body.message));
+    if (status === 429) {
+      return new ServiceError("The recognition service is busy. Try again in a moment.", { kind: "failed", status });
+    }
+    if (status >= 400 && status < 500) {
+      const message = reason
+        ? `The recognition service could not use the drawing: ${reason} (error ${status}).`
+        : `The recognition service could not use the drawing (error ${status}).`;
+      return new ServiceError(message, { kind: "refused", status });
+    }
+    return new ServiceError(
+      `The recognition service failed (error ${status}${reason ? `: ${reason}` : ""}). Try again in a moment.`,
+      { kind: "failed", status });
+  }
+
+  /* `detail` is a sentence, or FastAPI's list of validation problems. */
+  function describeDetail(detail) {
+    if (typeof detail === "string") return detail.trim();
+    if (Array.isArray(detail)) {
+      return detail.map((problem) => (problem && problem.msg) || JSON.stringify(problem)).join("; ");
+    }
+    return "";
+  }
+
+  function readPrediction(body) {
+    const probabilities = body && body.probabilities;
+    const wellFormed = body && Number.isInteger(body.digit) && body.digit >= 0 && body.digit < CLASSES
+      && Array.isArray(probabilities) && probabilities.length === CLASSES
+      && probabilities.every((p) => typeof p === "number" && Number.isFinite(p));
+    if (!wellFormed) {
+      throw new ServiceError("The recognition service sent an answer this page does not understand.",
+        { kind: "unreadable" });
+    }
+    return {
+      digit: body.digit,
+      confidence: typeof body.confidence === "number" ? body.confidence : probabilities[body.digit],
+      probabilities,
+      modelVersion: body.model_version || null,
+    };
+  }
+
+  return { DISK_DEFAULT_URL, TIMEOUT_MS, ServiceError, apiBaseUrl, predict, health };
+}));

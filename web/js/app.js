@@ -1,0 +1,233 @@
+/*
+ * What happens when: drawing, recognising with the service or in the browser, and
+ * what to say when something goes wrong. The page itself is changed only through
+ * DigitsUi.
+ *
+ * URL parameters: ?api=URL (the recognition service), ?mode=server|browser,
+ * ?backend=webgl|cpu (TF.js backend in browser mode).
+ */
+(function (root) {
+  "use strict";
+
+  const { DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsClassifier, DigitsPreprocessing } = root;
+  const LIVE_DELAY_MS = 450; // after the last stroke, long enough to start the next one
+  const MODES = ["server", "browser"];
+  const CLASSES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+  const params = new URL(root.location.href).searchParams;
+  const fromDisk = root.location.protocol === "file:";
+  const apiBase = DigitsApi.apiBaseUrl(root.location.href);
+
+  let mode = chooseMode();
+  let live = remembered("live") !== "false";
+  let classes = CLASSES;
+  let classifier = null; // a promise, kept so the model loads once
+  let latestRequest = 0;
+  let liveTimer = null;
+
+  const pad = DigitsDrawing.create(ui.canvas(), {
+    onChange() {
+      clearTimeout(liveTimer);
+      ui.showDrawingState(pad.isEmpty());
+    },
+    onStrokeEnd() {
+      if (live) liveTimer = setTimeout(() => recognise({ live: true }), LIVE_DELAY_MS);
+    },
+  });
+
+  function chooseMode() {
+    const asked = params.get("mode");
+    if (MODES.includes(asked)) return asked;
+    const stored = remembered("mode");
+    if (MODES.includes(stored)) return stored;
+    // Opened from disk there is usually no service running; the browser can answer alone.
+    return fromDisk ? "browser" : "server";
+  }
+
+  async function recognise({ live: fromLive = false } = {}) {
+    clearTimeout(liveTimer);
+    if (pad.isDrawing()) return;
+    if (pad.isEmpty()) {
+      if (!fromLive) ui.showHint("Draw a digit first, then press Recognise.");
+      return;
+    }
+    const request = ++latestRequest;
+    const requestMode = mode;
+    ui.showBusy();
+    try {
+      const started = performance.now();
+      const modelInput = preprocess(requestMode);
+      const answer = requestMode === "server"
+        ? await askService(started)
+        : await askBrowser(modelInput, started);
+      if (request !== latestRequest) return;
+      const best = answer.probabilities.indexOf(Math.max(...answer.probabilities));
+      const digit = answer.digit !== undefined ? answer.digit : best;
+      ui.showAnswer({
+        ...answer,
+        label: classes[digit],
+        confidence: answer.confidence !== undefined ? answer.confidence : answer.probabilities[digit],
+        classes,
+        modelInput,
+        elapsedMs: performance.now() - answer.started,
+        mode: requestMode,
+      });
+    } catch (error) {
+      if (request === latestRequest) showFailure(error, requestMode);
+    }
+  }
+
+  /* The 28 x 28 image the model sees. In server mode the service makes its own (the same,
+     by the shared test vectors) and this copy is only shown, so a failure here is not one. */
+  function preprocess(requestMode) {
+    const image = pad.imageData();
+    try {
+      return DigitsPreprocessing.toMnist(image.data, image.width, image.height);
+    } catch (error) {
+      if (requestMode === "browser") throw error;
+      return null;
+    }
+  }
+
+  async function askService(started) {
+    const answer = await DigitsApi.predict(apiBase, pad.toDataURL());
+    return { ...answer, started };
+  }
+
+  async function askBrowser(modelInput, started) {
+    const model = await loadClassifier();
+    // The model's one-off loading is reported on its own, not as this answer's time.
+    const since = Math.max(started, model.readyAt);
+    const probabilities = await model.predict(modelInput);
+    return { probabilities, modelVersion: model.version, backend: model.backend, started: since };
+  }
+
+  function loadClassifier() {
+    if (!classifier) {
+      ui.showModelLoading();
+      classifier = DigitsClassifier.load({ fromDisk, backend: params.get("backend") })
+        .then((model) => {
+          checkPreprocessing(model.card);
+          const named = model.card && Array.isArray(model.card.classes) ? model.card.classes.map(String) : classes;
+          if (named.join() !== classes.join()) {
+            classes = named;
+            ui.buildChart(classes);
+          }
+          ui.showAboutModel(model.card);
+          ui.showModelReady(model);
+          return { ...model, readyAt: performance.now() };
+        })
+        .catch((error) => {
+          classifier = null; // the next attempt tries again
+          ui.showModelFailed();
+          throw new DigitsClassifier.ModelError(error.message);
+        });
+    }
+    return classifier;
+  }
+
+  /* The page's preprocessing must make the images this model was trained on. */
+  function checkPreprocessing(card) {
+    const expected = card && card.preprocessing;
+    if (!expected) return;
+    const { SIZE, BOX } = DigitsPreprocessing;
+    if (expected.size !== SIZE || expected.box !== BOX) {
+      throw new Error(`the model expects ${expected.size}x${expected.size} images with a ${expected.box}-pixel box, `
+        + `but this page makes ${SIZE}x${SIZE} with ${BOX}; reload the page`);
+    }
+  }
+
+  function showFailure(error, failedMode) {
+    if (error instanceof DigitsPreprocessing.BlankImageError) {
+      ui.showHint("Draw a digit first: there is no ink on the pad yet.");
+    } else if (error instanceof DigitsApi.ServiceError) {
+      const offerBrowser = error.kind === "connection" || error.kind === "timeout" || error.kind === "failed";
+      ui.showError(error.message + (offerBrowser ? " You can recognise in this browser instead." : ""),
+        offerBrowser ? { label: "Use this browser", run: () => changeMode("browser", { recognise: true }) } : null);
+    } else if (error instanceof DigitsClassifier.ModelError) {
+      ui.showError(`The model could not be loaded into this browser: ${error.message}. `
+        + "The recognition service can still answer.",
+        { label: "Use the service", run: () => changeMode("server", { recognise: true }) });
+    } else {
+      ui.showError(`Something went wrong while recognising in ${failedMode === "server" ? "server" : "browser"} mode: `
+        + `${error.message}. Try again.`);
+    }
+  }
+
+  function reset() {
+    clearTimeout(liveTimer);
+    latestRequest += 1; // an answer still on its way is for a drawing that is gone
+    pad.clear();
+    ui.showIdle();
+  }
+
+  function undo() {
+    pad.undo();
+    if (pad.isEmpty()) {
+      latestRequest += 1;
+      ui.showIdle();
+    } else if (live) {
+      recognise({ live: true });
+    }
+  }
+
+  function changeMode(newMode, { recognise: andRecognise = live } = {}) {
+    if (!MODES.includes(newMode)) return;
+    mode = newMode;
+    remember("mode", mode);
+    ui.showMode(mode);
+    if (mode === "browser") {
+      loadClassifier().catch((error) => {
+        if (mode === "browser") showFailure(error, "browser");
+      });
+    } else {
+      checkService();
+    }
+    if (andRecognise && !pad.isEmpty()) recognise();
+  }
+
+  function changeLive(enabled) {
+    live = enabled;
+    remember("live", String(live));
+    if (live && !pad.isEmpty()) recognise({ live: true });
+  }
+
+  function checkService() {
+    ui.showAboutService(apiBase, { status: "checking" });
+    DigitsApi.health(apiBase, { timeoutMs: 10000 })
+      .then((state) => ui.showAboutService(apiBase, { status: "answering", modelVersion: state.modelVersion }))
+      .catch(() => ui.showAboutService(apiBase, { status: "unreachable" }));
+  }
+
+  // Preferences survive a reload; storage may be refused (private windows), which is fine.
+  function remember(key, value) {
+    try { root.localStorage.setItem(`digits.${key}`, value); } catch (error) { /* not kept */ }
+  }
+
+  function remembered(key) {
+    try { return root.localStorage.getItem(`digits.${key}`); } catch (error) { return null; }
+  }
+
+  function showCardWhenServed() {
+    if (fromDisk) return; // the card travels inside model/model.js, loaded with the model
+    fetch("model/card.json")
+      .then((response) => (response.ok ? response.json() : null))
+      .then((card) => ui.showAboutModel(card))
+      .catch(() => {});
+  }
+
+  ui.buildChart(classes);
+  ui.bindControls({ recognise: () => recognise(), reset, undo, changeMode: (m) => changeMode(m), changeLive });
+  ui.showMode(mode);
+  ui.showLive(live);
+  ui.showIdle();
+  ui.showDrawingState(true);
+  showCardWhenServed();
+  checkService();
+  if (mode === "browser") {
+    loadClassifier().catch((error) => {
+      if (mode === "browser") showFailure(error, "browser");
+    });
+  }
+  ui.showPageReady();
+}(window));

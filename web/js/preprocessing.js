@@ -1,0 +1,255 @@
+/*
+ * Turning a drawing into what the model expects, the way MNIST was made.
+ *
+ * A step-by-step port of `to_mnist` in lambda/preprocessing.py, so the page in browser
+ * mode feeds the model exactly what the function feeds it in server mode. Both are held
+ * to the same test vectors (tests/vectors/). Pure: no DOM, no canvas, so node tests it.
+ *
+ *   toMnist(data, width, height) -> Float32Array(28 * 28), row-major, white digit on
+ *   black in [0, 1]; `data` holds width * height * channels bytes (1 grey, 3 RGB, 4 RGBA,
+ *   as ImageData gives). Throws BlankImageError when there is no ink.
+ *
+ * Steps (as in Python):
+ * 1. alpha is composited onto a background opposite to the ink;
+ * 2. greyscale with ITU-R 601 luma;
+ * 3. the border's median is the paper; ink is measured from it (a light paper means dark
+ *    ink), so the result is white on black;
+ * 4. crop to the ink's bounding box (ignoring ink below INK_THRESHOLD, then taking in the
+ *    antialiased rim), stretch so the brightest pixel is 1;
+ * 5. scale the longer side to BOX pixels with an antialiasing triangle filter;
+ * 6. place in SIZE x SIZE so the centre of mass falls on pixel (14, 14).
+ */
+(function (root, factory) {
+  if (typeof module === "object" && module.exports) {
+    module.exports = factory();
+  } else {
+    root.DigitsPreprocessing = factory();
+  }
+}(typeof self !== "undefined" ? self : this, function () {
+  "use strict";
+
+  const SIZE = 28;
+  const BOX = 20;
+  const INK_THRESHOLD = 0.2;
+  const LUMA = [0.299, 0.587, 0.114];
+
+  class BlankImageError extends Error {
+    constructor(message) {
+      super(message);
+      this.name = "BlankImageError";
+    }
+  }
+
+  function toMnist(data, width, height) {
+    const ink = inkMap(data, width, height);
+
+    const { top, bottom, left, right } = inkBox(ink, width, height);
+
+    const cropHeight = bottom - top + 1;
+    const cropWidth = right - left + 1;
+    const crop = new Float64Array(cropHeight * cropWidth);
+    let brightest = 0;
+    for (let y = 0; y < cropHeight; y++) {
+      for (let x = 0; x < cropWidth; x++) {
+        const value = ink[(top + y) * width + left + x];
+        crop[y * cropWidth + x] = value;
+        if (value > brightest) brightest = value;
+      }
+    }
+    for (let i = 0; i < crop.length; i++) crop[i] /= brightest;
+
+    const scale = BOX / Math.max(cropHeight, cropWidth);
+    const boxHeight = Math.max(1, Math.floor(cropHeight * scale + 0.5));
+    const boxWidth = Math.max(1, Math.floor(cropWidth * scale + 0.5));
+    const box = resize(crop, cropHeight, cropWidth, boxHeight, boxWidth);
+
+    let total = 0, rowMoment = 0, columnMoment = 0;
+    for (let y = 0; y < boxHeight; y++) {
+      let rowSum = 0;
+      for (let x = 0; x < boxWidth; x++) rowSum += box[y * boxWidth + x];
+      total += rowSum;
+      rowMoment += rowSum * y;
+    }
+    for (let x = 0; x < boxWidth; x++) {
+      let columnSum = 0;
+      for (let y = 0; y < boxHeight; y++) columnSum += box[y * boxWidth + x];
+      columnMoment += columnSum * x;
+    }
+    const centreRow = withoutRoundingNoise(rowMoment / total);
+    const centreColumn = withoutRoundingNoise(columnMoment / total);
+    const offsetTop = clamp(Math.floor(SIZE / 2 - centreRow + 0.5), 0, SIZE - boxHeight);
+    const offsetLeft = clamp(Math.floor(SIZE / 2 - centreColumn + 0.5), 0, SIZE - boxWidth);
+
+    // Float32Array rounds to nearest, as NumPy's astype(float32) does.
+    const digit = new Float32Array(SIZE * SIZE);
+    for (let y = 0; y < boxHeight; y++) {
+      for (let x = 0; x < boxWidth; x++) {
+        const value = box[y * boxWidth + x];
+        digit[(offsetTop + y) * SIZE + offsetLeft + x] = Math.min(1, Math.max(0, value));
+      }
+    }
+    return digit;
+  }
+
+  /* Steps 1-3: Float64Array(width * height) in [0, 1], 1 is full ink, the paper 0. */
+  function inkMap(data, width, height) {
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+      throw new RangeError(`the image is empty or has an invalid size (${width}x${height})`);
+    }
+    const pixels = width * height;
+    const channels = data.length / pixels;
+    if (![1, 3, 4].includes(channels)) {
+      throw new RangeError(`expected 1, 3 or 4 bytes per pixel for ${width}x${height}, got ${data.length} bytes`);
+    }
+
+    const grey = new Float64Array(pixels);
+    if (channels === 1) {
+      for (let i = 0; i < pixels; i++) grey[i] = data[i] / 255;
+    } else {
+      for (let i = 0, k = 0; i < pixels; i++, k += channels) {
+        grey[i] = (data[k] / 255) * LUMA[0] + (data[k + 1] / 255) * LUMA[1] + (data[k + 2] / 255) * LUMA[2];
+      }
+      if (channels === 4) {
+        let coverage = 0, weighted = 0;
+        for (let i = 0; i < pixels; i++) {
+          const alpha = data[i * 4 + 3] / 255;
+          coverage += alpha;
+          weighted += grey[i] * alpha;
+        }
+        // Light strokes on a transparent canvas need a dark backdrop to stay visible.
+        const strokesAreLight = coverage > 0 && weighted / coverage > 0.5;
+        const background = strokesAreLight ? 0 : 1;
+        for (let i = 0; i < pixels; i++) {
+          const alpha = data[i * 4 + 3] / 255;
+          grey[i] = grey[i] * alpha + background * (1 - alpha);
+        }
+      }
+    }
+
+    // The border's median is the paper; ink is measured from it, so grey paper and
+    // faded ink still span 0-1, and white digits on black pass through unchanged.
+    const paper = median(borderOf(grey, width, height));
+    const ink = new Float64Array(pixels);
+    for (let i = 0; i < pixels; i++) {
+      let value;
+      if (paper > 0.5) value = (paper - grey[i]) / paper;
+      else if (paper > 0) value = (grey[i] - paper) / (1 - paper);
+      else value = grey[i];
+      ink[i] = Math.min(1, Math.max(0, value));
+    }
+    return ink;
+  }
+
+  /* Step 4: {top, bottom, left, right}, inclusive: rows and columns with ink of at least
+     INK_THRESHOLD, grown by one pixel on each side whose next line holds any ink (the
+     antialiased rim, which MNIST keeps inside its 20-pixel box). */
+  function inkBox(ink, width, height) {
+    let top = height, bottom = -1, left = width, right = -1;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (ink[y * width + x] >= INK_THRESHOLD) {
+          if (y < top) top = y;
+          if (y > bottom) bottom = y;
+          if (x < left) left = x;
+          if (x > right) right = x;
+        }
+      }
+    }
+    if (bottom < 0) {
+      throw new BlankImageError("no digit found: the image is blank or holds only faint marks");
+    }
+    const rowHasInk = (y) => {
+      for (let x = left; x <= right; x++) if (ink[y * width + x] > 0) return true;
+      return false;
+    };
+    const columnHasInk = (x) => {
+      for (let y = top; y <= bottom; y++) if (ink[y * width + x] > 0) return true;
+      return false;
+    };
+    // Each side looks only at the span of the thresholded box, so the order does not matter.
+    return {
+      top: top > 0 && rowHasInk(top - 1) ? top - 1 : top,
+      bottom: bottom < height - 1 && rowHasInk(bottom + 1) ? bottom + 1 : bottom,
+      left: left > 0 && columnHasInk(left - 1) ? left - 1 : left,
+      right: right < width - 1 && columnHasInk(right + 1) ? right + 1 : right,
+    };
+  }
+
+  /* Top row, bottom row, left column, right column: corners counted twice, as in NumPy. */
+  function borderOf(grey, width, height) {
+    const border = [];
+    for (let x = 0; x < width; x++) border.push(grey[x]);
+    for (let x = 0; x < width; x++) border.push(grey[(height - 1) * width + x]);
+    for (let y = 0; y < height; y++) border.push(grey[y * width]);
+    for (let y = 0; y < height; y++) border.push(grey[y * width + width - 1]);
+    return border;
+  }
+
+  function median(values) {
+    const sorted = Float64Array.from(values).sort();
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  }
+
+  /* Separable triangle-filter resampling, rows first as in `Wr @ image @ Wc.T`. */
+  function resize(image, height, width, newHeight, newWidth) {
+    const rowTaps = weights(height, newHeight);
+    const columnTaps = weights(width, newWidth);
+
+    const rowsResized = new Float64Array(newHeight * width);
+    for (let i = 0; i < newHeight; i++) {
+      const { low, values } = rowTaps[i];
+      for (let x = 0; x < width; x++) {
+        let sum = 0;
+        for (let t = 0; t < values.length; t++) sum += values[t] * image[(low + t) * width + x];
+        rowsResized[i * width + x] = sum;
+      }
+    }
+    const resized = new Float64Array(newHeight * newWidth);
+    for (let y = 0; y < newHeight; y++) {
+      for (let j = 0; j < newWidth; j++) {
+        const { low, values } = columnTaps[j];
+        let sum = 0;
+        for (let t = 0; t < values.length; t++) sum += rowsResized[y * width + low + t] * values[t];
+        resized[y * newWidth + j] = sum;
+      }
+    }
+    return resized;
+  }
+
+  /* For each target pixel, Pillow-style bilinear weights over its source taps, summing
+     to 1; the filter widens when shrinking so that it antialiases. */
+  function weights(source, target) {
+    const scale = source / target;
+    const support = Math.max(scale, 1);
+    const taps = [];
+    for (let i = 0; i < target; i++) {
+      const centre = (i + 0.5) * scale;
+      const low = Math.max(Math.floor(centre - support + 0.5), 0);
+      const high = Math.min(Math.floor(centre + support + 0.5), source);
+      const values = new Float64Array(high - low);
+      let sum = 0;
+      for (let tap = low; tap < high; tap++) {
+        const value = Math.max(0, 1 - Math.abs((tap - centre + 0.5) / support));
+        values[tap - low] = value;
+        sum += value;
+      }
+      for (let t = 0; t < values.length; t++) values[t] /= sum;
+      taps.push({ low, values });
+    }
+    return taps;
+  }
+
+  /* A symmetric digit's centre is exactly on a half pixel, where the order of additions
+     (NumPy's BLAS or this loop) can tip it either way by 1e-15; snapping to 1e-9 makes
+     halves round up in both languages, as the step says. */
+  function withoutRoundingNoise(value) {
+    return Math.round(value * 1e9) / 1e9;
+  }
+
+  function clamp(value, low, high) {
+    return Math.max(low, Math.min(value, high));
+  }
+
+  return { SIZE, BOX, INK_THRESHOLD, BlankImageError, toMnist, inkMap, inkBox };
+}));

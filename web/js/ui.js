@@ -1,0 +1,261 @@
+/*
+ * Everything the person sees and presses, and nothing else: the other modules never
+ * touch the page, they hand their results to these functions.
+ */
+(function (root, $) {
+  "use strict";
+
+  const BUSY_DELAY_MS = 150; // quick answers should not flash a "recognising" state
+
+  let busyTimer = null;
+  let answersShown = 0;
+
+  function canvas() {
+    return $("#canvas")[0];
+  }
+
+  /* The ten bars, labelled with the model's class names. */
+  function buildChart(classes) {
+    const $bars = $("#probabilities").empty();
+    classes.forEach((label, index) => {
+      $("<li>")
+        .attr({ "data-digit": index, "data-probability": "0" })
+        .append($("<span>", { class: "bar" }).append($("<span>", { class: "fill" })))
+        .append($("<span>", { class: "value", text: "" }))
+        .append($("<span>", { class: "label", text: label }))
+        .appendTo($bars);
+    });
+  }
+
+  function bindControls({ recognise, reset, undo, changeMode, changeLive }) {
+    $("#recognise").on("click", () => recognise());
+    $("#reset").on("click", () => reset());
+    $("#undo").on("click", () => undo());
+    $("#mode").on("change", function () { changeMode(this.value); });
+    $("#live").on("change", function () { changeLive(this.checked); });
+    $("#message").on("click", "button[data-action]", function () {
+      const action = $(this).data("run");
+      hideMessage();
+      if (action) action();
+    });
+    // After drawing, Enter should recognise, not press whichever button was used last.
+    $("#canvas").on("pointerdown", () => {
+      const focused = root.document.activeElement;
+      if (focused && focused !== root.document.body && $(focused).is("button, select, input")) focused.blur();
+    });
+    $(root.document).on("keydown", (event) => {
+      if (event.isComposing || event.altKey) return;
+      const inControl = $(event.target).is("button, select, input, textarea, a, [contenteditable]");
+      if (event.key === "Enter" && !inControl && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        recognise();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        reset();
+      } else if ((event.key === "z" || event.key === "Z") && (event.ctrlKey || event.metaKey) && !event.shiftKey
+                 && !$(event.target).is("input, textarea, [contenteditable]")) {
+        event.preventDefault();
+        undo();
+      }
+    });
+  }
+
+  function showMode(mode) {
+    $("#mode").val(mode);
+    $("#result").attr("data-mode", mode);
+  }
+
+  function showLive(live) {
+    $("#live").prop("checked", live);
+  }
+
+  function showDrawingState(empty) {
+    $("#pad").toggleClass("is-empty", empty);
+    $("#undo").prop("disabled", empty);
+  }
+
+  function showBusy() {
+    hideMessage();
+    clearTimeout(busyTimer);
+    $("#result").attr("data-state", "busy").attr("aria-busy", "true");
+    busyTimer = setTimeout(() => $("#result").addClass("is-busy"), BUSY_DELAY_MS);
+  }
+
+  function settle(state) {
+    clearTimeout(busyTimer);
+    $("#result").removeClass("is-busy").attr("data-state", state).removeAttr("aria-busy");
+  }
+
+  function showAnswer({ label, confidence, probabilities, classes, modelInput, elapsedMs, modelVersion, mode, backend }) {
+    settle("done");
+    answersShown += 1;
+    $("#result").attr({
+      "data-mode": mode,
+      "data-answers": answersShown,
+      "data-elapsed-ms": elapsedMs.toFixed(2),
+      "data-model-version": modelVersion || "",
+    });
+    $("#output").text(label).removeClass("is-empty");
+    $("#confidence").text(describeConfidence(label, confidence, probabilities, classes));
+    const where = mode === "server" ? "by the recognition service" : `in this browser (${backendName(backend)})`;
+    $("#details").text(`Answered in ${formatMs(elapsedMs)} ${where}` + (modelVersion ? ` · model ${modelVersion}` : ""));
+    showProbabilities(probabilities);
+    showModelInput(modelInput);
+  }
+
+  function describeConfidence(label, confidence, probabilities, classes) {
+    if (confidence >= 0.8) return `It is ${withArticle(label)}, ${formatPercent(confidence)} sure.`;
+    const ranked = probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
+    const [runnerUp, runnerUpIndex] = ranked[1];
+    return `Probably ${withArticle(label)} (${formatPercent(confidence)}), `
+      + `but it could be ${withArticle(classes[runnerUpIndex])} (${formatPercent(runnerUp)}).`;
+  }
+
+  function withArticle(label) {
+    return /^(8|11|18|80|800)/.test(label) ? `an ${label}` : `a ${label}`;
+  }
+
+  function showProbabilities(probabilities) {
+    const best = probabilities.indexOf(Math.max(...probabilities));
+    $("#probabilities li").each(function (index) {
+      const probability = probabilities[index];
+      $(this)
+        .attr("data-probability", String(probability))
+        .attr("title", `${$(this).find(".label").text()}: ${(probability * 100).toFixed(2)}%`)
+        .toggleClass("is-best", index === best);
+      $(this).find(".fill").css("height", `${Math.max(0, Math.min(1, probability)) * 100}%`);
+      $(this).find(".value").text(formatShortPercent(probability));
+    });
+  }
+
+  function clearProbabilities() {
+    $("#probabilities li").attr("data-probability", "0").removeClass("is-best").removeAttr("title");
+    $("#probabilities .fill").css("height", "0%");
+    $("#probabilities .value").text("");
+  }
+
+  /* The 28 x 28 input drawn as the model sees it: white ink on black. */
+  function showModelInput(pixels) {
+    const view = $("#model-input")[0];
+    const context = view.getContext("2d");
+    if (!pixels) {
+      context.clearRect(0, 0, view.width, view.height);
+      $(view).addClass("is-empty");
+      return;
+    }
+    const image = context.createImageData(view.width, view.height);
+    for (let i = 0; i < pixels.length; i++) {
+      const level = Math.round(pixels[i] * 255);
+      image.data.set([level, level, level, 255], i * 4);
+    }
+    context.putImageData(image, 0, 0);
+    $(view).removeClass("is-empty");
+  }
+
+  function showIdle() {
+    settle("idle");
+    hideMessage();
+    $("#output").text("").addClass("is-empty");
+    $("#confidence").text("Draw a digit, then press Recognise.");
+    $("#details").text("");
+    clearProbabilities();
+    showModelInput(null);
+  }
+
+  /* A nudge, not a failure: e.g. recognising an empty pad. */
+  function showHint(text) {
+    settle("hint");
+    showMessage(text, "hint");
+  }
+
+  /* `action`: an optional {label, run} offered as a button, e.g. switching mode. */
+  function showError(text, action) {
+    settle("error");
+    $("#output").text("").addClass("is-empty");
+    $("#confidence").text("No answer this time.");
+    $("#details").text("");
+    clearProbabilities();
+    showMessage(text, "error", action);
+  }
+
+  function showMessage(text, tone, action) {
+    const $message = $("#message").empty().attr("data-tone", tone).prop("hidden", false);
+    $("<span>", { class: "message-text", text }).appendTo($message);
+    if (action) {
+      $("<button>", { type: "button", class: "button small", "data-action": "", text: action.label })
+        .data("run", action.run)
+        .appendTo($message);
+    }
+  }
+
+  function hideMessage() {
+    $("#message").prop("hidden", true).empty().removeAttr("data-tone");
+  }
+
+  function showModelLoading() {
+    $("#model-status").text("Loading the model into this browser…").attr("data-state", "loading");
+  }
+
+  function showModelReady({ backend, loadMs, warmUpMs }) {
+    $("#model-status")
+      .text(`Model ready in this browser (${backendName(backend)}, loaded in ${formatMs(loadMs + warmUpMs)}).`)
+      .attr({ "data-state": "ready", "data-load-ms": loadMs.toFixed(1), "data-warm-up-ms": warmUpMs.toFixed(1) });
+  }
+
+  function showModelFailed() {
+    $("#model-status").text("The model is not available in this browser.").attr("data-state", "failed");
+  }
+
+  function showAboutModel(card) {
+    if (!card) return;
+    const accuracy = card.test && typeof card.test.accuracy === "number"
+      ? `, ${formatPercent(card.test.accuracy, 2)} right on MNIST's ${Number(card.test.digits || 10000).toLocaleString("en")} test digits`
+      : "";
+    const parameters = card.architecture && card.architecture.parameters
+      ? ` A convolutional network with ${Number(card.architecture.parameters).toLocaleString("en")} parameters.`
+      : "";
+    $("#about-model").text(`Model ${card.version}${accuracy}.${parameters}`);
+  }
+
+  function showAboutService(baseUrl, state) {
+    const text = {
+      checking: `Recognition service: ${baseUrl} (checking…)`,
+      answering: `Recognition service: ${baseUrl} (answering${state.modelVersion ? `, model ${state.modelVersion}` : ""})`,
+      unreachable: `Recognition service: ${baseUrl} (not answering; this browser can still recognise digits)`,
+    }[state.status];
+    $("#about-service").text(text).attr("data-api", baseUrl);
+  }
+
+  /* Scripts and tests wait for this before drawing. */
+  function showPageReady() {
+    $("html").attr("data-page-ready", "true");
+  }
+
+  function backendName(backend) {
+    return { webgl: "WebGL", webgpu: "WebGPU", wasm: "WebAssembly", cpu: "CPU" }[backend] || backend;
+  }
+
+  function formatMs(ms) {
+    return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
+  }
+
+  /* Never "100%": the model is never certain, and rounding should not say it is. */
+  function formatPercent(fraction, decimals = 1) {
+    const ceiling = 100 - 10 ** -decimals;
+    const percent = fraction * 100;
+    return percent > ceiling ? `>${ceiling.toFixed(decimals)}%` : `${percent.toFixed(decimals)}%`;
+  }
+
+  function formatShortPercent(fraction) {
+    const percent = fraction * 100;
+    if (percent < 0.5) return percent > 0.005 ? "<1" : "0";
+    if (percent > 99 && percent < 100) return ">99";
+    return String(Math.round(percent));
+  }
+
+  root.DigitsUi = {
+    canvas, buildChart, bindControls, showMode, showLive, showDrawingState, showBusy, showAnswer,
+    showIdle, showHint, showError, showModelLoading, showModelReady, showModelFailed, showAboutModel,
+    showAboutService, showPageReady,
+  };
+}(window, window.jQuery));
