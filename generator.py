@@ -18,7 +18,6 @@ import datetime
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
@@ -110,128 +109,113 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    from model.data import DataError, load_mnist, to_model_input
-
-    print("Loading MNIST ...", flush=True)
-    try:
-        mnist = load_mnist(args.data_dir)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
+    mnist = load_data(args.data_dir)
+    if mnist is None:
         return 1
-    print(f"  {len(mnist.x_train):,} training and {len(mnist.x_test):,} test digits from {mnist.source}")
 
     import keras
-    import numpy as np
     import tensorflow as tf
 
-    from model import card as cards
-    from model import export, plots
-    from model.evaluation import summarize
-    from model.network import build_cnn
-    from model.config import TrainingConfig
-    from model.training import train
+    from model import export
 
     keras.utils.set_random_seed(args.seed)
     # Same seed, same weights: deterministic kernels and input pipeline order.
     tf.config.experimental.enable_op_determinism()
-    output_root = args.output_root.resolve()
 
-    # --- train (or load) ---
     if args.from_keras is None:
-        config = TrainingConfig(epochs=args.epochs, batch_size=args.batch_size,
-                                learning_rate=args.learning_rate, momentum=args.momentum,
-                                nesterov=args.nesterov, weight_decay=args.weight_decay,
-                                warmup_epochs=args.warmup_epochs,
-                                validation_split=args.validation_split, augment=args.augment,
-                                seed=args.seed, limit=args.limit)
-        x_train, y_train = mnist.x_train, mnist.y_train
-        if args.limit is not None:
-            chosen = np.random.default_rng(args.seed).permutation(len(x_train))[:args.limit]
-            x_train, y_train = x_train[chosen], y_train[chosen]
-        result = train(build_cnn(), x_train, y_train, config, output_root / "model" / "checkpoints")
-        model = result.model
-        trained_at = datetime.datetime.now(datetime.timezone.utc)
-        training = {
-            **dataclasses.asdict(config),
-            "optimizer": "SGD", "schedule": "linear warm-up (at most a fifth of the run), then cosine decay to 0",
-            "loss": "sparse_categorical_crossentropy",
-            "train_digits": result.train_size, "validation_digits": result.validation_size,
-            "best_epoch": result.best_epoch,
-            "validation_accuracy": result.history["val_accuracy"][result.best_epoch - 1],
-            "seconds": round(result.seconds, 1),
-            "history": result.history,
-        }
-        minutes, seconds = divmod(result.seconds, 60)
-        print(f"Training took {int(minutes)} min {seconds:.0f} s; kept epoch {result.best_epoch} "
-              f"(validation accuracy {training['validation_accuracy']:.2%})")
+        model, training, trained_at = train_model(args, mnist)
     else:
-        print(f"Exporting again from {args.from_keras}")
-        model = keras.models.load_model(args.from_keras)
-        previous_card = args.from_keras.with_name("card.json")
-        old = json.loads(previous_card.read_text()) if previous_card.is_file() else {}
-        training = old.get("training", {"note": f"loaded from {args.from_keras}; no card beside it"})
-        trained_at = (datetime.datetime.fromisoformat(old["created"]) if "created" in old
-                      else datetime.datetime.now(datetime.timezone.utc))
+        model, training, trained_at = load_model(args.from_keras)
 
-    # --- evaluate once on the test set, export, check every format ---
-    x_test = to_model_input(mnist.x_test)
-    y_test = mnist.y_test.astype(np.int64)
     print("Evaluating on the 10,000 test digits and exporting ...", flush=True)
-    started = time.perf_counter()
-    with export.staging(output_root) as stage:
-        export.write_formats(model, stage)
-        keras_probabilities = export.predict_keras(model, x_test)
-        test = summarize(y_test, keras_probabilities)
-        formats = {"keras": {"path": str(export.KERAS_FILE), "accuracy": test["accuracy"]}}
-        for name, path, predict in (
-            ("saved_model", export.SAVED_MODEL_DIR, export.predict_saved_model),
-            ("tflite", export.TFLITE_FILE, export.predict_tflite),
-        ):
-            probabilities = predict(stage / path, x_test)
-            formats[name] = {"path": str(path), "accuracy": summarize(y_test, probabilities)["accuracy"],
-                             **export.check_agreement(name, keras_probabilities, probabilities)}
-        formats["tfjs"] = {"path": str(export.WEB_MODEL_DIR / "model.json")}
-        if args.tfjs_check and export.tfjs_available():
-            count = min(args.tfjs_check, len(x_test))
-            probabilities = export.predict_tfjs(stage / export.WEB_MODEL_DIR, x_test[:count])
-            formats["tfjs"].update(
-                checked_digits=count,
-                accuracy_on_checked=summarize(y_test[:count], probabilities)["accuracy"],
-                **export.check_agreement("tfjs", keras_probabilities[:count], probabilities))
-        for name in ("saved_model", "tflite"):
-            formats[name]["bytes"] = _size(stage / formats[name]["path"])
-        formats["keras"]["bytes"] = _size(stage / export.KERAS_FILE)
-        formats["tfjs"]["bytes"] = _size(stage / export.WEB_MODEL_DIR)
-
-        card = cards.build_card(model=model, trained_at=trained_at, training=training,
-                                data={"source": mnist.source, "checksums_sha256": mnist.checksums,
-                                      "files_sha256": mnist.files},
-                                test=test, formats=formats)
-        export.write_card(card, stage)
-        reports = stage / export.REPORTS_DIR
-        reports.mkdir(parents=True, exist_ok=True)
-        if "history" in training:
-            plots.plot_training_curves(training["history"], training.get("best_epoch"),
-                                       reports / "training_curves.png")
-        plots.plot_confusion_matrix(test["confusion_matrix"], test["accuracy"],
-                                    reports / "confusion_matrix.png")
-        export.publish(stage, output_root)
-
-    print(f"  took {time.perf_counter() - started:.0f} s")
-    print(f"Model {card['version']}: test accuracy "
-          + ", ".join(f"{name} {info['accuracy']:.2%}" for name, info in formats.items() if "accuracy" in info)
-          + (f"; TF.js agrees with Keras on {formats['tfjs']['checked_digits']} digits"
-             if "checked_digits" in formats["tfjs"] else ""))
-    for relative in export.PUBLISHED:
-        print(f"  wrote {output_root / relative}")
+    output_root = args.output_root.resolve()
+    card = export.export_model(model, mnist, training=training, trained_at=trained_at,
+                               root=output_root, tfjs_digits=args.tfjs_check)
+    print_summary(card, output_root)
     return 0
 
 
-def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+def load_data(data_dir: str | None):
+    """MNIST, verified; None (after one readable message) when it cannot be had."""
+    from model.data import DataError, load_mnist
+
+    print("Loading MNIST ...", flush=True)
+    try:
+        mnist = load_mnist(data_dir)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    print(f"  {len(mnist.x_train):,} training and {len(mnist.x_test):,} test digits from {mnist.source}")
+    return mnist
+
+
+def train_model(args: argparse.Namespace, mnist):
+    """Train the CNN; return it with the card's training record and the time it finished."""
+    import numpy as np
+
+    from model.config import TrainingConfig
+    from model.network import build_cnn
+    from model.training import train
+
+    config = TrainingConfig(epochs=args.epochs, batch_size=args.batch_size,
+                            learning_rate=args.learning_rate, momentum=args.momentum,
+                            nesterov=args.nesterov, weight_decay=args.weight_decay,
+                            warmup_epochs=args.warmup_epochs,
+                            validation_split=args.validation_split, augment=args.augment,
+                            seed=args.seed, limit=args.limit)
+    x_train, y_train = mnist.x_train, mnist.y_train
+    if args.limit is not None:
+        chosen = np.random.default_rng(args.seed).permutation(len(x_train))[:args.limit]
+        x_train, y_train = x_train[chosen], y_train[chosen]
+    result = train(build_cnn(), x_train, y_train, config,
+                   args.output_root.resolve() / "model" / "checkpoints")
+    training = {
+        **dataclasses.asdict(config),
+        "optimizer": "SGD",
+        "schedule": "linear warm-up (at most a fifth of the run), then cosine decay to 0",
+        "loss": "sparse_categorical_crossentropy",
+        "train_digits": result.train_size,
+        "validation_digits": result.validation_size,
+        "best_epoch": result.best_epoch,
+        "validation_accuracy": result.history["val_accuracy"][result.best_epoch - 1],
+        "seconds": round(result.seconds, 1),
+        "history": result.history,
+    }
+    minutes, seconds = divmod(result.seconds, 60)
+    print(f"Training took {int(minutes)} min {seconds:.0f} s; kept epoch {result.best_epoch} "
+          f"(validation accuracy {training['validation_accuracy']:.2%})")
+    return result.model, training, datetime.datetime.now(datetime.timezone.utc)
+
+
+def load_model(path: Path):
+    """A trained .keras file, with the training record of the card beside it if there is one.
+
+    Keeping the card's training time keeps the version: same weights, same version.
+    """
+    import keras
+
+    print(f"Exporting again from {path}")
+    model = keras.models.load_model(path)
+    card_path = path.with_name("card.json")
+    old = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    training = old.get("training", {"note": f"loaded from {path}; no card beside it"})
+    trained_at = (datetime.datetime.fromisoformat(old["created"]) if "created" in old
+                  else datetime.datetime.now(datetime.timezone.utc))
+    return model, training, trained_at
+
+
+def print_summary(card: dict, output_root: Path) -> None:
+    from model import export
+
+    formats = card["formats"]
+    accuracies = ", ".join(f"{name} {info['accuracy']:.2%}" for name, info in formats.items()
+                           if "accuracy" in info)
+    tfjs = formats["tfjs"]
+    checked = (f"; TF.js agrees with Keras on {tfjs['checked_digits']} digits"
+               if "checked_digits" in tfjs else "")
+    print(f"Model {card['version']}: test accuracy {accuracies}{checked}")
+    for relative in export.PUBLISHED:
+        print(f"  wrote {output_root / relative}")
 
 
 if __name__ == "__main__":

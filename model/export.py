@@ -195,6 +195,63 @@ def check_agreement(name: str, reference: np.ndarray, other: np.ndarray) -> dict
     return {"max_probability_difference": difference, "argmax_disagreements": disagreements}
 
 
+# --- the whole export ------------------------------------------------------------------
+
+
+def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root: Path,
+                 tfjs_digits: int) -> dict:
+    """Evaluate on the test set, write and check every format, the card and the reports in a
+    staging folder, then publish them under `root`. Returns the card."""
+    from model import card as cards
+    from model import plots
+    from model.data import to_model_input
+    from model.evaluation import summarize
+
+    x_test = to_model_input(mnist.x_test)
+    y_test = mnist.y_test.astype(np.int64)
+    with staging(root) as stage:
+        write_formats(model, stage)
+        reference = predict_keras(model, x_test)
+        test = summarize(y_test, reference)
+        formats = {"keras": {"path": str(KERAS_FILE), "accuracy": test["accuracy"]}}
+        for name, path, predict in (("saved_model", SAVED_MODEL_DIR, predict_saved_model),
+                                    ("tflite", TFLITE_FILE, predict_tflite)):
+            probabilities = predict(stage / path, x_test)
+            formats[name] = {"path": str(path), "accuracy": summarize(y_test, probabilities)["accuracy"],
+                             **check_agreement(name, reference, probabilities)}
+        formats["tfjs"] = {"path": str(WEB_MODEL_DIR / "model.json")}
+        if tfjs_digits and tfjs_available():
+            count = min(tfjs_digits, len(x_test))
+            probabilities = predict_tfjs(stage / WEB_MODEL_DIR, x_test[:count])
+            formats["tfjs"].update(checked_digits=count,
+                                   accuracy_on_checked=summarize(y_test[:count], probabilities)["accuracy"],
+                                   **check_agreement("tfjs", reference[:count], probabilities))
+        for name, path in (("keras", KERAS_FILE), ("saved_model", SAVED_MODEL_DIR),
+                           ("tflite", TFLITE_FILE), ("tfjs", WEB_MODEL_DIR)):
+            formats[name]["bytes"] = _size(stage / path)
+
+        card = cards.build_card(model=model, trained_at=trained_at, training=training,
+                                data={"source": mnist.source, "checksums_sha256": mnist.checksums,
+                                      "files_sha256": mnist.files},
+                                test=test, formats=formats)
+        write_card(card, stage)
+        reports = stage / REPORTS_DIR
+        reports.mkdir(parents=True, exist_ok=True)
+        if "history" in training:
+            plots.plot_training_curves(training["history"], training.get("best_epoch"),
+                                       reports / "training_curves.png")
+        plots.plot_confusion_matrix(test["confusion_matrix"], test["accuracy"],
+                                    reports / "confusion_matrix.png")
+        publish(stage, root)
+    return card
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
 # --- publishing ------------------------------------------------------------------------
 
 
