@@ -60,10 +60,17 @@ class Classifier:
         self.predict(np.zeros((1, 28, 28, 1), dtype=np.float32))  # allocate now, not in the first request
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """float32 (N, 28, 28) or (N, 28, 28, 1) in [0, 1] -> float32 (N, 10) probabilities."""
+        """float32 (N, 28, 28) or (N, 28, 28, 1) in [0, 1] -> float32 (N, 10) probabilities.
+
+        Runs at most MAX_BATCH images at a time, so memory stays bounded for any N.
+        """
         batch = np.ascontiguousarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
-        if not 1 <= len(batch) <= MAX_BATCH:
-            raise ValueError(f"batches hold 1 to {MAX_BATCH} images, got {len(batch)}")
+        if len(batch) == 0:
+            raise ValueError("no images to classify")
+        return np.concatenate([self._run(batch[start:start + MAX_BATCH])
+                               for start in range(0, len(batch), MAX_BATCH)])
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
             if len(batch) != self._batch_size:
                 self._interpreter.resize_tensor_input(self._input, batch.shape)

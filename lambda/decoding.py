@@ -31,6 +31,7 @@ IMAGE_TYPES = {  # media type -> Pillow format
     "image/bmp": "BMP",
     "image/gif": "GIF",
 }
+ORIENTATION = 0x0112  # the EXIF tag
 MEDIA_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/x-ms-bmp": "image/bmp", "image/x-png": "image/png"}
 SUPPORTED = "PNG, JPEG, WebP, BMP or GIF"
 
@@ -101,7 +102,8 @@ def decode_image(data: bytes) -> np.ndarray:
         if image.format == "JPEG":
             # Lets the decoder skip detail a 28x28 result cannot use.
             image.draft(image.mode, (MAX_SIDE, MAX_SIDE))
-        image = ImageOps.exif_transpose(image)
+        if image.getexif().get(ORIENTATION, 1) != 1:  # photos taken sideways; skips a copy otherwise
+            image = ImageOps.exif_transpose(image)
         image = _to_8_bit(image)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         raise UndecodableInput(f"the {image.format} image is truncated or corrupt") from None

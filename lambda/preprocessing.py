@@ -17,13 +17,16 @@ Steps:
    digits keep inside their 20-pixel box); the crop is stretched so its brightest pixel is 1;
 5. strokes that would end up thinner than MIN_STROKE pixels (a fine pen on a big canvas,
    which shrinking would turn into a faint hairline MNIST never shows) are thickened: the
-   stroke width is estimated as 2 x area / outline length of the ink at 0.5 or more, and
+   stroke width is estimated as 2 x area / outline length of the ink at HALF_INK or more, and
    the crop, padded by r pixels, gets a (2r+1)-square maximum filter, r chosen to bring the
    width to MIN_STROKE; MNIST's own digits are never thin enough for r to reach 1;
 6. the longer side is scaled to BOX pixels, aspect kept, with a triangle filter widened
    when shrinking so it antialiases (Pillow's bilinear resampling, reproduced exactly);
 7. the result is placed in SIZE x SIZE at the whole-pixel offset that brings its centre of
    mass nearest to pixel (14, 14) (rounding halves up), kept inside the frame.
+
+Every threshold and rounding is tie-free (see INK_THRESHOLD, HALF_INK, TIE), so a port that
+multiplies or sums in another order still makes the same decisions.
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ import numpy as np
 
 SIZE = 28
 BOX = 20
-INK_THRESHOLD = 0.2  # ink below this (0-1) does not count as the digit: noise, ringing, texture
+# Thresholds sit between two 8-bit levels (51/255 and 52/255; 0.5 and the next ratio of two
+# levels) and roundings add TIE, so a last-digit difference in how another language sums or
+# multiplies can never tip a decision the other way.
+INK_THRESHOLD = 51.5 / 255  # ink below this (0-1) is not the digit: noise, ringing, texture
+HALF_INK = 0.5 + 1 / 1024  # "at least half ink", for measuring strokes
+TIE = 1e-9
 MIN_STROKE = 1.5  # pixels, after scaling; MNIST's test digits measure 2.0 (median), 1.3 (5th percentile)
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -56,15 +64,15 @@ def to_mnist(pixels: np.ndarray) -> np.ndarray:
 
     height, width = crop.shape
     scale = BOX / max(height, width)
-    new_height = max(1, math.floor(height * scale + 0.5))
-    new_width = max(1, math.floor(width * scale + 0.5))
+    new_height = max(1, math.floor(height * scale + 0.5 + TIE))
+    new_width = max(1, math.floor(width * scale + 0.5 + TIE))
     box = resize(crop, new_height, new_width)
 
     total = box.sum()
     centre_row = (box.sum(axis=1) @ np.arange(new_height)) / total
     centre_column = (box.sum(axis=0) @ np.arange(new_width)) / total
-    offset_top = _clamp(math.floor(SIZE / 2 - centre_row + 0.5), 0, SIZE - new_height)
-    offset_left = _clamp(math.floor(SIZE / 2 - centre_column + 0.5), 0, SIZE - new_width)
+    offset_top = _clamp(math.floor(SIZE / 2 - centre_row + 0.5 + TIE), 0, SIZE - new_height)
+    offset_left = _clamp(math.floor(SIZE / 2 - centre_column + 0.5 + TIE), 0, SIZE - new_width)
     digit = np.zeros((SIZE, SIZE), dtype=np.float64)
     digit[offset_top:offset_top + new_height, offset_left:offset_left + new_width] = box
     return np.clip(digit, 0.0, 1.0).astype(np.float32)
@@ -81,28 +89,34 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected an H x W, H x W x 3 or H x W x 4 image, got shape {pixels.shape}")
     if min(pixels.shape[:2]) < 1:
         raise ValueError(f"the image is empty ({pixels.shape[1]}x{pixels.shape[0]})")
-    values = pixels.astype(np.float64) / 255.0
 
-    if values.ndim == 2:
-        grey = values
+    # One matrix-vector product per picture: far fewer passes over a big canvas than per channel.
+    if pixels.ndim == 2:
+        grey = pixels * (1.0 / 255.0)
     else:
-        grey = values[:, :, :3] @ LUMA
-        if values.shape[2] == 4:
-            alpha = values[:, :, 3]
+        height, width, channels = pixels.shape
+        weights = np.zeros(channels)
+        weights[:3] = LUMA / 255.0
+        grey = (pixels.reshape(-1, channels) @ weights).reshape(height, width)
+        if pixels.shape[2] == 4:
+            alpha = pixels[:, :, 3] * (1.0 / 255.0)
             coverage = alpha.sum()
-            visible_is_light = coverage > 0 and (grey * alpha).sum() / coverage > 0.5
-            background = 0.0 if visible_is_light else 1.0
-            grey = grey * alpha + background * (1.0 - alpha)
+            grey *= alpha
+            visible_is_light = coverage > 0 and grey.sum() / coverage > 0.5
+            if not visible_is_light:  # composite onto white; onto black adds nothing
+                grey += 1.0 - alpha
 
     border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
     paper = float(np.median(border))
     if paper > 0.5:
-        ink = (paper - grey) / paper
+        ink = np.subtract(paper, grey, out=grey)
+        ink /= paper
     elif paper > 0.0:
-        ink = (grey - paper) / (1.0 - paper)
+        ink = np.subtract(grey, paper, out=grey)
+        ink /= 1.0 - paper
     else:
         ink = grey
-    return np.clip(ink, 0.0, 1.0)
+    return np.clip(ink, 0.0, 1.0, out=ink)
 
 
 def ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
@@ -123,8 +137,8 @@ def ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def stroke_width(crop: np.ndarray) -> float:
-    """Mean stroke width in pixels of the ink at 0.5 or more: 2 x area / outline length."""
-    ink = crop >= 0.5
+    """Mean stroke width in pixels of the ink at HALF_INK or more: 2 x area / outline length."""
+    ink = crop >= HALF_INK
     outline = (np.count_nonzero(ink[1:, :] != ink[:-1, :]) + np.count_nonzero(ink[:, 1:] != ink[:, :-1])
                + np.count_nonzero(ink[0, :]) + np.count_nonzero(ink[-1, :])
                + np.count_nonzero(ink[:, 0]) + np.count_nonzero(ink[:, -1]))
@@ -134,7 +148,7 @@ def stroke_width(crop: np.ndarray) -> float:
 def thicken(crop: np.ndarray) -> np.ndarray:
     """Step 5: widen strokes that scaling would make thinner than MIN_STROKE."""
     scale = BOX / max(crop.shape)
-    radius = math.floor((MIN_STROKE / scale - stroke_width(crop)) / 2 + 0.5)
+    radius = math.floor((MIN_STROKE / scale - stroke_width(crop)) / 2 + 0.5 + TIE)
     if radius < 1:
         return crop
     padded = np.pad(crop, radius)
@@ -155,18 +169,21 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def _weights(source: int, target: int) -> np.ndarray:
-    """(target, source) matrix of Pillow-style bilinear weights, each row summing to 1."""
+    """(target, source) matrix of Pillow-style bilinear weights, each row summing to 1.
+
+    Output pixel i is centred on source position c = (i + 0.5) * source / target; its taps
+    are the source pixels j with floor(c - support + 0.5) <= j < floor(c + support + 0.5),
+    weighted max(0, 1 - |j + 0.5 - c| / support), support = max(source / target, 1).
+    """
     scale = source / target
     support = max(scale, 1.0)
-    weights = np.zeros((target, source))
-    for i in range(target):
-        centre = (i + 0.5) * scale
-        low = max(math.floor(centre - support + 0.5), 0)
-        high = min(math.floor(centre + support + 0.5), source)
-        taps = np.arange(low, high)
-        row = np.maximum(0.0, 1.0 - np.abs((taps - centre + 0.5) / support))
-        weights[i, low:high] = row / row.sum()
-    return weights
+    centres = (np.arange(target) + 0.5) * scale
+    low = np.maximum(np.floor(centres - support + 0.5), 0)[:, None]
+    high = np.minimum(np.floor(centres + support + 0.5), source)[:, None]
+    taps = np.arange(source)[None, :]
+    weights = np.maximum(0.0, 1.0 - np.abs((taps - centres[:, None] + 0.5) / support))
+    weights[(taps < low) | (taps >= high)] = 0.0
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def _clamp(value: int, low: int, high: int) -> int:

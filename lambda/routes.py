@@ -20,7 +20,14 @@ from schemas import (Health, ImageRequest, ModelCard, PixelsRequest, Prediction,
                      ServingResponse, UploadRequest)
 
 router = APIRouter()
-Model = Annotated[classifier.Classifier, Depends(classifier.load)]
+
+
+async def current_classifier() -> classifier.Classifier:
+    """The process's model (loaded at import). Async, so FastAPI does not hop to a thread for it."""
+    return classifier.load()
+
+
+Model = Annotated[classifier.Classifier, Depends(current_classifier)]
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"

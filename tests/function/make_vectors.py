@@ -55,6 +55,13 @@ def on_paper(ink: np.ndarray, paper: tuple[int, int, int], pen: tuple[int, int, 
     return np.rint(mixed).astype(np.uint8)
 
 
+def threshold_specks() -> np.ndarray:
+    picture = canvas(2, width=120, height=120, size=70, left=40, top=25, stroke=6, mode="white-on-black")
+    picture[2, 2] = picture[117, 117] = 51
+    picture[60, 100] = 52
+    return picture
+
+
 def mnist_test_digit(index: int) -> tuple[np.ndarray, int]:
     from model.data import load_mnist
 
@@ -105,6 +112,10 @@ def pictures() -> list[Picture]:
         Picture("faint-background-noise",
                 "160x160 greyscale, white digit on black with random noise up to 29/255 everywhere.",
                 faint_background, 5),
+        Picture("specks-at-the-ink-threshold",
+                "120x120 greyscale, a white digit on black with specks at level 51 in two corners (just "
+                "below INK_THRESHOLD = 51.5/255: ignored) and at level 52 beside it (counted, so they "
+                "widen the box).", threshold_specks(), 2),
         Picture("mnist-test-digit", "MNIST test digit 0 as a 28x28 PNG would give it: almost unchanged.",
                 mnist_pixels, mnist_label),
         Picture("blank-transparent", "140x140 RGBA, nothing drawn (all zero).",

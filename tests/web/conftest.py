@@ -72,18 +72,20 @@ class PageProblems:
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(url, viewport=LAPTOP, scale=1, touch=False) -> a ready page in a fresh context."""
+    """open_page(url, viewport=LAPTOP, scale=1, touch=False, ready=True) -> a page in a fresh
+    context, by default once the page says it is ready."""
     contexts = []
     watchers = []
 
-    def open_(url: str, *, viewport=LAPTOP, scale: float = 1, touch: bool = False):
+    def open_(url: str, *, viewport=LAPTOP, scale: float = 1, touch: bool = False, ready: bool = True):
         context = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=touch,
                                       is_mobile=touch)
         contexts.append(context)
         page = context.new_page()
         watchers.append(PageProblems(page))
         page.goto(url)
-        support.wait_until_ready(page)
+        if ready:
+            support.wait_until_ready(page)
         return page
 
     yield open_

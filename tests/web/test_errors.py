@@ -116,3 +116,11 @@ def test_page_from_disk_without_its_model_script_says_so(open_page, web_dir, tmp
     support.clear_pad(page)
     assert page.inner_text("#output") == ""
     assert page.is_hidden("#message")
+
+
+def test_page_without_its_libraries_says_how_to_install_them(open_page, web_dir, tmp_path):
+    copy = tmp_path / "web"
+    shutil.copytree(web_dir, copy, ignore=shutil.ignore_patterns("vendor", "model"))
+    page = open_page((copy / "index.html").as_uri(), ready=False)
+    page.wait_for_selector("#boot-error", state="visible")
+    assert "npm ci" in page.inner_text("#boot-error")

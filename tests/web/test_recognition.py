@@ -3,6 +3,7 @@ with the page served by uvicorn and opened from disk."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.web import support
@@ -72,7 +73,6 @@ def test_the_answer_comes_with_its_probabilities_model_input_time_and_version(se
     assert "Answered in" in details
     version = served_page.get_attribute("#result", "data-model-version")
     assert version and version in details
-    import httpx
     assert httpx.get(server + "/health").json()["model_version"] == version
 
 

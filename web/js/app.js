@@ -9,6 +9,7 @@
 (function (root) {
   "use strict";
 
+  if (!root.jQuery) return; // the page says the libraries are missing (index.html)
   const { DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsClassifier, DigitsPreprocessing } = root;
   const LIVE_DELAY_MS = 450; // after the last stroke, long enough to start the next one
   const MODES = ["server", "browser"];

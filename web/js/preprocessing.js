@@ -16,8 +16,9 @@
  *    ink), so the result is white on black;
  * 4. crop to the ink's bounding box (ignoring ink below INK_THRESHOLD, then taking in the
  *    antialiased rim), stretch so the brightest pixel is 1;
- * 5. scale the longer side to BOX pixels with an antialiasing triangle filter;
- * 6. place in SIZE x SIZE so the centre of mass falls on pixel (14, 14).
+ * 5. strokes that would end up thinner than MIN_STROKE pixels are thickened;
+ * 6. scale the longer side to BOX pixels with an antialiasing triangle filter;
+ * 7. place in SIZE x SIZE so the centre of mass falls on pixel (14, 14).
  */
 (function (root, factory) {
   if (typeof module === "object" && module.exports) {
@@ -31,6 +32,7 @@
   const SIZE = 28;
   const BOX = 20;
   const INK_THRESHOLD = 0.2;
+  const MIN_STROKE = 1.5; // pixels after scaling; MNIST's thinnest test digits measure 1.3
   const LUMA = [0.299, 0.587, 0.114];
 
   class BlankImageError extends Error {
@@ -57,7 +59,12 @@
       }
     }
     for (let i = 0; i < crop.length; i++) crop[i] /= brightest;
+    const thick = thicken(crop, cropHeight, cropWidth);
+    return placed(thick.image, thick.height, thick.width);
+  }
 
+  /* Steps 6-7: scale to the box and centre by mass in SIZE x SIZE. */
+  function placed(crop, cropHeight, cropWidth) {
     const scale = BOX / Math.max(cropHeight, cropWidth);
     const boxHeight = Math.max(1, Math.floor(cropHeight * scale + 0.5));
     const boxWidth = Math.max(1, Math.floor(cropWidth * scale + 0.5));
@@ -191,6 +198,58 @@
     return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   }
 
+  /* Mean stroke width in pixels of the ink at 0.5 or more: 2 x area / outline length,
+     the outline counting the image's edges where ink touches them. */
+  function strokeWidth(crop, height, width) {
+    const inked = (y, x) => crop[y * width + x] >= 0.5;
+    let area = 0, outline = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (inked(y, x)) area++;
+        if (y > 0 && inked(y, x) !== inked(y - 1, x)) outline++;
+        if (x > 0 && inked(y, x) !== inked(y, x - 1)) outline++;
+      }
+    }
+    for (let x = 0; x < width; x++) outline += inked(0, x) + inked(height - 1, x);
+    for (let y = 0; y < height; y++) outline += inked(y, 0) + inked(y, width - 1);
+    return (2 * area) / outline;
+  }
+
+  /* Step 5: strokes that scaling would make thinner than MIN_STROKE pixels (a fine pen on
+     a big canvas) are widened by a square maximum filter, the crop padded to make room. */
+  function thicken(crop, height, width) {
+    const scale = BOX / Math.max(height, width);
+    const radius = Math.floor((MIN_STROKE / scale - strokeWidth(crop, height, width)) / 2 + 0.5);
+    if (radius < 1) return { image: crop, height, width };
+    const paddedHeight = height + 2 * radius;
+    const paddedWidth = width + 2 * radius;
+    const padded = new Float64Array(paddedHeight * paddedWidth);
+    for (let y = 0; y < height; y++) {
+      padded.set(crop.subarray(y * width, (y + 1) * width), (y + radius) * paddedWidth + radius);
+    }
+    const down = new Float64Array(padded.length);
+    for (let y = 0; y < paddedHeight; y++) {
+      for (let x = 0; x < paddedWidth; x++) {
+        let most = 0;
+        for (let k = Math.max(0, y - radius); k <= Math.min(paddedHeight - 1, y + radius); k++) {
+          most = Math.max(most, padded[k * paddedWidth + x]);
+        }
+        down[y * paddedWidth + x] = most;
+      }
+    }
+    const image = new Float64Array(padded.length);
+    for (let y = 0; y < paddedHeight; y++) {
+      for (let x = 0; x < paddedWidth; x++) {
+        let most = 0;
+        for (let k = Math.max(0, x - radius); k <= Math.min(paddedWidth - 1, x + radius); k++) {
+          most = Math.max(most, down[y * paddedWidth + k]);
+        }
+        image[y * paddedWidth + x] = most;
+      }
+    }
+    return { image, height: paddedHeight, width: paddedWidth };
+  }
+
   /* Separable triangle-filter resampling, rows first as in `Wr @ image @ Wc.T`. */
   function resize(image, height, width, newHeight, newWidth) {
     const rowTaps = weights(height, newHeight);
@@ -251,5 +310,5 @@
     return Math.max(low, Math.min(value, high));
   }
 
-  return { SIZE, BOX, INK_THRESHOLD, BlankImageError, toMnist, inkMap, inkBox };
+  return { SIZE, BOX, INK_THRESHOLD, MIN_STROKE, BlankImageError, toMnist, inkMap, inkBox, strokeWidth };
 }));

@@ -1,0 +1,115 @@
+"""What gets deployed: the template, the function's requirements, no TensorFlow at run time."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.function.conftest import PROJECT_ROOT
+
+LAMBDA_DIR = PROJECT_ROOT / "lambda"
+SAM = Path(sys.executable).with_name("sam")
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads !Ref, !Sub, !Join ... as plain values."""
+
+
+_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: (
+    loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else
+    loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node)))
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return yaml.load((PROJECT_ROOT / "template.yaml").read_text(), Loader=_CloudFormationLoader)
+
+
+def pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s#]+)", line.strip())
+        if match:
+            found[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return found
+
+
+def test_template_is_valid_and_lint_clean():
+    completed = subprocess.run([str(SAM), "validate", "--lint", "--template-file", "template.yaml"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"})
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "is a valid SAM Template" in completed.stdout + completed.stderr
+
+
+def test_function_is_a_python311_zip_behind_a_catch_all_http_api(template):
+    function = template["Resources"]["DigitsFunction"]["Properties"]
+    settings = {**template["Globals"]["Function"], **function}
+    assert settings["Runtime"] == "python3.11" and settings["Handler"] == "app.handler"
+    assert settings["CodeUri"].rstrip("/") == "lambda" and settings.get("PackageType", "Zip") == "Zip"
+    assert 128 <= settings["MemorySize"] <= 3008 and 3 <= settings["Timeout"] <= 29
+    routes = {(event["Properties"]["Path"], event["Properties"]["Method"]) for event in function["Events"].values()}
+    assert {("/", "ANY"), ("/{proxy+}", "ANY")} <= routes
+    assert all(event["Type"] == "HttpApi" for event in function["Events"].values())
+
+
+def test_api_has_cors_throttling_and_outputs(template):
+    api = template["Resources"]["DigitsApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    cors = api["Properties"]["CorsConfiguration"]
+    assert "POST" in cors["AllowMethods"] and "Content-Type" in cors["AllowHeaders"]
+    throttling = api["Properties"]["DefaultRouteSettings"]
+    assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(throttling)
+    assert {"ApiUrl", "PredictUrl"} <= set(template["Outputs"])
+
+
+def test_runtime_requirements_are_pinned_light_and_match_the_constraints():
+    runtime = pins(LAMBDA_DIR / "requirements.txt")
+    assert {"fastapi", "mangum", "numpy", "pillow", "ai-edge-litert", "python-multipart"} <= set(runtime)
+    assert not {"tensorflow", "tensorflow-cpu", "keras", "tf-keras"} & set(runtime)
+    constraints = pins(PROJECT_ROOT / "constraints.txt")
+    assert {name: constraints.get(name) for name in runtime} == runtime
+
+
+def test_function_code_never_imports_tensorflow():
+    for module in LAMBDA_DIR.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        names += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        assert not [name for name in names if name.split(".")[0] in ("tensorflow", "keras")], module
+
+
+def test_importing_the_app_loads_no_tensorflow():
+    code = ("import sys, time; started = time.perf_counter(); import app; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=LAMBDA_DIR, capture_output=True, text=True,
+                               timeout=120, env={**os.environ, "PYTHONPATH": str(LAMBDA_DIR)})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    completed = subprocess.run([sys.executable, "-c", "import app"], cwd=LAMBDA_DIR, capture_output=True, text=True,
+                               timeout=120, env={**os.environ, "DIGITS_MODEL_DIR": str(tmp_path)})
+    assert completed.returncode != 0
+    assert "model files missing" in completed.stderr and "DIGITS_MODEL_DIR" in completed.stderr
+
+
+def test_card_disagreeing_with_the_preprocessing_is_refused(tmp_path, classifier):
+    import json
+    import shutil
+
+    import classifier as classifier_module
+
+    shutil.copy(classifier_module.model_dir() / "digits.tflite", tmp_path)
+    card = dict(classifier.card, preprocessing={**classifier.card["preprocessing"], "box": 22})
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    with pytest.raises(classifier_module.ModelUnavailable, match="box 22"):
+        classifier_module.Classifier(tmp_path)
