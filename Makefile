@@ -51,3 +51,39 @@ screenshot: setup
 ## bench-web: the page's timings in headless Chromium and its weight
 bench-web: setup
 	$(PYTHON) bench/web_page.py
+
+# --- the function (lambda/, template.yaml) ---------------------------------------------
+
+.PHONY: sam-image sam-build sam-local vectors events bench-function
+
+SAM := $(VENV)/bin/sam
+SAM_PORT ?= 3000
+export SAM_CLI_TELEMETRY ?= 0
+
+## sam-image: build the offline stand-in for SAM's Lambda python3.11 image (needs root, Docker, debootstrap)
+sam-image: setup
+	$(PYTHON) sam-local/build_image.py
+
+## sam-build: package the function as Lambda runs it, into .aws-sam/build
+sam-build: setup
+	$(SAM) build
+
+## sam-local: the API through SAM's API Gateway emulator in Docker at http://127.0.0.1:3000, offline
+sam-local: sam-build sam-image
+	$(SAM) local start-api --port $(SAM_PORT) --warm-containers EAGER \
+		--invoke-image "$$($(PYTHON) sam-local/build_image.py --tag)" --skip-pull-image
+
+## vectors: regenerate tests/vectors/ after changing lambda/preprocessing.py (web/ is held to them)
+vectors: setup
+	$(PYTHON) tests/function/make_vectors.py
+
+## events: regenerate the API Gateway events in events/
+events: setup
+	$(PYTHON) tests/function/make_events.py
+
+## bench-function: the function's accuracy, cold start, warm latency, req/s and size
+bench-function: setup
+	$(PYTHON) bench/function_accuracy.py
+	$(PYTHON) bench/function_latency.py
+	$(PYTHON) bench/function_throughput.py
+	$(PYTHON) bench/function_size.py

@@ -18,8 +18,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Only the readers for the accepted formats, imported now so the first request does not pay.
 from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
 
+# API Gateway hands binary bodies to Lambda in base64 (4/3 larger) and Lambda takes at most
+# 6 MB per invocation, so 4 MiB is about the largest body that reaches the function at all.
 MAX_BODY_BYTES = 4 * 1024 * 1024
-MAX_IMAGE_PIXELS = 4096 * 4096
+MAX_IMAGE_PIXELS = 4096 * 4096  # a 16-megapixel photo; decoded, at most 64 MB
 # Larger pictures are shrunk by a whole factor before preprocessing so memory stays small;
 # the 28x28 result cannot tell the difference.
 MAX_SIDE = 1024

@@ -6,8 +6,10 @@ vectors in tests/vectors/. Every step works in float64, as JavaScript numbers do
 
 Steps:
 1. alpha is composited onto a background opposite to the ink: white, unless the visible
-   pixels are light on average (a transparent canvas drawn in white), then black;
-2. greyscale with ITU-R 601 luma (what Pillow's "L" uses);
+   pixels are light on average (sum of grey * alpha over sum of alpha above 0.5: a
+   transparent canvas drawn in white), then black;
+2. greyscale with ITU-R 601 luma: grey = (299 R + 587 G + 114 B) / 255000 (integers, then
+   one division), composited as grey * alpha + background * (1 - alpha), alpha = A / 255;
 3. polarity and paper: the median of the border pixels is the paper; a light paper means
    dark ink, so ink = (paper - grey) / paper, otherwise ink = (grey - paper) / (1 - paper),
    clipped to [0, 1]. White digits on black (MNIST itself) pass through unchanged;
@@ -44,7 +46,7 @@ INK_THRESHOLD = 51.5 / 255  # ink below this (0-1) is not the digit: noise, ring
 HALF_INK = 0.5 + 1 / 1024  # "at least half ink", for measuring strokes
 TIE = 1e-9
 MIN_STROKE = 1.5  # pixels, after scaling; MNIST's test digits measure 2.0 (median), 1.3 (5th percentile)
-LUMA = np.array([0.299, 0.587, 0.114])
+LUMA_WEIGHTS = (299, 587, 114)  # ITU-R 601 luma x 1000, what Pillow's "L" uses
 
 
 class BlankImageError(ValueError):
@@ -90,16 +92,17 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
     if min(pixels.shape[:2]) < 1:
         raise ValueError(f"the image is empty ({pixels.shape[1]}x{pixels.shape[0]})")
 
-    # One matrix-vector product per picture: far fewer passes over a big canvas than per channel.
+    # Luma in integers (exact, as 8-bit inputs allow) and one division: any language gets
+    # the same float64 bits, and it costs fewer passes over a big canvas than float maths.
     if pixels.ndim == 2:
-        grey = pixels * (1.0 / 255.0)
+        grey = pixels / 255.0
     else:
-        height, width, channels = pixels.shape
-        weights = np.zeros(channels)
-        weights[:3] = LUMA / 255.0
-        grey = (pixels.reshape(-1, channels) @ weights).reshape(height, width)
+        luma = pixels[:, :, 0] * np.int32(LUMA_WEIGHTS[0])
+        luma += pixels[:, :, 1] * np.int32(LUMA_WEIGHTS[1])
+        luma += pixels[:, :, 2] * np.int32(LUMA_WEIGHTS[2])
+        grey = luma / (255.0 * sum(LUMA_WEIGHTS))
         if pixels.shape[2] == 4:
-            alpha = pixels[:, :, 3] * (1.0 / 255.0)
+            alpha = pixels[:, :, 3] / 255.0
             coverage = alpha.sum()
             grey *= alpha
             visible_is_light = coverage > 0 and grey.sum() / coverage > 0.5

@@ -10,10 +10,10 @@ import dataclasses
 class TrainingConfig:
     epochs: int = 15
     batch_size: int = 16
-    learning_rate: float = 0.02
+    learning_rate: float = 0.05
     momentum: float = 0.9
     nesterov: bool = True
-    weight_decay: float = 0.0
+    weight_decay: float = 5e-4
     warmup_epochs: float = 1.0
     validation_split: float = 0.1
     augment: bool = True

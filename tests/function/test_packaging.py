@@ -55,6 +55,8 @@ def test_function_is_a_python311_zip_behind_a_catch_all_http_api(template):
     assert settings["Runtime"] == "python3.11" and settings["Handler"] == "app.handler"
     assert settings["CodeUri"].rstrip("/") == "lambda" and settings.get("PackageType", "Zip") == "Zip"
     assert 128 <= settings["MemorySize"] <= 3008 and 3 <= settings["Timeout"] <= 29
+    assert template["Resources"]["DigitsFunction"]["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-DigitsFunction:" in (LAMBDA_DIR / "Makefile").read_text()
     routes = {(event["Properties"]["Path"], event["Properties"]["Method"]) for event in function["Events"].values()}
     assert {("/", "ANY"), ("/{proxy+}", "ANY")} <= routes
     assert all(event["Type"] == "HttpApi" for event in function["Events"].values())

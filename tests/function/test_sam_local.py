@@ -154,6 +154,9 @@ def test_built_function_fits_in_a_zip_lambda(sam_api):
     assert size < MAX_FUNCTION_BYTES
     assert (function_dir / "model" / "digits.tflite").is_file()
     assert not (function_dir / "tensorflow").exists()
+    # precompiled, because /var/task is read-only and compiling at each cold start is slow
+    assert list((function_dir / "fastapi" / "__pycache__").glob("applications.cpython-311.pyc"))
+    assert list((function_dir / "__pycache__").glob("app.cpython-311.pyc"))
 
 
 def test_health_through_api_gateway(sam_api):

@@ -31,7 +31,11 @@
 
   const SIZE = 28;
   const BOX = 20;
-  const INK_THRESHOLD = 0.2;
+  // Thresholds sit between two 8-bit levels and roundings add TIE, as in Python, so that
+  // summing or multiplying in another order can never tip a decision the other way.
+  const INK_THRESHOLD = 51.5 / 255; // weaker ink is not the digit: noise, ringing, texture
+  const HALF_INK = 0.5 + 1 / 1024; // "at least half ink", for measuring strokes
+  const TIE = 1e-9;
   const MIN_STROKE = 1.5; // pixels after scaling; MNIST's thinnest test digits measure 1.3
   const LUMA = [0.299, 0.587, 0.114];
 
@@ -66,8 +70,8 @@
   /* Steps 6-7: scale to the box and centre by mass in SIZE x SIZE. */
   function placed(crop, cropHeight, cropWidth) {
     const scale = BOX / Math.max(cropHeight, cropWidth);
-    const boxHeight = Math.max(1, Math.floor(cropHeight * scale + 0.5));
-    const boxWidth = Math.max(1, Math.floor(cropWidth * scale + 0.5));
+    const boxHeight = Math.max(1, Math.floor(cropHeight * scale + 0.5 + TIE));
+    const boxWidth = Math.max(1, Math.floor(cropWidth * scale + 0.5 + TIE));
     const box = resize(crop, cropHeight, cropWidth, boxHeight, boxWidth);
 
     let total = 0, rowMoment = 0, columnMoment = 0;
@@ -82,10 +86,10 @@
       for (let y = 0; y < boxHeight; y++) columnSum += box[y * boxWidth + x];
       columnMoment += columnSum * x;
     }
-    const centreRow = withoutRoundingNoise(rowMoment / total);
-    const centreColumn = withoutRoundingNoise(columnMoment / total);
-    const offsetTop = clamp(Math.floor(SIZE / 2 - centreRow + 0.5), 0, SIZE - boxHeight);
-    const offsetLeft = clamp(Math.floor(SIZE / 2 - centreColumn + 0.5), 0, SIZE - boxWidth);
+    const centreRow = rowMoment / total;
+    const centreColumn = columnMoment / total;
+    const offsetTop = clamp(Math.floor(SIZE / 2 - centreRow + 0.5 + TIE), 0, SIZE - boxHeight);
+    const offsetLeft = clamp(Math.floor(SIZE / 2 - centreColumn + 0.5 + TIE), 0, SIZE - boxWidth);
 
     // Float32Array rounds to nearest, as NumPy's astype(float32) does.
     const digit = new Float32Array(SIZE * SIZE);
@@ -198,10 +202,10 @@
     return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   }
 
-  /* Mean stroke width in pixels of the ink at 0.5 or more: 2 x area / outline length,
+  /* Mean stroke width in pixels of the ink at HALF_INK or more: 2 x area / outline length,
      the outline counting the image's edges where ink touches them. */
   function strokeWidth(crop, height, width) {
-    const inked = (y, x) => crop[y * width + x] >= 0.5;
+    const inked = (y, x) => crop[y * width + x] >= HALF_INK;
     let area = 0, outline = 0;
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
@@ -219,7 +223,7 @@
      a big canvas) are widened by a square maximum filter, the crop padded to make room. */
   function thicken(crop, height, width) {
     const scale = BOX / Math.max(height, width);
-    const radius = Math.floor((MIN_STROKE / scale - strokeWidth(crop, height, width)) / 2 + 0.5);
+    const radius = Math.floor((MIN_STROKE / scale - strokeWidth(crop, height, width)) / 2 + 0.5 + TIE);
     if (radius < 1) return { image: crop, height, width };
     const paddedHeight = height + 2 * radius;
     const paddedWidth = width + 2 * radius;
@@ -297,13 +301,6 @@
       taps.push({ low, values });
     }
     return taps;
-  }
-
-  /* A symmetric digit's centre is exactly on a half pixel, where the order of additions
-     (NumPy's BLAS or this loop) can tip it either way by 1e-15; snapping to 1e-9 makes
-     halves round up in both languages, as the step says. */
-  function withoutRoundingNoise(value) {
-    return Math.round(value * 1e9) / 1e9;
   }
 
   function clamp(value, low, high) {
