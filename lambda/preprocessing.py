@@ -46,7 +46,7 @@ INK_THRESHOLD = 51.5 / 255  # ink below this (0-1) is not the digit: noise, ring
 HALF_INK = 0.5 + 1 / 1024  # "at least half ink", for measuring strokes
 TIE = 1e-9
 MIN_STROKE = 1.5  # pixels, after scaling; MNIST's test digits measure 2.0 (median), 1.3 (5th percentile)
-LUMA_WEIGHTS = (299, 587, 114)  # ITU-R 601 luma x 1000, what Pillow's "L" uses
+LUMA_WEIGHTS = (299, 587, 114)  # ITU-R 601 luma x 1000 (the weights of Pillow's "L")
 
 
 class BlankImageError(ValueError):
