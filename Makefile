@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train test bench clean
+.PHONY: setup train test bench bench-training clean
 
 $(PY_STAMP): requirements.txt constraints.txt lambda/requirements.txt
 	command -v $(PYTHON_FOR_VENV) >/dev/null || { echo "error: $(PYTHON_FOR_VENV) not found; set PYTHON_FOR_VENV=/path/to/python3.11" >&2; exit 1; }
@@ -29,8 +29,11 @@ train: setup
 test: setup
 	$(PYTHON) -m pytest
 
-## bench: print the benchmark tables
-bench: setup
+## bench: print every benchmark table (training, function, page)
+bench: bench-training bench-function bench-web
+
+## bench-training: training throughput at batch 16, with and without augmentation
+bench-training: setup
 	$(PYTHON) bench/training_throughput.py
 
 clean:
