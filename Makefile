@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train test bench bench-training clean
+.PHONY: setup train test evaluate tensorboard bench bench-training clean
 
 $(PY_STAMP): requirements.txt constraints.txt lambda/requirements.txt
 	command -v $(PYTHON_FOR_VENV) >/dev/null || { echo "error: $(PYTHON_FOR_VENV) not found; set PYTHON_FOR_VENV=/path/to/python3.11" >&2; exit 1; }
@@ -28,6 +28,14 @@ train: setup
 ## test: run the whole test suite
 test: setup
 	$(PYTHON) -m pytest
+
+## evaluate: score the shipped model on the 10,000 test digits
+evaluate: setup
+	$(PYTHON) generator.py evaluate
+
+## tensorboard: the training dashboard (curves, confusion matrices) at http://localhost:6006
+tensorboard: setup
+	$(VENV)/bin/tensorboard --logdir model/checkpoints/tensorboard
 
 ## bench: print every benchmark table (training, function, page)
 bench: bench-training bench-function bench-web

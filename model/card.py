@@ -15,7 +15,7 @@ import platform
 import keras
 import numpy as np
 
-from model.network import INPUT_SHAPE, NUM_CLASSES
+from model.network import INPUT_SHAPE, NUM_CLASSES, describe
 
 # How MNIST itself was made, and how the function and the page turn a drawing into a digit:
 # the ink's bounding box scaled to fit 20x20 (aspect kept), placed in 28x28 by its centre of mass.
@@ -53,16 +53,15 @@ def library_versions() -> dict:
 
 
 def build_card(*, model: keras.Model, trained_at: datetime.datetime, training: dict,
-               data: dict, test: dict, formats: dict) -> dict:
+               data: dict, test: dict, formats: dict, cross_validation: dict | None = None) -> dict:
     """Assemble the card. `test` is the Keras model's test-set summary (see evaluation)."""
-    return {
+    card = {
         "name": "mnist-digit-classifier",
         "version": model_version(model, trained_at),
         "created": trained_at.isoformat(timespec="seconds"),
         "architecture": {
             "name": model.name,
-            "description": "784 - [32C3-32C3-32C5S2] - [64C3-64C3-64C5S2] - 128 - 10, "
-                           "BatchNorm after each convolution, 40 % dropout",
+            "description": describe(model),
             "parameters": int(model.count_params()),
         },
         "input": {"name": "image", "shape": [None, *INPUT_SHAPE], "dtype": "float32",
@@ -82,3 +81,6 @@ def build_card(*, model: keras.Model, trained_at: datetime.datetime, training: d
         "formats": formats,
         "libraries": library_versions(),
     }
+    if cross_validation is not None:
+        card["cross_validation"] = cross_validation
+    return card

@@ -199,7 +199,7 @@ def check_agreement(name: str, reference: np.ndarray, other: np.ndarray) -> dict
 
 
 def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root: Path,
-                 tfjs_digits: int) -> dict:
+                 tfjs_digits: int, cross_validation: dict | None = None) -> dict:
     """Evaluate on the test set, write and check every format, the card and the reports in a
     staging folder, then publish them under `root`. Returns the card."""
     from model import card as cards
@@ -233,7 +233,7 @@ def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root:
         card = cards.build_card(model=model, trained_at=trained_at, training=training,
                                 data={"source": mnist.source, "checksums_sha256": mnist.checksums,
                                       "files_sha256": mnist.files},
-                                test=test, formats=formats)
+                                test=test, formats=formats, cross_validation=cross_validation)
         write_card(card, stage)
         reports = stage / REPORTS_DIR
         reports.mkdir(parents=True, exist_ok=True)

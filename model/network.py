@@ -1,9 +1,13 @@
-"""The convolutional network: 784 - [32C3-32C3-32C5S2] - [64C3-64C3-64C5S2] - 128 - 10.
+"""The networks: the convolutional network that ships, and a multilayer perceptron baseline.
 
-Chris Deotte's "How to choose CNN architecture MNIST": two blocks of two 3x3
-convolutions followed by a strided 5x5 convolution that learns its own pooling,
-BatchNorm after every convolution, 40 % dropout after each block, and a 4x4
-convolution down to 128 features before the softmax.
+The CNN, 784 - [32C3-32C3-32C5S2] - [64C3-64C3-64C5S2] - 128 - 10, comes from Chris
+Deotte's Kaggle notebook "How to choose CNN architecture MNIST": two blocks of two 3x3 convolutions followed
+by a strided 5x5 convolution that learns its own pooling, BatchNorm after every
+convolution, 40 % dropout after each block, and a 4x4 convolution down to 128 features
+before the softmax.
+
+Both take the same input and end in the same softmax layer named ``probabilities``, so
+every export of either serves the function and the page unchanged.
 """
 
 from __future__ import annotations
@@ -11,9 +15,15 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from model.config import ARCHITECTURES, DEFAULT_HIDDEN
+
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 DROPOUT = 0.4
+# Lighter than the CNN's: a small perceptron has little capacity to spare.
+MLP_DROPOUT = 0.2
+CNN_DESCRIPTION = ("784 - [32C3-32C3-32C5S2] - [64C3-64C3-64C5S2] - 128 - 10, "
+                   "BatchNorm after each convolution, 40 % dropout")
 
 
 def _conv_bn(filters: int, kernel_size: int, name: str, strides: int = 1, padding: str = "valid"):
@@ -47,3 +57,34 @@ def build_cnn() -> keras.Model:
         ],
         name="digits_cnn",
     )
+
+
+def build_mlp(hidden: tuple[int, ...] = DEFAULT_HIDDEN) -> keras.Model:
+    """Return the uncompiled multilayer perceptron: the 784 pixels, `hidden` ReLU layers
+    (each followed by dropout), then the same softmax as the CNN."""
+    stack = [keras.Input(shape=INPUT_SHAPE, name="image"), layers.Flatten(name="flatten")]
+    for index, units in enumerate(hidden, start=1):
+        stack += [layers.Dense(units, activation="relu", name=f"dense{index}"),
+                  layers.Dropout(MLP_DROPOUT, name=f"drop{index}")]
+    stack.append(layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
+    return keras.Sequential(stack, name="digits_mlp")
+
+
+def build_network(arch: str = "cnn", hidden: tuple[int, ...] | None = None) -> keras.Model:
+    if arch == "cnn":
+        return build_cnn()
+    if arch == "mlp":
+        return build_mlp(tuple(hidden) if hidden else DEFAULT_HIDDEN)
+    raise ValueError(f"unknown architecture {arch!r}; expected one of {ARCHITECTURES}")
+
+
+def describe(model: keras.Model) -> str:
+    """One line for the model card, read from the network itself (also for loaded models)."""
+    if model.name == "digits_cnn":
+        return CNN_DESCRIPTION
+    if model.name != "digits_mlp":
+        return f"{model.name}: {len(model.layers)} layers"
+    sizes = " - ".join(str(layer.units) for layer in model.layers if isinstance(layer, layers.Dense))
+    rates = [layer.rate for layer in model.layers if isinstance(layer, layers.Dropout)]
+    dropout = f", {round(max(rates) * 100)} % dropout" if rates else ""
+    return f"multilayer perceptron 784 - {sizes}, ReLU{dropout}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import matplotlib
 
@@ -28,13 +29,15 @@ def plot_training_curves(history: dict, best_epoch: int | None, path: Path) -> N
         axes.legend()
     accuracy_axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, format="png")
     plt.close(figure)
 
 
-def plot_confusion_matrix(matrix: list | np.ndarray, accuracy: float, path: Path,
+def plot_confusion_matrix(matrix: list | np.ndarray, accuracy: float, path: Path | BinaryIO,
                           title: str = "Test set") -> None:
-    """Counts of true (rows) against predicted (columns) digits; mistakes stand out in red."""
+    """Counts of true (rows) against predicted (columns) digits; mistakes stand out in red.
+
+    `path` may be a file object (the dashboard renders the picture in memory)."""
     matrix = np.asarray(matrix)
     mistakes = matrix.copy()
     np.fill_diagonal(mistakes, 0)
@@ -53,5 +56,5 @@ def plot_confusion_matrix(matrix: list | np.ndarray, accuracy: float, path: Path
     axes.set_title(f"{title}: {accuracy:.2%} correct, {errors} mistakes")
     figure.colorbar(image, ax=axes, label="mistakes")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, format="png")
     plt.close(figure)

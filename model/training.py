@@ -4,11 +4,19 @@ The recipe is SGD with Nesterov momentum on batches of 16, a one-epoch linear wa
 (at most a fifth of the run) followed by cosine decay to zero, and small random rotations, zooms and shifts of every
 training digit (as in the Kaggle notebook the network comes from). A validation split of
 the training set picks the best epoch; the test set is never looked at here.
+
+Everything runs through Keras callbacks, in the work folder (`<output root>/model/checkpoints`):
+ModelCheckpoint keeps the best epoch (`best.keras`), CSVLogger the history, TensorBoard and
+the dashboard's confusion-matrix pictures the live view, and BackupAndRestore the state of
+an unfinished run (`backup/`), from which `--resume` continues at the next epoch.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -16,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model.config import TrainingConfig
+from model.config import RUN_RECORD, TrainingConfig, backup_dir, unfinished_run
 from model.network import INPUT_SHAPE
 
 # Augmentation ranges of the Kaggle notebook: +-10 degrees, +-10 % zoom, +-10 % shift.
@@ -93,10 +101,41 @@ def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> 
                   metrics=["accuracy"])
 
 
+class NothingToResume(Exception):
+    """--resume found no unfinished run in the work folder."""
+
+
+def read_history(path: Path, epochs: int | None = None) -> dict:
+    """CSVLogger's history as metric -> per-epoch values, its first `epochs` rows only."""
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as file:
+        rows = list(csv.DictReader(file))[:epochs]
+    names = [name for name in (rows[0] if rows else {}) if name != "epoch"]
+    return {name: [float(row[name]) for row in rows] for name in names}
+
+
+def _restored_epochs(work_dir: Path) -> int:
+    metadata = backup_dir(work_dir) / "training_metadata.json"
+    return int(json.loads(metadata.read_text())["epoch"]) if metadata.is_file() else 0
+
+
 def train(model: keras.Model, x: np.ndarray, y: np.ndarray, config: TrainingConfig,
-          work_dir: Path) -> TrainingResult:
+          work_dir: Path, *, log_dir: Path | None = None, resume: bool = False) -> TrainingResult:
     """Fit on the training digits, keeping the epoch with the best validation accuracy."""
     (x_train, y_train), (x_val, y_val) = split_validation(x, y, config.validation_split, config.seed)
+    return fit(model, (x_train, y_train), (x_val, y_val), config, work_dir,
+               log_dir=log_dir, resume=resume)
+
+
+def fit(model: keras.Model, training: tuple, validation: tuple, config: TrainingConfig,
+        work_dir: Path, *, log_dir: Path | None = None, resume: bool = False) -> TrainingResult:
+    """Fit on `training`, pick the best epoch on `validation`, and return the best model.
+
+    Every finished epoch is backed up (weights, optimizer state, its step count and so the
+    learning-rate schedule's position) until the run ends; `resume` continues from there.
+    """
+    (x_train, y_train), (x_val, y_val) = training, validation
     augmenter = build_augmenter(config.seed) if config.augment else None
     train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True,
                             augmenter=augmenter, seed=config.seed)
@@ -105,21 +144,80 @@ def train(model: keras.Model, x: np.ndarray, y: np.ndarray, config: TrainingConf
     compile_model(model, make_optimizer(config, steps_per_epoch))
 
     work_dir.mkdir(parents=True, exist_ok=True)
-    best_path = work_dir / "best.keras"
+    best_path, history_path = work_dir / "best.keras", work_dir / "history.csv"
+    backup = backup_dir(work_dir)
+    best_so_far = None
+    if resume:
+        if unfinished_run(work_dir) is None:
+            raise NothingToResume(f"no unfinished run in {work_dir}")
+        done = _restored_epochs(work_dir)
+        earlier = read_history(history_path, done)
+        # Epochs logged after the last backup will run again: forget them.
+        _rewrite_history(history_path, done)
+        if earlier.get("val_accuracy") and best_path.exists():
+            best_so_far = max(earlier["val_accuracy"])
+    else:
+        # A fresh run must not pick up the backup or the best epoch of an earlier one.
+        shutil.rmtree(backup, ignore_errors=True)
+        best_path.unlink(missing_ok=True)
+    backup.mkdir(parents=True, exist_ok=True)
+    record = {"config": dataclasses.asdict(config), "log_dir": str(log_dir) if log_dir else None}
+    (backup / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+
     callbacks = [
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max",
-                                        save_best_only=True),
-        keras.callbacks.CSVLogger(work_dir / "history.csv"),
+                                        save_best_only=True, initial_value_threshold=best_so_far),
+        keras.callbacks.CSVLogger(history_path, append=resume),
         keras.callbacks.TerminateOnNaN(),
     ]
+    if log_dir is not None:
+        from model.dashboard import ConfusionMatrixImages
+
+        callbacks += [keras.callbacks.TensorBoard(log_dir, write_graph=False),
+                      ConfusionMatrixImages(val_ds, y_val, log_dir / "validation")]
+    # Last, so an epoch counts as done only once everything above has recorded it.
+    callbacks.append(keras.callbacks.BackupAndRestore(backup))
     started = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                        callbacks=callbacks, verbose=1)
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=1)
     seconds = time.perf_counter() - started
     if not best_path.exists():
         raise RuntimeError("training produced no checkpoint (did the loss become NaN?)")
 
-    values = {name: [float(v) for v in series] for name, series in history.history.items()}
+    values = read_history(history_path)
     best_epoch = int(np.argmax(values["val_accuracy"])) + 1
     best = keras.models.load_model(best_path)
     return TrainingResult(best, values, best_epoch, seconds, len(x_train), len(x_val))
+
+
+def _rewrite_history(path: Path, epochs: int) -> None:
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:1 + epochs]) if epochs else "")
+
+
+def kfold_splits(count: int, folds: int, seed: int):
+    """(training indices, validation indices) of each of `folds` folds, shuffled with the seed."""
+    parts = np.array_split(np.random.default_rng(seed).permutation(count), folds)
+    for index, validation in enumerate(parts):
+        yield np.concatenate(parts[:index] + parts[index + 1:]), validation
+
+
+def cross_validate(build_model, x: np.ndarray, y: np.ndarray, config: TrainingConfig, folds: int,
+                   work_dir: Path, *, log_dir: Path | None = None) -> dict:
+    """Train one fresh model per fold; each fold's validation accuracy, their mean and spread."""
+    results = []
+    for number, (train_index, val_index) in enumerate(kfold_splits(len(x), folds, config.seed), 1):
+        print(f"Fold {number}/{folds}: {len(train_index):,} training, {len(val_index):,} validation digits",
+              flush=True)
+        name = f"fold-{number}"
+        result = fit(build_model(), (x[train_index], y[train_index]), (x[val_index], y[val_index]),
+                     config, work_dir / name, log_dir=log_dir / name if log_dir else None)
+        accuracy = result.history["val_accuracy"][result.best_epoch - 1]
+        results.append({"fold": number, "validation_digits": int(len(val_index)),
+                        "best_epoch": result.best_epoch, "validation_accuracy": accuracy})
+        print(f"Fold {number}/{folds}: validation accuracy {accuracy:.2%} (epoch {result.best_epoch})",
+              flush=True)
+    accuracies = np.array([fold["validation_accuracy"] for fold in results])
+    return {"folds": folds, "results": results, "mean_accuracy": float(accuracies.mean()),
+            "std_accuracy": float(accuracies.std())}

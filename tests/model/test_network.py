@@ -40,3 +40,24 @@ def test_output_is_a_probability_distribution_over_ten_digits():
     assert probabilities.shape == (4, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert model.count_params() == 327_242
+
+
+def test_mlp_takes_the_same_input_and_gives_the_same_output_as_the_cnn():
+    from model.network import build_mlp, describe
+
+    model = build_mlp((64, 32))
+    images = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    probabilities = np.asarray(model(images, training=False))
+    assert probabilities.shape == (3, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert model.layers[-1].name == "probabilities"
+    assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [64, 32, 10]
+    assert model.count_params() == 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
+    assert describe(model) == "multilayer perceptron 784 - 64 - 32 - 10, ReLU, 20 % dropout"
+
+
+def test_card_description_comes_from_the_network():
+    from model.network import CNN_DESCRIPTION, build_network, describe
+
+    assert describe(build_network("cnn")) == CNN_DESCRIPTION
+    assert "784 - 128 - 128 - 10" in describe(build_network("mlp"))
