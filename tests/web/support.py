@@ -147,6 +147,12 @@ def answers_shown(page) -> int:
     return int(page.get_attribute("#result", "data-answers") or 0)
 
 
+def wait_for_new_answer(page, before: int) -> None:
+    """Wait until the page has shown more than `before` answers (see answers_shown)."""
+    page.wait_for_function("before => Number(document.querySelector('#result').dataset.answers || 0) > before",
+                           arg=before, timeout=ANSWER_TIMEOUT_MS)
+
+
 def recognise(page, *, press: str | None = None) -> str:
     """Press Recognise (or a key) and wait for the page to settle; returns its state:
     "done" (an answer), "error" or "hint"."""

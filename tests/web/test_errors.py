@@ -38,8 +38,7 @@ def test_unreachable_service_says_connection_lost_and_offers_the_browser(open_pa
     # Still usable: one press recognises the same drawing in the browser instead.
     before = support.answers_shown(page)
     page.click("#message button")
-    page.wait_for_function("before => Number(document.querySelector('#result').dataset.answers || 0) > before",
-                           arg=before, timeout=support.ANSWER_TIMEOUT_MS)
+    support.wait_for_new_answer(page, before)
     assert page.input_value("#mode") == "browser"
     assert page.inner_text("#output") == "3"
     assert page.is_hidden("#message")
@@ -99,8 +98,7 @@ def test_model_that_fails_to_load_is_reported_and_the_service_still_answers(open
 
     before = support.answers_shown(page)
     page.click("#message button")
-    page.wait_for_function("before => Number(document.querySelector('#result').dataset.answers || 0) > before",
-                           arg=before, timeout=support.ANSWER_TIMEOUT_MS)
+    support.wait_for_new_answer(page, before)
     assert page.input_value("#mode") == "server"
     assert page.inner_text("#output") == "2"
 

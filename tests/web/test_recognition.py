@@ -133,8 +133,7 @@ def test_recognises_as_you_draw(open_page, server):
     assert page.is_checked("#live")
     before = support.answers_shown(page)
     support.draw_digit(page, 4)
-    page.wait_for_function("before => Number(document.querySelector('#result').dataset.answers || 0) > before",
-                           arg=before, timeout=support.ANSWER_TIMEOUT_MS)
+    support.wait_for_new_answer(page, before)
     assert page.inner_text("#output") == "4"
 
 
