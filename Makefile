@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train test evaluate tensorboard bench bench-training clean
+.PHONY: setup lint train test evaluate tensorboard bench bench-training clean
 
 $(PY_STAMP): requirements.txt constraints.txt lambda/requirements.txt
 	command -v $(PYTHON_FOR_VENV) >/dev/null || { echo "error: $(PYTHON_FOR_VENV) not found; set PYTHON_FOR_VENV=/path/to/python3.11" >&2; exit 1; }
@@ -25,8 +25,13 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 train: setup
 	$(PYTHON) generator.py
 
-## test: run the whole test suite
-test: setup
+## lint: ruff on the Python, ESLint on the page's JavaScript (both pinned, configured in pyproject.toml and eslint.config.mjs)
+lint: setup
+	$(VENV)/bin/ruff check .
+	npx --no-install eslint .
+
+## test: the linters, then the whole test suite
+test: lint
 	$(PYTHON) -m pytest
 
 ## evaluate: score the shipped model on the 10,000 test digits

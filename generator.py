@@ -394,7 +394,7 @@ def train_model(args: argparse.Namespace, mnist):
     minutes, seconds = divmod(result.seconds, 60)
     print(f"Training took {int(minutes)} min {seconds:.0f} s; kept epoch {result.best_epoch} "
           f"(validation accuracy {training['validation_accuracy']:.2%})")
-    return result.model, training, datetime.datetime.now(datetime.timezone.utc)
+    return result.model, training, datetime.datetime.now(datetime.UTC)
 
 
 def cross_validate(args: argparse.Namespace, mnist) -> dict:
@@ -434,7 +434,7 @@ def load_model(path: Path):
     old = json.loads(card_path.read_text()) if card_path.is_file() else {}
     training = old.get("training", {"note": f"loaded from {path}; no card beside it"})
     trained_at = (datetime.datetime.fromisoformat(old["created"]) if "created" in old
-                  else datetime.datetime.now(datetime.timezone.utc))
+                  else datetime.datetime.now(datetime.UTC))
     return model, training, trained_at
 
 

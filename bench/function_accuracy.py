@@ -22,25 +22,25 @@ from PIL import Image
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
 
-import classifier  # noqa: E402
-from decoding import decode_image  # noqa: E402
-from model.data import load_mnist  # noqa: E402
-from preprocessing import to_mnist  # noqa: E402
-from tests.function.drawing import canvas  # noqa: E402
-from tests.function.make_vectors import jpeg_round_trip  # noqa: E402
+import classifier
+from decoding import decode_image
+from model.data import load_mnist
+from preprocessing import to_mnist
+from tests.function.drawing import canvas
+from tests.function.make_vectors import jpeg_round_trip
 
 CASES = {
     "usual canvas (280x280, 18 px pen)": {},
-    "transparent canvas, black ink": dict(mode="transparent-black"),
-    "transparent canvas, white ink": dict(mode="transparent-white"),
-    "1-pixel pen": dict(stroke=1),
-    "2-pixel pen": dict(stroke=2),
-    "70-pixel pen": dict(stroke=70),
-    "tiny (14 px tall)": dict(size=14, stroke=2, left=100, top=100),
-    "off-centre, small, in a corner": dict(size=90, left=180, top=8, stroke=10),
-    "huge, touching the edges": dict(size=280, top=0, stroke=30),
-    "wide handwriting": dict(aspect=1.0),
-    "narrow handwriting": dict(aspect=0.5),
+    "transparent canvas, black ink": {"mode": "transparent-black"},
+    "transparent canvas, white ink": {"mode": "transparent-white"},
+    "1-pixel pen": {"stroke": 1},
+    "2-pixel pen": {"stroke": 2},
+    "70-pixel pen": {"stroke": 70},
+    "tiny (14 px tall)": {"size": 14, "stroke": 2, "left": 100, "top": 100},
+    "off-centre, small, in a corner": {"size": 90, "left": 180, "top": 8, "stroke": 10},
+    "huge, touching the edges": {"size": 280, "top": 0, "stroke": 30},
+    "wide handwriting": {"aspect": 1.0},
+    "narrow handwriting": {"aspect": 0.5},
 }
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -109,7 +108,7 @@ def cold_start(backend: str, saved_model: str, function_dir: Path, runs: int) ->
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def warm(handler, event: dict, calls: int) -> tuple[list[float], list[float]]:
@@ -275,10 +274,11 @@ def main() -> None:
 
 def tf_handler(saved_model: str):
     """A second app in this process, identical but serving the SavedModel with TensorFlow."""
+    from mangum import Mangum
+
     import app as app_module
     import classifier
     import routes
-    from mangum import Mangum
 
     baseline = SavedModelClassifier(saved_model, classifier.model_dir() / classifier.CARD_FILE)
     tensorflow_app = app_module.create_app()

@@ -88,7 +88,7 @@ def run_wrk(url: str, path: str, body: Path | None, seconds: int, connections: i
         script.write_text(WRK_POST)
         command += ["-s", str(script)]
         env["BENCH_BODY"] = str(body)
-    output = subprocess.run(command + [url + path], capture_output=True, text=True, env=env,
+    output = subprocess.run([*command, url + path], capture_output=True, text=True, env=env,
                             timeout=seconds + 60).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
     latency = {}

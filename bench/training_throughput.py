@@ -23,15 +23,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from model.config import TrainingConfig  # noqa: E402
-from model.data import load_mnist, to_model_input  # noqa: E402
-from model.network import build_cnn  # noqa: E402
-from model.training import (build_augmenter, compile_model, make_dataset,  # noqa: E402
-                            make_optimizer, split_validation)
+from model.config import TrainingConfig
+from model.data import load_mnist, to_model_input
+from model.network import build_cnn
+from model.training import build_augmenter, compile_model, make_dataset, make_optimizer, split_validation
 
 WARMUP_STEPS = 50
 
@@ -75,14 +74,14 @@ def main() -> None:
     x_small, y_small = x_train[:needed], y_train[:needed]
 
     variants = {
-        "model.fit on NumPy arrays (baseline)": dict(
-            x=to_model_input(x_small), y=y_small.astype(np.int32), batch_size=config.batch_size,
-            shuffle=True),
-        "tf.data pipeline, no augmentation": dict(
-            x=make_dataset(x_small, y_small, config.batch_size, shuffle=True, seed=1).repeat()),
-        "tf.data pipeline + augmentation": dict(
-            x=make_dataset(x_small, y_small, config.batch_size, shuffle=True, seed=1,
-                           augmenter=build_augmenter(config.seed)).repeat()),
+        "model.fit on NumPy arrays (baseline)": {
+            "x": to_model_input(x_small), "y": y_small.astype(np.int32), "batch_size": config.batch_size,
+            "shuffle": True},
+        "tf.data pipeline, no augmentation": {
+            "x": make_dataset(x_small, y_small, config.batch_size, shuffle=True, seed=1).repeat()},
+        "tf.data pipeline + augmentation": {
+            "x": make_dataset(x_small, y_small, config.batch_size, shuffle=True, seed=1,
+                           augmenter=build_augmenter(config.seed)).repeat()},
     }
     results = {name: [] for name in variants}
     # Interleave the variants so a change in machine load hits them all alike.

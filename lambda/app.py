@@ -13,18 +13,18 @@ import os
 # matrices of a few hundred numbers that one thread handles as fast. Must precede NumPy.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-from fastapi import FastAPI  # noqa: E402
-from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
-from fastapi.responses import RedirectResponse  # noqa: E402
-from fastapi.staticfiles import StaticFiles  # noqa: E402
-from mangum import Mangum  # noqa: E402
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from mangum import Mangum
 
-import classifier  # noqa: E402
-import errors  # noqa: E402
-from request_log import RequestLog  # noqa: E402
-from routes import router  # noqa: E402
+import classifier
+import errors
+from request_log import RequestLog
+from routes import router
 
 WEB_DIR = Path(os.environ.get("DIGITS_WEB_DIR") or Path(__file__).resolve().parent.parent / "web")
 # The page opened from disk sends `Origin: null`; a local dev server, localhost with a port.

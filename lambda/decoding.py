@@ -14,9 +14,20 @@ import re
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
-# Only the readers for the accepted formats, imported now so the first request does not pay.
-from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
+from PIL import (
+    BmpImagePlugin,
+    GifImagePlugin,
+    Image,
+    ImageOps,
+    JpegImagePlugin,
+    PngImagePlugin,
+    UnidentifiedImageError,
+    WebPImagePlugin,
+)
+
+# Only the readers for the accepted formats, imported at start-up so the first request does not pay;
+# importing a plugin registers it with Image.open.
+READERS = (BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin)
 
 # API Gateway hands binary bodies to Lambda in base64 (4/3 larger) and Lambda takes at most
 # 6 MB per invocation, so 4 MiB is about the largest body that reaches the function at all.

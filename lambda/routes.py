@@ -16,8 +16,16 @@ import decoding
 import preprocessing
 from decoding import IMAGE_TYPES, MAX_BODY_BYTES, InvalidInput, UndecodableInput, UnsupportedFormat
 from errors import describe_validation, responses
-from schemas import (Health, ImageRequest, ModelCard, PixelsRequest, Prediction, ServingRequest,
-                     ServingResponse, UploadRequest)
+from schemas import (
+    Health,
+    ImageRequest,
+    ModelCard,
+    PixelsRequest,
+    Prediction,
+    ServingRequest,
+    ServingResponse,
+    UploadRequest,
+)
 
 router = APIRouter()
 

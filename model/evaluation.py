@@ -20,7 +20,7 @@ def summarize(labels: np.ndarray, probabilities: np.ndarray) -> dict:
     matrix = confusion_matrix(labels, predicted)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
     return {
-        "digits": int(len(labels)),
+        "digits": len(labels),
         "accuracy": float((predicted == labels).mean()),
         "errors": int((predicted != labels).sum()),
         "per_class_accuracy": {str(d): round(float(a), 6) for d, a in enumerate(per_class)},

@@ -46,14 +46,14 @@ class TrainingResult:
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
     """Shuffle once with the seed and hold out `fraction` of the digits for validation."""
     order = np.random.default_rng(seed).permutation(len(x))
-    n_val = int(round(len(x) * fraction))
+    n_val = round(len(x) * fraction)
     val, train = order[:n_val], order[n_val:]
     return (x[train], y[train]), (x[val], y[val])
 
 
 def build_augmenter(seed: int) -> keras.Sequential:
     """Random rotation, zoom and shift of white-on-black digits; new pixels are black."""
-    fill = dict(fill_mode="constant", fill_value=0.0, interpolation="bilinear")
+    fill = {"fill_mode": "constant", "fill_value": 0.0, "interpolation": "bilinear"}
     return keras.Sequential(
         [
             keras.layers.RandomRotation(ROTATION_DEGREES / 360, seed=seed, **fill),
@@ -214,7 +214,7 @@ def cross_validate(build_model, x: np.ndarray, y: np.ndarray, config: TrainingCo
         result = fit(build_model(), (x[train_index], y[train_index]), (x[val_index], y[val_index]),
                      config, work_dir / name, log_dir=log_dir / name if log_dir else None)
         accuracy = result.history["val_accuracy"][result.best_epoch - 1]
-        results.append({"fold": number, "validation_digits": int(len(val_index)),
+        results.append({"fold": number, "validation_digits": len(val_index),
                         "best_epoch": result.best_epoch, "validation_accuracy": accuracy})
         print(f"Fold {number}/{folds}: validation accuracy {accuracy:.2%} (epoch {result.best_epoch})",
               flush=True)

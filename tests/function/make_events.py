@@ -23,7 +23,7 @@ from PIL import Image
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(PROJECT_ROOT)]
 
-from tests.function.drawing import canvas  # noqa: E402
+from tests.function.drawing import canvas
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 SAM = Path(sys.executable).with_name("sam")

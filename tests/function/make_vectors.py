@@ -30,8 +30,8 @@ from PIL import Image
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
 
-from preprocessing import BlankImageError, to_mnist  # noqa: E402
-from tests.function.drawing import canvas, coverage  # noqa: E402
+from preprocessing import BlankImageError, to_mnist
+from tests.function.drawing import canvas, coverage
 
 VECTORS_DIR = PROJECT_ROOT / "tests" / "vectors"
 

@@ -107,7 +107,7 @@ def test_serving_predict_takes_28x28_and_256_instances(client, mnist):
     assert len(response.json()["predictions"]) == 256
 
 
-@pytest.mark.parametrize("body, words", [
+@pytest.mark.parametrize(("body", "words"), [
     ({"instances": [np.zeros((28, 28)).tolist()] * 257}, ["256"]),
     ({"instances": []}, ["1 to 256"]),
     ({"instances": [np.zeros((28, 27)).tolist()]}, ["28x27"]),
@@ -162,7 +162,7 @@ def test_missing_content_type_is_415(client):
     assert_error(client.post("/predict", content=b"seven"), 415, "(none)")
 
 
-@pytest.mark.parametrize("body, content_type, words", [
+@pytest.mark.parametrize(("body", "content_type", "words"), [
     (b"\x89PNG\r\n\x1a\nnot really", "image/png", ["not a readable image"]),
     (b"", "image/jpeg", ["empty"]),
     (b'{"image": "data:image/png;base64,@@@@"}', "application/json", ["base64"]),
@@ -204,7 +204,7 @@ def test_decompression_bomb_is_413(client):
                  "pixels", "not decoded")
 
 
-@pytest.mark.parametrize("body, words", [
+@pytest.mark.parametrize(("body", "words"), [
     ({"pixels": [[0] * 28] * 27}, ["pixels", "28"]),
     ({"pixels": [[0] * 27] * 28}, ["pixels", "28"]),
     ({"pixels": [[300] * 28] * 28}, ["255"]),

@@ -11,8 +11,15 @@ import pytest
 from PIL import Image
 
 import decoding
-from decoding import (MAX_IMAGE_PIXELS, MAX_SIDE, TooLarge, UndecodableInput, UnsupportedFormat,
-                      decode_base64_image, decode_image)
+from decoding import (
+    MAX_IMAGE_PIXELS,
+    MAX_SIDE,
+    TooLarge,
+    UndecodableInput,
+    UnsupportedFormat,
+    decode_base64_image,
+    decode_image,
+)
 from preprocessing import to_mnist
 from tests.function.conftest import encode
 from tests.function.drawing import canvas
@@ -30,7 +37,7 @@ def same_digit(pixels: np.ndarray, tolerance: float = 1e-6) -> bool:
 # --- formats -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pixels, image_format", [
+@pytest.mark.parametrize(("pixels", "image_format"), [
     (RGBA, "PNG"), (RGB, "PNG"), (GREY, "PNG"), (RGBA, "WEBP"), (RGB, "WEBP"), (RGB, "BMP"), (GREY, "BMP"),
 ], ids=["png-rgba", "png-rgb", "png-grey", "webp-rgba", "webp-rgb", "bmp-rgb", "bmp-grey"])
 def test_lossless_formats_keep_every_pixel(pixels, image_format):
@@ -154,7 +161,7 @@ def test_base64_forms(text):
     assert decode_base64_image(text) == PNG
 
 
-@pytest.mark.parametrize("text, error", [
+@pytest.mark.parametrize(("text", "error"), [
     ("data:image/png,plain-text", UndecodableInput),
     ("data:text/plain;base64,aGVsbG8=", UnsupportedFormat),
     ("not base64 at all!", UndecodableInput),
@@ -180,7 +187,7 @@ def test_instances_may_mix_28x28_and_28x28x1():
     assert batch[1].min() == 1
 
 
-@pytest.mark.parametrize("instances, message", [
+@pytest.mark.parametrize(("instances", "message"), [
     ([], "1 to 256"),
     ([np.zeros((28, 27)).tolist()], "28x27"),
     ([[[0.0] * 28] * 27 + [[0.0] * 3]], "rectangular"),

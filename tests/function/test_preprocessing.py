@@ -221,7 +221,7 @@ def test_ink_map_measures_ink_from_the_paper():
 # --- the resampling is Pillow's bilinear, which the page can reproduce exactly ----------
 
 
-@pytest.mark.parametrize("source, target", [((196, 147), (20, 15)), ((14, 9), (20, 13)), ((28, 28), (20, 20)),
+@pytest.mark.parametrize(("source", "target"), [((196, 147), (20, 15)), ((14, 9), (20, 13)), ((28, 28), (20, 20)),
                                             ((5, 300), (1, 20))])
 def test_resize_matches_pillow_bilinear(source, target):
     image = np.random.default_rng(0).random(source)

@@ -17,17 +17,17 @@ from tests.function.make_vectors import jpeg_round_trip
 from tests.function.test_preprocessing import vector_pixels
 
 HARD_CASES = {
-    "transparent canvas, black ink": dict(mode="transparent-black"),
-    "transparent canvas, white ink": dict(mode="transparent-white"),
-    "light on dark": dict(mode="white-on-black"),
-    "1-pixel pen": dict(stroke=1),
-    "2-pixel pen": dict(stroke=2),
-    "70-pixel pen": dict(stroke=70),
-    "tiny, 14 pixels tall": dict(size=14, stroke=2, left=100, top=100),
-    "off-centre, in a corner": dict(size=90, left=180, top=8, stroke=10),
-    "huge, touching the edges": dict(size=280, top=0, stroke=30),
-    "wide handwriting": dict(aspect=1.0),
-    "narrow handwriting": dict(aspect=0.5),
+    "transparent canvas, black ink": {"mode": "transparent-black"},
+    "transparent canvas, white ink": {"mode": "transparent-white"},
+    "light on dark": {"mode": "white-on-black"},
+    "1-pixel pen": {"stroke": 1},
+    "2-pixel pen": {"stroke": 2},
+    "70-pixel pen": {"stroke": 70},
+    "tiny, 14 pixels tall": {"size": 14, "stroke": 2, "left": 100, "top": 100},
+    "off-centre, in a corner": {"size": 90, "left": 180, "top": 8, "stroke": 10},
+    "huge, touching the edges": {"size": 280, "top": 0, "stroke": 30},
+    "wide handwriting": {"aspect": 1.0},
+    "narrow handwriting": {"aspect": 0.5},
 }
 
 

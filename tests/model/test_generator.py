@@ -11,7 +11,7 @@ from PIL import Image
 
 from model import export
 from model.data import load_mnist, to_model_input
-from tests.model.conftest import QUICK_RUN, run_generator
+from tests.model.conftest import run_generator
 
 pytestmark = pytest.mark.slow
 
@@ -175,7 +175,7 @@ def test_same_seed_gives_the_same_model(tmp_path, project_root):
     assert versions[0] == versions[1]
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["--epochs", "0"], "--epochs: 0 is out of range"),
     (["--batch-size", "many"], "--batch-size: expected a whole number, got 'many'"),
     (["--validation-split", "1.5"], "--validation-split: 1.5 is out of range"),

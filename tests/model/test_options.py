@@ -268,7 +268,7 @@ def test_resume_refuses_settings_that_contradict_the_interrupted_run(tmp_path, p
 # --- the command line ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["--kfolds", "1"], "--kfolds: 1 is out of range: must be >= 2"),
     (["--hidden", "128,128"], "--hidden: only with --arch mlp"),
     (["--arch", "mlp", "--hidden", "128,none"], "expected sizes separated by commas"),

@@ -17,7 +17,7 @@ VENDORED = {
 }
 
 
-@pytest.mark.parametrize("served, installed", VENDORED.items())
+@pytest.mark.parametrize(("served", "installed"), VENDORED.items())
 def test_served_libraries_are_the_installed_npm_packages(served, installed):
     assert (ROOT / installed).is_file(), f"{installed} is missing: run `npm ci`"
     assert (ROOT / served).is_file(), f"{served} is missing: `npm ci` (or `npm run vendor`) copies it"

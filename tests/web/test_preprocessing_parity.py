@@ -29,10 +29,10 @@ def random_pictures(seed: int = 20261121):
         paper = (255, 255, 255, 255) if dark_ink else (0, 0, 0, 255)
         ink = (0, 0, 0, 255) if dark_ink else (255, 255, 255, 255)
         if mode == "RGBA" and n % 4 == 1:  # a transparent canvas, ink of any shade
-            paper, ink = (0, 0, 0, 0), tuple(int(v) for v in rng.integers(0, 256, 3)) + (255,)
+            paper, ink = (0, 0, 0, 0), (*tuple(int(v) for v in rng.integers(0, 256, 3)), 255)
         if n % 7 == 3:  # tinted paper, coloured ink
-            paper = tuple(int(v) for v in rng.integers(150, 230, 3)) + (255,)
-            ink = tuple(int(v) for v in rng.integers(0, 90, 3)) + (255,)
+            paper = (*tuple(int(v) for v in rng.integers(150, 230, 3)), 255)
+            ink = (*tuple(int(v) for v in rng.integers(0, 90, 3)), 255)
         picture = Image.new("RGBA", (width, height), paper)
         draw = ImageDraw.Draw(picture)
         for _ in range(int(rng.integers(1, 4))):
