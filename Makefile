@@ -62,7 +62,7 @@ serve: setup
 
 ## screenshot: draw a digit in Chromium and save the README's pictures of the page in docs/
 screenshot: setup
-	$(PYTHON) -m tests.web.screenshot docs/screenshot.png --phone docs/screenshot-phone.png
+	$(PYTHON) -m scripts.screenshot docs/screenshot.png --phone docs/screenshot-phone.png
 
 ## bench-web: the page's timings in headless Chromium and its weight
 bench-web: setup
@@ -91,11 +91,11 @@ sam-local: sam-build sam-image
 
 ## vectors: regenerate tests/vectors/ after changing lambda/preprocessing.py (web/ is held to them)
 vectors: setup
-	$(PYTHON) tests/function/make_vectors.py
+	$(PYTHON) -m scripts.make_vectors
 
 ## events: regenerate the API Gateway events in events/
 events: setup
-	$(PYTHON) tests/function/make_events.py
+	$(PYTHON) -m scripts.make_events
 
 ## bench-function: the function's accuracy, cold start, warm latency, req/s and size
 bench-function: setup

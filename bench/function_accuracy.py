@@ -26,22 +26,8 @@ import classifier
 from decoding import decode_image
 from model.data import load_mnist
 from preprocessing import to_mnist
-from tests.function.drawing import canvas
-from tests.function.make_vectors import jpeg_round_trip
-
-CASES = {
-    "usual canvas (280x280, 18 px pen)": {},
-    "transparent canvas, black ink": {"mode": "transparent-black"},
-    "transparent canvas, white ink": {"mode": "transparent-white"},
-    "1-pixel pen": {"stroke": 1},
-    "2-pixel pen": {"stroke": 2},
-    "70-pixel pen": {"stroke": 70},
-    "tiny (14 px tall)": {"size": 14, "stroke": 2, "left": 100, "top": 100},
-    "off-centre, small, in a corner": {"size": 90, "left": 180, "top": 8, "stroke": 10},
-    "huge, touching the edges": {"size": 280, "top": 0, "stroke": 30},
-    "wide handwriting": {"aspect": 1.0},
-    "narrow handwriting": {"aspect": 0.5},
-}
+from tests.support import hard_cases
+from tests.support.hard_cases import HARD_CASES
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -51,7 +37,7 @@ def png(pixels: np.ndarray) -> bytes:
 
 
 def naive(pixels: np.ndarray) -> np.ndarray:
-    """Seed 001's way: the canvas shrunk to 28x28, inverted if it is dark on light."""
+    """The plain way: the canvas shrunk to 28x28, inverted if it is dark on light."""
     grey = np.asarray(Image.fromarray(pixels).convert("L").resize((28, 28), Image.Resampling.BILINEAR)) / 255.0
     if pixels.ndim == 3 and pixels.shape[2] == 4:
         alpha = np.asarray(Image.fromarray(pixels[:, :, 3]).resize((28, 28), Image.Resampling.BILINEAR)) / 255.0
@@ -72,18 +58,13 @@ def main() -> None:
 
     print("\nDrawn digits 0-9 per case: right answers after our preprocessing vs a plain 28x28 resize")
     total_ours = total_naive = 0
-    for case, options in CASES.items():
-        pictures = [canvas(digit, **options) for digit in range(10)]
+    for case in HARD_CASES:
+        pictures = hard_cases.pictures(case)
         ours = (model.predict(np.stack([to_mnist(p) for p in pictures])).argmax(1) == np.arange(10)).sum()
         plain = (model.predict(np.stack([naive(p) for p in pictures])).argmax(1) == np.arange(10)).sum()
         total_ours, total_naive = total_ours + ours, total_naive + plain
         print(f"  {case:44s}{ours:4d}/10  {plain:4d}/10")
-    jpeg = [jpeg_round_trip(canvas(digit), 30) for digit in range(10)]
-    ours = (model.predict(np.stack([to_mnist(p) for p in jpeg])).argmax(1) == np.arange(10)).sum()
-    plain = (model.predict(np.stack([naive(p) for p in jpeg])).argmax(1) == np.arange(10)).sum()
-    total_ours, total_naive = total_ours + ours, total_naive + plain
-    print(f"  {'JPEG, quality 30':44s}{ours:4d}/10  {plain:4d}/10")
-    count = 10 * (len(CASES) + 1)
+    count = 10 * len(HARD_CASES)
     print(f"  {'all cases':44s}{total_ours:4d}/{count}{total_naive:4d}/{count}   "
           f"({total_ours / max(total_naive, 1):.1f}x as many right)")
 

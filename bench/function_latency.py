@@ -146,7 +146,7 @@ def stage_times(event: dict, calls: int) -> dict:
         t2 = time.perf_counter()
         model.predict(digit[None])
         t3 = time.perf_counter()
-        for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2)):
+        for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             stages[name].append(seconds)
     return {name: statistics.median(values) for name, values in stages.items()}
 
@@ -176,7 +176,7 @@ def worst_case_picture(path: Path) -> None:
     from PIL import Image
 
     sys.path[:0] = [str(PROJECT_ROOT)]
-    from tests.function.drawing import canvas
+    from tests.support.drawing import canvas
 
     small = canvas(8, width=512, height=512, stroke=40)[:, :, 0]
     picture = np.asarray(Image.fromarray(small).resize((4096, 4096), Image.Resampling.BILINEAR)).copy()

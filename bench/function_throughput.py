@@ -144,8 +144,8 @@ def main() -> None:
         sys.exit("no SavedModel for the TensorFlow baseline: run `make train` first")
 
     sys.path[:0] = [str(PROJECT_ROOT)]
-    from tests.function.conftest import encode
-    from tests.function.drawing import canvas
+    from tests.support.drawing import canvas
+    from tests.support.images import encode
 
     scratch = Path(tempfile.mkdtemp(prefix="function-throughput-"))
     body = scratch / "seven.png"

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.web import support
+from tests.support import browser as support
+from tests.support import servers
 
 DIGIT = 3
 
@@ -117,9 +118,9 @@ def file_sizes(web_dir: Path) -> list[tuple[str, int, int]]:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     line = lambda cells: "| " + " | ".join(str(c).rjust(w) if i else str(c).ljust(w)
-                                           for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+                                           for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
@@ -140,8 +141,8 @@ def main() -> None:
         raise SystemExit(reason)
     from playwright.sync_api import sync_playwright
 
-    web_dir = support.WEB_DIR
-    with support.api_server(web_dir) as url, sync_playwright() as playwright:
+    web_dir = servers.WEB_DIR
+    with servers.api_server(web_dir) as url, sync_playwright() as playwright:
         browser = support.launch_chromium(playwright)
         version = browser.version
         browser_rows = [

@@ -5,29 +5,10 @@ The model comes from DIGITS_MODEL_DIR when set, else from lambda/model/ (what sh
 
 from __future__ import annotations
 
-import io
-import json
-from pathlib import Path
-
-import numpy as np
 import pytest
-from PIL import Image
 
-from tests.function.drawing import canvas
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-VECTORS_DIR = PROJECT_ROOT / "tests" / "vectors"
-EVENTS_DIR = PROJECT_ROOT / "events"
-
-
-def encode(pixels: np.ndarray, image_format: str = "PNG", **options) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=image_format, **options)
-    return buffer.getvalue()
-
-
-def load_vectors() -> list[dict]:
-    return [json.loads(path.read_text()) for path in sorted(VECTORS_DIR.glob("*.json"))]
+from tests.support.drawing import canvas
+from tests.support.images import encode
 
 
 @pytest.fixture(scope="session")

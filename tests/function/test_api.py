@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from decoding import MAX_BODY_BYTES
-from tests.function.conftest import encode
-from tests.function.drawing import canvas
+from tests.support.drawing import canvas
+from tests.support.images import encode
 
 CANVAS_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "BMP": "image/bmp", "GIF": "image/gif"}
 

@@ -13,8 +13,9 @@ import urllib.request
 import numpy as np
 import pytest
 
-from tests.function.conftest import PROJECT_ROOT, encode
-from tests.function.drawing import canvas
+from tests.support import PROJECT_ROOT
+from tests.support.drawing import canvas
+from tests.support.images import encode
 
 
 def free_port() -> int:

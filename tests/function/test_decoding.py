@@ -21,8 +21,8 @@ from decoding import (
     decode_image,
 )
 from preprocessing import to_mnist
-from tests.function.conftest import encode
-from tests.function.drawing import canvas
+from tests.support.drawing import canvas
+from tests.support.images import encode
 
 RGBA = canvas(7, width=120, height=120, stroke=9, mode="transparent-black")
 RGB = canvas(7, width=120, height=120, stroke=9)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.function.conftest import EVENTS_DIR
+from tests.support import EVENTS_DIR
 
 EVENTS = {path.stem: json.loads(path.read_text()) for path in sorted(EVENTS_DIR.glob("*.json"))}
 EXPECTED = {  # event -> (status, digit or words in the error)
@@ -43,7 +43,7 @@ def body_of(response: dict) -> dict:
 
 
 def test_every_event_has_an_expectation():
-    assert set(EVENTS) == set(EXPECTED), "events/ and this test disagree; run tests/function/make_events.py"
+    assert set(EVENTS) == set(EXPECTED), "events/ and this test disagree; run `make events`"
 
 
 @pytest.mark.parametrize("name", sorted(EVENTS))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.function.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 LAMBDA_DIR = PROJECT_ROOT / "lambda"
 SAM = Path(sys.executable).with_name("sam")

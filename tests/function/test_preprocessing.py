@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from preprocessing import BOX, SIZE, BlankImageError, ink_map, resize, to_mnist
-from tests.function.conftest import VECTORS_DIR, load_vectors
-from tests.function.drawing import canvas
-from tests.function.make_vectors import jpeg_round_trip
+from tests.support.drawing import canvas
+from tests.support.images import jpeg_round_trip
+from tests.support.vectors import VECTORS_DIR, load_vectors, vector_pixels
 
 VECTORS = load_vectors()
 # The cases the page's JavaScript port must agree on; each needs at least one vector.
 REQUIRED_CASES = ["canvas-transparent", "dark-on-light", "light-on-dark", "off-centre", "tiny", "huge",
                   "thin-stroke", "thick-stroke", "jpeg-noise", "blank", "mnist"]
-
-
-def vector_pixels(vector: dict) -> np.ndarray:
-    data = np.frombuffer(base64.b64decode(vector["pixels_base64"]), dtype=np.uint8)
-    shape = (vector["height"], vector["width"]) + ((vector["channels"],) if vector["channels"] > 1 else ())
-    return data.reshape(shape)
 
 
 def ink_bounds(digit: np.ndarray, threshold: float = 0.05) -> tuple[int, int, int, int]:
@@ -41,7 +33,7 @@ def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
 def test_vectors_cover_every_hard_case():
     names = [vector["name"] for vector in VECTORS]
     missing = [case for case in REQUIRED_CASES if not any(case in name for name in names)]
-    assert not missing, f"no test vector for {missing}; run tests/function/make_vectors.py"
+    assert not missing, f"no test vector for {missing}; run `make vectors`"
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[vector["name"] for vector in VECTORS])
@@ -63,7 +55,7 @@ def test_to_mnist_gives_the_vector_answer(vector):
     else:
         np.testing.assert_allclose(to_mnist(pixels), np.asarray(vector["expected"]), rtol=0, atol=1e-5,
                                    err_msg=f"{VECTORS_DIR / vector['name']}.json is stale or the algorithm changed;"
-                                           " regenerate with tests/function/make_vectors.py and tell web/")
+                                           " regenerate with `make vectors` and tell web/")
 
 
 # --- what MNIST's own recipe promises --------------------------------------------------

@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.function.conftest import PROJECT_ROOT, encode
-from tests.function.drawing import canvas
-from tests.function.test_client import free_port
+from tests.support import PROJECT_ROOT
+from tests.support.drawing import canvas
+from tests.support.images import encode
+from tests.support.servers import free_port
 
 SAM = Path(sys.executable).with_name("sam")
 MAX_FUNCTION_BYTES = 250 * 1000 * 1000  # Lambda's limit for an unzipped function

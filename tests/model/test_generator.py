@@ -11,7 +11,7 @@ from PIL import Image
 
 from model import export
 from model.data import load_mnist, to_model_input
-from tests.model.conftest import run_generator
+from tests.support.generator import run_generator
 
 pytestmark = pytest.mark.slow
 
@@ -131,7 +131,7 @@ def test_reports_are_real_pictures(quick_run):
 
 def test_export_again_from_keras_file_without_training(quick_run, tmp_path, project_root):
     source = quick_run["root"] / "model/digits.keras"
-    completed = run_generator(project_root, "--from-keras", source, "--tfjs-check", "0",
+    completed = run_generator("--from-keras", source, "--tfjs-check", "0",
                               "--output-root", tmp_path)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "Epoch" not in completed.stdout
@@ -167,7 +167,7 @@ def test_failed_export_leaves_the_previous_model_whole(quick_run, tmp_path, proj
 def test_same_seed_gives_the_same_model(tmp_path, project_root):
     versions = []
     for run in ("a", "b"):
-        completed = run_generator(project_root, "--limit", "400", "--epochs", "1", "--seed", "3",
+        completed = run_generator("--limit", "400", "--epochs", "1", "--seed", "3",
                                   "--tfjs-check", "0", "--output-root", tmp_path / run)
         assert completed.returncode == 0, completed.stderr[-2000:]
         card = json.loads((tmp_path / run / "model/card.json").read_text())
@@ -185,13 +185,13 @@ def test_same_seed_gives_the_same_model(tmp_path, project_root):
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
 ])
 def test_bad_flags_get_argparse_errors(args, message, project_root):
-    completed = run_generator(project_root, *args, timeout=60)
+    completed = run_generator(*args, timeout=60)
     assert completed.returncode == 2
     assert message in completed.stderr and "usage: generator.py" in completed.stderr
 
 
 def test_help_documents_every_option(project_root):
-    completed = run_generator(project_root, "--help", timeout=60)
+    completed = run_generator("--help", timeout=60)
     assert completed.returncode == 0
     for flag in ("--epochs", "--batch-size", "--learning-rate", "--momentum", "--nesterov",
                  "--validation-split", "--augment", "--no-augment", "--seed", "--data-dir",

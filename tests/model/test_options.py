@@ -11,7 +11,7 @@ import pytest
 
 from model import export
 from model.data import load_mnist, to_model_input
-from tests.model.conftest import run_generator
+from tests.support.generator import run_generator
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ MLP_RUN = ["--arch", "mlp", "--hidden", "64,32", "--limit", "1000", "--epochs", 
 @pytest.fixture(scope="module")
 def mlp_run(tmp_path_factory, project_root):
     root = tmp_path_factory.mktemp("mlp-run")
-    completed = run_generator(project_root, *MLP_RUN, "--output-root", root)
+    completed = run_generator(*MLP_RUN, "--output-root", root)
     assert completed.returncode == 0, completed.stderr[-3000:]
     return {"root": root, "stdout": completed.stdout,
             "card": json.loads((root / "model/card.json").read_text())}
@@ -95,7 +95,7 @@ def test_dashboard_logs_curves_and_a_confusion_matrix_picture_per_epoch(mlp_run)
 
 
 def test_no_tensorboard_writes_no_logs(tmp_path, project_root):
-    completed = run_generator(project_root, "--arch", "mlp", "--limit", "200", "--epochs", "1",
+    completed = run_generator("--arch", "mlp", "--limit", "200", "--epochs", "1",
                               "--tfjs-check", "0", "--no-tensorboard", "--output-root", tmp_path)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert not (tmp_path / "model/checkpoints/tensorboard").exists()
@@ -110,7 +110,7 @@ def test_evaluate_prints_the_scores_of_the_card_and_writes_the_picture(quick_run
 
     card = quick_run["card"]
     picture = tmp_path / "matrix.png"
-    completed = run_generator(project_root, "evaluate", quick_run["root"] / "model/digits.keras",
+    completed = run_generator("evaluate", quick_run["root"] / "model/digits.keras",
                               "--out", picture, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
     out = completed.stdout
@@ -131,7 +131,7 @@ def test_evaluate_by_default_writes_beside_the_reports_not_over_them(quick_run, 
     shutil.copytree(quick_run["root"] / "model", tmp_path / "model",
                     ignore=shutil.ignore_patterns("checkpoints"))
     before = {p.name: p.read_bytes() for p in (tmp_path / "model/reports").iterdir()}
-    completed = run_generator(project_root, "evaluate", tmp_path / "model/digits.keras", timeout=300)
+    completed = run_generator("evaluate", tmp_path / "model/digits.keras", timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
     reports = tmp_path / "model/reports"
     assert (reports / "evaluation_confusion_matrix.png").is_file()
@@ -142,7 +142,7 @@ def test_evaluate_by_default_writes_beside_the_reports_not_over_them(quick_run, 
 
 
 def test_kfold_prints_every_fold_with_mean_and_spread_and_exports_nothing(tmp_path, project_root):
-    completed = run_generator(project_root, "--kfolds", "3", "--arch", "mlp", "--limit", "600",
+    completed = run_generator("--kfolds", "3", "--arch", "mlp", "--limit", "600",
                               "--epochs", "1", "--no-tensorboard", "--output-root", tmp_path)
     assert completed.returncode == 0, completed.stderr[-2000:]
     summary = json.loads((tmp_path / "model/checkpoints/kfold/cross_validation.json").read_text())
@@ -158,7 +158,7 @@ def test_kfold_prints_every_fold_with_mean_and_spread_and_exports_nothing(tmp_pa
 
 
 def test_kfold_with_export_records_the_folds_in_the_card(tmp_path, project_root):
-    completed = run_generator(project_root, "--kfolds", "2", "--export", "--arch", "mlp",
+    completed = run_generator("--kfolds", "2", "--export", "--arch", "mlp",
                               "--limit", "400", "--epochs", "1", "--tfjs-check", "0",
                               "--no-tensorboard", "--output-root", tmp_path)
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -260,7 +260,7 @@ def test_resume_refuses_settings_that_contradict_the_interrupted_run(tmp_path, p
     root = tmp_path / "root"
     stopped = run_probed(project_root, tmp_path / "probe.jsonl", 1, *RESUME_RUN, "--output-root", root)
     assert stopped.returncode == 130
-    completed = run_generator(project_root, "--resume", "--epochs", "5", "--output-root", root, timeout=60)
+    completed = run_generator("--resume", "--epochs", "5", "--output-root", root, timeout=60)
     assert completed.returncode == 2
     assert "--resume: the interrupted run has --epochs 3, not 5" in completed.stderr
 
@@ -285,22 +285,22 @@ def test_resume_refuses_settings_that_contradict_the_interrupted_run(tmp_path, p
 ])
 def test_bad_combinations_get_argparse_errors(args, message, tmp_path, project_root):
     where = [] if args[0] == "evaluate" else ["--output-root", tmp_path]
-    completed = run_generator(project_root, *args, *where, timeout=60)
+    completed = run_generator(*args, *where, timeout=60)
     assert completed.returncode == 2, completed.stderr
     assert message in completed.stderr and "usage: generator.py" in completed.stderr
 
 
 def test_resume_without_an_interrupted_run_says_so(tmp_path, project_root):
-    completed = run_generator(project_root, "--resume", "--output-root", tmp_path, timeout=60)
+    completed = run_generator("--resume", "--output-root", tmp_path, timeout=60)
     assert completed.returncode == 2
     assert "--resume: no interrupted run under" in completed.stderr
 
 
 def test_help_documents_the_new_options_and_evaluate(project_root):
-    main_help = run_generator(project_root, "--help", timeout=60).stdout
+    main_help = run_generator("--help", timeout=60).stdout
     for flag in ("--arch", "--hidden", "--kfolds", "--export", "--tensorboard", "--no-tensorboard",
                  "--logdir", "--resume", "generator.py evaluate"):
         assert flag in main_help, flag
-    evaluate_help = run_generator(project_root, "evaluate", "--help", timeout=60).stdout
+    evaluate_help = run_generator("evaluate", "--help", timeout=60).stdout
     for text in ("MODEL", "--out", "--top", "--data-dir", "model/digits.keras"):
         assert text in evaluate_help, text

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.web import support
+from tests.support import browser as support
+from tests.support import servers
 
 WEB_TESTS = Path(__file__).resolve().parent
-WEB_DIR = support.WEB_DIR
-PHONE = {"width": 360, "height": 740}
-LAPTOP = {"width": 1280, "height": 800}
+WEB_DIR = servers.WEB_DIR
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +40,7 @@ def browser():
 @pytest.fixture(scope="session")
 def server(web_dir, browser) -> str:
     """The API and the page, served by uvicorn on a free loopback port."""
-    with support.api_server(web_dir) as url:
+    with servers.api_server(web_dir) as url:
         yield url
 
 
@@ -72,12 +71,12 @@ class PageProblems:
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(url, viewport=LAPTOP, scale=1, touch=False, ready=True) -> a page in a fresh
+    """open_page(url, viewport=support.LAPTOP, scale=1, touch=False, ready=True) -> a page in a fresh
     context, by default once the page says it is ready."""
     contexts = []
     watchers = []
 
-    def open_(url: str, *, viewport=LAPTOP, scale: float = 1, touch: bool = False, ready: bool = True):
+    def open_(url: str, *, viewport=support.LAPTOP, scale: float = 1, touch: bool = False, ready: bool = True):
         context = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=touch,
                                       is_mobile=touch)
         contexts.append(context)

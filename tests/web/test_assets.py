@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.web import support
+from tests.support import browser as support
 
 ROOT = support.PROJECT_ROOT
 VENDORED = {

@@ -3,8 +3,7 @@ high-DPI screen and a window that changes size."""
 
 from __future__ import annotations
 
-from tests.web import support
-from tests.web.conftest import LAPTOP, PHONE
+from tests.support import browser as support
 
 INKED_PIXELS = """() => {
     const canvas = document.querySelector('#canvas');
@@ -51,17 +50,17 @@ def test_clear_button_empties_the_pad_and_the_answer(open_page, disk_url):
 
 
 def test_a_finger_on_a_360_pixel_phone_draws_and_recognises(open_page, server):
-    page = open_page(server + "/?mode=browser", viewport=PHONE, scale=3, touch=True)
+    page = open_page(server + "/?mode=browser", viewport=support.PHONE, scale=3, touch=True)
     layout = page.evaluate("""() => ({
         scrollWidth: document.documentElement.scrollWidth,
         canvas: document.querySelector('#canvas').getBoundingClientRect().toJSON(),
         buttons: [...document.querySelectorAll('#recognise, #undo, #reset, #mode')]
                    .map(element => element.getBoundingClientRect().toJSON()),
     })""")
-    assert layout["scrollWidth"] <= PHONE["width"], "the page scrolls sideways on a 360-pixel screen"
+    assert layout["scrollWidth"] <= support.PHONE["width"], "the page scrolls sideways on a 360-pixel screen"
     assert layout["canvas"]["width"] >= 300, "the pad should use most of a phone's width"
     for rect in [layout["canvas"], *layout["buttons"]]:
-        assert rect["left"] >= 0 and rect["right"] <= PHONE["width"]
+        assert rect["left"] >= 0 and rect["right"] <= support.PHONE["width"]
     for rect in layout["buttons"][:3]:
         assert rect["height"] >= 44, "buttons should be big enough for a finger"
 
@@ -88,20 +87,20 @@ def test_pad_is_sharp_on_high_dpi_screens_and_answers_the_same(open_page, disk_u
         assert support.recognise(page) == "done"
         answers[scale] = support.probabilities(page)
     # Recognition reads the strokes, not the screen's pixels.
-    assert max(abs(a - b) for a, b in zip(answers[1], answers[2])) < 1e-5
+    assert max(abs(a - b) for a, b in zip(answers[1], answers[2], strict=True)) < 1e-5
 
 
 def test_drawing_survives_the_window_changing_size(open_page, disk_url):
-    page = open_page(disk_url, viewport=LAPTOP)
+    page = open_page(disk_url, viewport=support.LAPTOP)
     support.draw_digit(page, 8)
     assert support.recognise(page) == "done"
     before = (page.evaluate(INKED_PIXELS), support.probabilities(page))
     width_before = page.evaluate("document.querySelector('#canvas').width")
 
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(support.PHONE)
     page.wait_for_function("width => document.querySelector('#canvas').width !== width", arg=width_before)
     after_ink = page.evaluate(INKED_PIXELS)
     assert abs(after_ink - before[0]) < 0.25 * before[0], "the drawing should be redrawn at the new size"
     assert support.recognise(page) == "done"
     assert page.inner_text("#output") == "8"
-    assert max(abs(a - b) for a, b in zip(before[1], support.probabilities(page))) < 1e-5
+    assert max(abs(a - b) for a, b in zip(before[1], support.probabilities(page), strict=True)) < 1e-5

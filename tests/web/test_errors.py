@@ -7,7 +7,8 @@ import shutil
 
 import httpx
 
-from tests.web import support
+from tests.support import browser as support
+from tests.support import servers
 
 
 def test_recognising_an_empty_pad_asks_for_a_digit(open_page, server):
@@ -24,7 +25,7 @@ def test_recognising_an_empty_pad_asks_for_a_digit(open_page, server):
 
 
 def test_unreachable_service_says_connection_lost_and_offers_the_browser(open_page, server):
-    dead = f"http://127.0.0.1:{support.free_port()}"
+    dead = f"http://127.0.0.1:{servers.free_port()}"
     page = open_page(f"{server}/?api={dead}")
     page.uncheck("#live")
     support.draw_digit(page, 3)

@@ -23,7 +23,7 @@ def test_javascript_module(test_file, project_root):
     reasons = re.findall(r"^\s+error: (.*)$", completed.stdout, re.MULTILINE)
     assert completed.returncode == 0 and not failures, (
         f"{test_file.name}: {len(failures)} failed:\n"
-        + "\n".join(f"  {name}\n      {reason}" for name, reason in zip(failures, reasons + [""] * len(failures)))
+        + "\n".join(f"  {name}\n      {reason}" for name, reason in zip(failures, reasons + [""] * len(failures), strict=True))
         + f"\n{completed.stderr[-2000:]}")
     assert passed and int(passed.group(1)) > 0, f"{test_file.name} ran no tests:\n{completed.stdout[-2000:]}"
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import preprocessing  # the function's, from lambda/
-from tests.web import support
+from tests.support import browser as support
 
 VECTORS = sorted((support.PROJECT_ROOT / "tests/vectors").glob("*.json"))
 # The vectors hold 6 decimals.

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 import preprocessing  # the function's, from lambda/
-from tests.web import support
+from tests.support import browser as support
 
 NODE = shutil.which("node")
 PICTURES = 60
@@ -45,7 +45,7 @@ def random_pictures(seed: int = 20261121):
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed (the page's JavaScript is tested with it)")
 def test_page_and_function_preprocess_random_pictures_alike(tmp_path):
-    names, pictures = zip(*random_pictures())
+    names, pictures = zip(*random_pictures(), strict=True)
     request, answer = tmp_path / "pictures.json", tmp_path / "digits.json"
     request.write_text(json.dumps([{"width": p.shape[1], "height": p.shape[0],
                                     "pixels_base64": base64.b64encode(p.tobytes()).decode()} for p in pictures]))
@@ -55,7 +55,7 @@ def test_page_and_function_preprocess_random_pictures_alike(tmp_path):
     page_results = json.loads(answer.read_text())
 
     compared = 0
-    for name, picture, by_page in zip(names, pictures, page_results):
+    for name, picture, by_page in zip(names, pictures, page_results, strict=True):
         try:
             by_function = preprocessing.to_mnist(picture)
         except preprocessing.BlankImageError:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.web import support
-from tests.web.conftest import LAPTOP
+from tests.support import browser as support
 
 DIGITS = sorted(support.DIGIT_STROKES)
 
@@ -15,7 +14,7 @@ DIGITS = sorted(support.DIGIT_STROKES)
 @pytest.fixture(scope="module")
 def served_page(browser, server):
     """One page for a run of drawings, as a person would use it: draw, recognise, clear."""
-    context = browser.new_context(viewport=LAPTOP)
+    context = browser.new_context(viewport=support.LAPTOP)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -89,7 +88,7 @@ def test_server_and_browser_modes_agree_on_the_same_drawing(served_page):
         (server_digit, server_p, server_version), (browser_digit, browser_p, browser_version) = answers.values()
         assert server_version == browser_version
         assert server_digit == browser_digit
-        assert max(abs(a - b) for a, b in zip(server_p, browser_p)) <= 0.01, (server_p, browser_p)
+        assert max(abs(a - b) for a, b in zip(server_p, browser_p, strict=True)) <= 0.01, (server_p, browser_p)
 
 
 def test_page_opened_from_disk_recognises_in_browser_mode(open_page, disk_url):

@@ -2,7 +2,7 @@
 
 from PIL import Image
 
-from tests.web import screenshot
+from scripts import screenshot
 
 
 def test_screenshot_shows_a_recognised_digit(browser, server, tmp_path):

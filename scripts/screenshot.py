@@ -1,6 +1,6 @@
 """Screenshots of the page with a recognised digit, for the README.
 
-    .venv/bin/python -m tests.web.screenshot [docs/screenshot.png] [--phone docs/screenshot-phone.png]
+    .venv/bin/python -m scripts.screenshot [docs/screenshot.png] [--phone docs/screenshot-phone.png]
 
 Serves the page and the API with uvicorn, draws a digit with the mouse in Chromium,
 recognises it in server mode and saves the page as a laptop (1280 px) and, with --phone,
@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tests.web import support
+from tests.support import browser as support
+from tests.support import servers
 
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
+LAPTOP, PHONE = support.LAPTOP, support.PHONE
 DIGIT = 3
 
 
@@ -52,7 +52,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    with support.api_server() as url, sync_playwright() as playwright:
+    with servers.api_server() as url, sync_playwright() as playwright:
         browser = support.launch_chromium(playwright)
         answer = take(browser, f"{url}/?mode=server", args.path, viewport=LAPTOP)
         print(f"{args.path}: drew a {DIGIT}, the page answered {answer}")

@@ -4,7 +4,7 @@ Each starts from `sam local generate-event apigateway http-api-proxy` (the shape
 Gateway sends) and gets the route, headers and body of one request, so tests can call
 `app.handler` exactly as Lambda does, and `sam local invoke -e events/X.json` works too.
 
-    .venv/bin/python tests/function/make_events.py
+    .venv/bin/python -m scripts.make_events   # or: make events
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(PROJECT_ROOT)]
+from tests.support import EVENTS_DIR, PROJECT_ROOT
+from tests.support.drawing import canvas
 
-from tests.function.drawing import canvas
-
-EVENTS_DIR = PROJECT_ROOT / "events"
 SAM = Path(sys.executable).with_name("sam")
 BOUNDARY = "----digit-upload-7MA4YWxkTrZu0gW"
 

@@ -1,26 +1,19 @@
-"""What the browser tests, the screenshot and the page benchmark share: launching Debian's
-Chromium, serving the page and the API with uvicorn, and drawing digits with real strokes.
+"""The page in a real browser: launching Debian's Chromium, drawing digits with real
+strokes, and reading what the page shows. Used by the browser tests, the screenshot script
+and the page benchmark.
 """
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import math
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# The function serves the page from DIGITS_WEB_DIR and its model from DIGITS_MODEL_DIR when
-# set (a staging copy, say); the tests open the same page from disk.
-WEB_DIR = Path(os.environ.get("DIGITS_WEB_DIR") or PROJECT_ROOT / "web")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
 # Generous, for a machine shared with training; nothing here asserts on speed.
@@ -31,54 +24,13 @@ def chromium_missing_reason() -> str | None:
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         return (f"Chromium is not installed at {CHROMIUM}: `apt-get install chromium` "
                 "(or set CHROMIUM=/path/to/chromium) to run the browser tests")
-    try:
-        import playwright.sync_api
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         return "Playwright for Python is not installed: `make setup`"
     return None
 
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0):
-    """uvicorn serving the API and the page on a free loopback port; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "DIGITS_WEB_DIR": str(web_dir)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{process.stderr.read()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer /health within {startup_timeout:.0f} s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- digits drawn as a person draws them -----------------------------------------------
@@ -130,9 +82,10 @@ def draw_digit_by_touch(page, digit: int, selector: str = "#canvas") -> None:
     for stroke in DIGIT_STROKES[digit]:
         points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         dense = [points[0]]
-        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             dense += [(x0 + (x1 - x0) * t / 3, y0 + (y1 - y0) * t / 3) for t in (1, 2, 3)]
-        session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": dense[0][0], "y": dense[0][1]}]})
+        start = {"x": dense[0][0], "y": dense[0][1]}
+        session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [start]})
         for x, y in dense[1:]:
             session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})

@@ -12,28 +12,27 @@ page's JavaScript port is held to the same answers as lambda/preprocessing.py:
 Compare with an absolute tolerance of 1e-5 (the expected values are rounded to 6
 decimals and computed in float64). Run after any change to the preprocessing:
 
-    .venv/bin/python tests/function/make_vectors.py
+    .venv/bin/python -m scripts.make_vectors   # or: make vectors
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
+# The function's modules live in lambda/, which is not a package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
 
 from preprocessing import BlankImageError, to_mnist
-from tests.function.drawing import canvas, coverage
-
-VECTORS_DIR = PROJECT_ROOT / "tests" / "vectors"
+from tests.support import PROJECT_ROOT
+from tests.support.drawing import canvas, coverage
+from tests.support.images import jpeg_round_trip
+from tests.support.vectors import VECTORS_DIR
 
 
 @dataclass
@@ -42,12 +41,6 @@ class Picture:
     description: str
     pixels: np.ndarray
     label: int | None
-
-
-def jpeg_round_trip(pixels: np.ndarray, quality: int) -> np.ndarray:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
-    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
 
 
 def on_paper(ink: np.ndarray, paper: tuple[int, int, int], pen: tuple[int, int, int]) -> np.ndarray:

@@ -8,12 +8,14 @@ canvas) without shipping image files.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 40):
     angles = np.radians(np.linspace(start, end, steps))
-    return list(zip(cx + rx * np.cos(angles), cy + ry * np.sin(angles)))
+    return list(zip(cx + rx * np.cos(angles), cy + ry * np.sin(angles), strict=True))
 
 
 # digit -> strokes, each a list of (x, y) points; angles in degrees, 0 = right, 90 = down
@@ -39,7 +41,7 @@ def coverage(width: int, height: int, digit: int, *, left: float, top: float, si
     distance = np.full((height, width), np.inf)
     for stroke_points in STROKES[digit]:
         points = np.array(stroke_points) * [size * aspect, size] + [left, top]
-        for (x0, y0), (x1, y1) in zip(points[:-1], points[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             dx, dy = x1 - x0, y1 - y0
             length2 = dx * dx + dy * dy or 1e-12
             t = np.clip(((xs - x0) * dx + (ys - y0) * dy) / length2, 0.0, 1.0)

@@ -1,0 +1,58 @@
+"""Servers the tests start: the API (and the page) under uvicorn on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support import PROJECT_ROOT
+
+# The function serves the page from DIGITS_WEB_DIR and its model from DIGITS_MODEL_DIR when
+# set (a staging copy, say); the tests open the same page from disk.
+WEB_DIR = Path(os.environ.get("DIGITS_WEB_DIR") or PROJECT_ROOT / "web")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0):
+    """uvicorn serving the API and the page on a free loopback port; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "DIGITS_WEB_DIR": str(web_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{process.stderr.read()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not answer /health within {startup_timeout:.0f} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
