@@ -5,6 +5,7 @@ and the page benchmark.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import os
