@@ -1,0 +1,207 @@
+"""Routes for the model-serving protocols: TensorFlow Serving's REST API (/v1) and the Open
+Inference Protocol (/v2). The protocols themselves live in serving.py; here a request is
+read, handed to them and to the model off the event loop, and answered in the protocol's
+own shapes, errors included (`{"error": "..."}`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+import classifier
+import serving
+from decoding import InputError
+from errors import status_of
+from routes import parse_json, read_body
+from serving import MODEL_NAME, ProtocolError, ServedModel
+
+tf_serving = APIRouter(prefix="/v1/models", tags=["TensorFlow Serving REST API"])
+open_inference = APIRouter(prefix="/v2", tags=["Open Inference Protocol (KServe v2)"])
+
+JSON_BODY = {"application/json": {"schema": {"type": "object"}}}
+
+
+def served_model() -> ServedModel:
+    model = classifier.load()
+    return _served(model.version, id(model))
+
+
+@functools.lru_cache(maxsize=1)
+def _served(_version: str, _model_id: int) -> ServedModel:
+    return ServedModel.from_card(classifier.load().card, classifier.MAX_BATCH)
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+Work = Callable[[ServedModel, object, bytes], tuple[dict, bytes, int]]
+HEADER_LENGTH = "inference-header-content-length"
+
+
+def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
+    """The JSON part and the binary tensors after it (the Open Inference Protocol's binary extension)."""
+    if header_length is None:
+        return body, b""
+    if not header_length.isdigit() or int(header_length) > len(body):
+        raise ProtocolError(f"Inference-Header-Content-Length {header_length!r} must be a whole number of bytes, "
+                            f"at most the body's {len(body)}")
+    return body[:int(header_length)], body[int(header_length):]
+
+
+async def _run(request: Request, name: str, version: str | None, work: Work) -> Response:
+    """Read the body, then check, predict and answer in a worker thread; every refusal becomes
+    the protocol's `{"error": ...}` with its status."""
+    model = served_model()
+    try:
+        model.check_name(name, version)
+        document, binary = _split(await read_body(request), request.headers.get(HEADER_LENGTH))
+
+        def job() -> tuple[dict, bytes, int]:
+            return work(model, parse_json(document), binary)
+
+        answer, tensors, instances = await run_in_threadpool(job)
+    except ProtocolError as error:
+        request.state.error = str(error)
+        return _error(str(error), error.status)
+    except InputError as error:
+        request.state.error = str(error)
+        return _error(str(error), status_of(error))
+    request.state.instances = instances
+    request.state.model_version = model.card_version
+    if not tensors:
+        return JSONResponse(answer)
+    header = json.dumps(answer, separators=(",", ":")).encode()
+    return Response(header + tensors, media_type="application/octet-stream",
+                    headers={"Inference-Header-Content-Length": str(len(header))})
+
+
+def _no_binary(binary: bytes) -> None:
+    if binary:
+        raise ProtocolError("binary tensors are part of the Open Inference Protocol (/v2), not TensorFlow Serving's")
+
+
+def _predict(model: ServedModel, document: object, binary: bytes) -> tuple[dict, bytes, int]:
+    _no_binary(binary)
+    batch, form = serving.tf_predict_inputs(model, document)
+    probabilities = classifier.load().predict(batch)
+    return serving.tf_predict_answer(probabilities, form), b"", len(batch)
+
+
+def _classify(model: ServedModel, document: object, binary: bytes) -> tuple[dict, bytes, int]:
+    _no_binary(binary)
+    batch = serving.tf_classify_inputs(model, document)
+    probabilities = classifier.load().predict(batch)
+    return serving.tf_classify_answer(model, probabilities), b"", len(batch)
+
+
+def _infer(model: ServedModel, document: object, binary: bytes) -> tuple[dict, bytes, int]:
+    batch = serving.v2_infer_inputs(model, document, binary)
+    probabilities = classifier.load().predict(batch)
+    answer, tensors = serving.v2_infer_answer(model, document, probabilities)
+    return answer, tensors, len(batch)
+
+
+def _lookup(name: str, version: str | None, answer: Callable[[ServedModel], dict]) -> JSONResponse:
+    model = served_model()
+    try:
+        model.check_name(name, version)
+    except ProtocolError as error:
+        return _error(str(error), error.status)
+    return JSONResponse(answer(model))
+
+
+# --- TensorFlow Serving ------------------------------------------------------------------
+
+TF_PREDICT = {"requestBody": {"required": True, "content": JSON_BODY, "description": (
+    'Row format `{"instances": [image, ...]}` or columnar `{"inputs": [image, ...]}`; an image is 28 x 28, '
+    '28 x 28 x 1 or 784 numbers in [0, 1] (white digit on black), or `{"image": ...}` naming the input. '
+    f"1 to {classifier.MAX_BATCH} images, run as one batch. Answers `predictions` (row) or `outputs` (columnar).")}}
+TF_CLASSIFY = {"requestBody": {"required": True, "content": JSON_BODY, "description": (
+    '`{"examples": [{"image": [784 numbers in [0, 1]]}, ...]}`; answers, for each example, '
+    "`[[class, probability], ...]` for the ten digits.")}}
+
+
+@tf_serving.get("/{name}", summary="Model status")
+@tf_serving.get("/{name}/versions/{version}", summary="Model status of one version")
+async def tf_status(name: str, version: str | None = None) -> JSONResponse:
+    """GetModelStatusResponse: the served version is AVAILABLE. The version is the card's
+    training time as a number (`20261121102151` for card version `20261121-102151-...`)."""
+    return _lookup(name, version, serving.tf_status)
+
+
+@tf_serving.get("/{name}/metadata", summary="Model metadata: the serving_default signature")
+@tf_serving.get("/{name}/versions/{version}/metadata", summary="Model metadata of one version")
+async def tf_metadata(name: str, version: str | None = None) -> JSONResponse:
+    return _lookup(name, version, serving.tf_metadata)
+
+
+@tf_serving.post("/{name}:predict", summary="Predict (row or columnar format)", openapi_extra=TF_PREDICT)
+@tf_serving.post("/{name}/versions/{version}:predict", summary="Predict with one version", openapi_extra=TF_PREDICT)
+async def tf_predict(request: Request, name: str, version: str | None = None) -> Response:
+    return await _run(request, name, version, _predict)
+
+
+@tf_serving.post("/{name}:classify", summary="Classify: each digit class with its probability",
+                 openapi_extra=TF_CLASSIFY)
+@tf_serving.post("/{name}/versions/{version}:classify", summary="Classify with one version",
+                 openapi_extra=TF_CLASSIFY)
+async def tf_classify(request: Request, name: str, version: str | None = None) -> Response:
+    return await _run(request, name, version, _classify)
+
+
+@tf_serving.post("/{name}:regress", summary="Regress: not served (a classifier)")
+async def tf_regress(name: str) -> JSONResponse:
+    return _error(f"model {name!r} is a classifier and has no regression signature; use :predict or :classify",
+                  400)
+
+
+# --- Open Inference Protocol ---------------------------------------------------------------
+
+V2_INFER = {"requestBody": {"required": True, "content": JSON_BODY, "description": (
+    'One JSON tensor: `{"inputs": [{"name": "image", "datatype": "FP32", "shape": [N, 28, 28, 1], '
+    f'"data": [N x 784 numbers in [0, 1], flat or nested]}}]}}` with N from 1 to {classifier.MAX_BATCH}. '
+    "The binary tensor extension works too: the JSON header, then the tensor's little-endian bytes, its length "
+    "in `Inference-Header-Content-Length` and `binary_data_size` in the input's parameters; ask for a binary "
+    'output with `"parameters": {"binary_data": true}` on the output.')}}
+
+
+@open_inference.get("/health/live", summary="Server live")
+async def v2_live() -> dict:
+    return {"live": True}
+
+
+@open_inference.get("/health/ready", summary="Server ready (the model is loaded)")
+async def v2_ready() -> dict:
+    served_model()
+    return {"ready": True}
+
+
+@open_inference.get("", summary="Server metadata")
+async def v2_server_metadata(request: Request) -> dict:
+    return {"name": request.app.title, "version": request.app.version, "extensions": []}
+
+
+@open_inference.get("/models/{name}", summary="Model metadata")
+@open_inference.get("/models/{name}/versions/{version}", summary="Model metadata of one version")
+async def v2_model_metadata(name: str, version: str | None = None) -> JSONResponse:
+    return _lookup(name, version, serving.v2_model_metadata)
+
+
+@open_inference.get("/models/{name}/ready", summary="Model ready")
+@open_inference.get("/models/{name}/versions/{version}/ready", summary="Model ready, one version")
+async def v2_model_ready(name: str, version: str | None = None) -> JSONResponse:
+    return _lookup(name, version, lambda _model: {"name": MODEL_NAME, "ready": True})
+
+
+@open_inference.post("/models/{name}/infer", summary="Inference", openapi_extra=V2_INFER)
+@open_inference.post("/models/{name}/versions/{version}/infer", summary="Inference with one version",
+                     openapi_extra=V2_INFER)
+async def v2_infer(request: Request, name: str, version: str | None = None) -> Response:
+    return await _run(request, name, version, _infer)

@@ -1,0 +1,243 @@
+"""The model-serving protocols: TensorFlow Serving's REST API and the Open Inference Protocol
+(KServe v2), checked with NVIDIA's own client (tritonclient) against the API under uvicorn,
+and every refusal with plain HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.support.servers import api_server
+
+DIGITS = 300  # MNIST test digits sent through each client
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    with api_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def triton(server_url):
+    import tritonclient.http as httpclient
+
+    client = httpclient.InferenceServerClient(server_url.removeprefix("http://"), network_timeout=120)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    return (mnist.x_test[:DIGITS] / 255.0).astype(np.float32)[..., np.newaxis], mnist.y_test[:DIGITS]
+
+
+@pytest.fixture(scope="module")
+def served_version(classifier) -> str:
+    return "".join(classifier.version.split("-")[:2])
+
+
+def v2_tensor(batch: np.ndarray, **changes) -> dict:
+    tensor = {"name": "image", "datatype": "FP32", "shape": list(batch.shape), "data": batch.ravel().tolist()}
+    return {"inputs": [{**tensor, **changes}]}
+
+
+# --- Open Inference Protocol, through tritonclient ---------------------------------------
+
+
+def test_triton_client_sees_a_live_ready_server_and_model(triton, served_version):
+    assert triton.is_server_live()
+    assert triton.is_server_ready()
+    assert triton.is_model_ready("digits")
+    assert triton.is_model_ready("digits", served_version)
+    assert not triton.is_model_ready("letters")
+
+
+def test_triton_client_reads_the_metadata(triton, served_version):
+    server = triton.get_server_metadata()
+    assert server["name"] and server["version"]
+    model = triton.get_model_metadata("digits")
+    assert model["name"] == "digits"
+    assert model["versions"] == [served_version]
+    assert model["inputs"] == [{"name": "image", "datatype": "FP32", "shape": [-1, 28, 28, 1]}]
+    assert model["outputs"] == [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]}]
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json-tensors", "binary-tensors"])
+def test_triton_client_infers_mnist_digits_as_the_model_does(triton, digits, classifier, binary):
+    import tritonclient.http as httpclient
+
+    images, labels = digits
+    expected = classifier.predict(images)
+    answers = []
+    for start in range(0, len(images), 100):
+        batch = images[start:start + 100]
+        tensor = httpclient.InferInput("image", list(batch.shape), "FP32")
+        tensor.set_data_from_numpy(batch, binary_data=binary)
+        output = httpclient.InferRequestedOutput("probabilities", binary_data=binary)
+        result = triton.infer("digits", [tensor], outputs=[output], request_id=f"batch-{start}")
+        assert result.get_response()["id"] == f"batch-{start}"
+        answers.append(result.as_numpy("probabilities"))
+    probabilities = np.concatenate(answers)
+    assert probabilities.shape == (DIGITS, 10)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-6)
+    accuracy = (probabilities.argmax(1) == labels).mean()
+    assert accuracy == (expected.argmax(1) == labels).mean()
+    assert accuracy > 0.98
+
+
+def test_triton_client_gets_the_protocols_error_for_an_unknown_model(triton, digits):
+    import tritonclient.http as httpclient
+    from tritonclient.utils import InferenceServerException
+
+    tensor = httpclient.InferInput("image", [1, 28, 28, 1], "FP32")
+    tensor.set_data_from_numpy(digits[0][:1], binary_data=False)
+    with pytest.raises(InferenceServerException, match="not served here"):
+        triton.infer("letters", [tensor])
+
+
+# --- Open Inference Protocol, every refusal ------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    (lambda b: v2_tensor(b, datatype="FP64"), 400, "datatype 'FP64'; expected \"FP32\""),
+    (lambda b: v2_tensor(b, datatype="INT8"), 400, "expected \"FP32\""),
+    (lambda b: v2_tensor(b, shape=[2, 784]), 400, "expected [N, 28, 28, 1]"),
+    (lambda b: v2_tensor(b, shape=[2, 28, 28]), 400, "expected [N, 28, 28, 1]"),
+    (lambda b: v2_tensor(b, shape=[3, 28, 28, 1]), 400, "has 1568 numbers; shape [3, 28, 28, 1] needs 2352"),
+    (lambda b: v2_tensor(b, shape=[0, 28, 28, 1], data=[]), 400, "send 1 to 256"),
+    (lambda b: v2_tensor(b, shape=[257, 28, 28, 1]), 413, "holds 257 images; send 1 to 256"),
+    (lambda b: v2_tensor(b, name="pixels"), 400, "unknown input 'pixels'"),
+    (lambda b: v2_tensor(b, data=[True] * 1568), 400, "only numbers in [0, 1]; found true"),
+    (lambda b: v2_tensor(b, data=[None] * 1568), 400, "found null"),
+    (lambda b: v2_tensor(b, data=["0.5"] * 1568), 400, "found a str"),
+    (lambda b: v2_tensor(b, data=[2.0] * 1568), 400, "outside [0, 1]"),
+    (lambda b: {**v2_tensor(b), "outputs": [{"name": "logits"}]}, 400, "the one output is 'probabilities'"),
+    (lambda b: {"inputs": "image"}, 400, '{"inputs": [{"name": "image"'),
+    (lambda b: [1, 2, 3], 400, '{"inputs": [{"name": "image"'),
+], ids=["fp64", "int8", "flat-shape", "no-channel", "data-too-short", "no-images", "too-many-images",
+        "unknown-input", "booleans", "nulls", "strings", "out-of-range", "unknown-output", "inputs-not-a-list",
+        "not-an-object"])
+def test_v2_infer_refuses_with_the_protocols_error(client, body, status, message):
+    batch = np.zeros((2, 28, 28, 1), dtype=np.float32)
+    response = client.post("/v2/models/digits/infer", json=body(batch))
+    assert response.status_code == status, response.text
+    assert set(response.json()) == {"error"}
+    assert message in response.json()["error"]
+
+
+def test_v2_refuses_unknown_models_and_versions(client):
+    batch = np.zeros((1, 28, 28, 1), dtype=np.float32)
+    for path in ("/v2/models/letters/infer", "/v2/models/digits/versions/1/infer"):
+        response = client.post(path, json=v2_tensor(batch))
+        assert response.status_code == 404
+        assert "not served here" in response.json()["error"] or "has no version '1'" in response.json()["error"]
+    assert client.get("/v2/models/letters").status_code == 404
+    assert client.get("/v2/models/letters/ready").status_code == 404
+
+
+def test_v2_refuses_binary_data_that_does_not_match_its_declaration(client):
+    header = json.dumps({"inputs": [{"name": "image", "datatype": "FP32", "shape": [1, 28, 28, 1],
+                                     "parameters": {"binary_data_size": 3136}}]}).encode()
+    response = client.post("/v2/models/digits/infer", content=header + b"\0" * 100,
+                           headers={"Inference-Header-Content-Length": str(len(header)),
+                                    "Content-Type": "application/octet-stream"})
+    assert response.status_code == 400
+    assert "declares 3136 bytes of binary data; 100 came" in response.json()["error"]
+    response = client.post("/v2/models/digits/infer", content=header,
+                           headers={"Inference-Header-Content-Length": "99999"})
+    assert response.status_code == 400
+    assert "Inference-Header-Content-Length" in response.json()["error"]
+
+
+def test_v2_health_and_server_metadata(client):
+    assert client.get("/v2/health/live").json() == {"live": True}
+    assert client.get("/v2/health/ready").json() == {"ready": True}
+    assert client.get("/v2").json()["extensions"] == []
+
+
+# --- TensorFlow Serving REST ----------------------------------------------------------------
+
+
+def test_tf_serving_model_status(client, served_version):
+    expected = {"model_version_status": [{"version": served_version, "state": "AVAILABLE",
+                                          "status": {"error_code": "OK", "error_message": ""}}]}
+    assert client.get("/v1/models/digits").json() == expected
+    assert client.get(f"/v1/models/digits/versions/{served_version}").json() == expected
+    response = client.get("/v1/models/digits/versions/7")
+    assert response.status_code == 404
+    assert response.json() == {"error": f"model 'digits' has no version '7'; the served version is {served_version}"}
+
+
+def test_tf_serving_metadata_is_the_saved_models_signature(client, served_version):
+    metadata = client.get("/v1/models/digits/metadata").json()
+    assert metadata["model_spec"] == {"name": "digits", "signature_name": "", "version": served_version}
+    signature = metadata["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert signature["method_name"] == "tensorflow/serving/predict"
+    image = signature["inputs"]["image"]
+    assert image["dtype"] == "DT_FLOAT"
+    assert [dim["size"] for dim in image["tensor_shape"]["dim"]] == ["-1", "28", "28", "1"]
+    probabilities = signature["outputs"]["probabilities"]
+    assert [dim["size"] for dim in probabilities["tensor_shape"]["dim"]] == ["-1", "10"]
+    assert client.get(f"/v1/models/digits/versions/{served_version}/metadata").json() == metadata
+
+
+def test_tf_serving_row_and_columnar_predict_agree_with_the_model(client, digits, classifier, served_version):
+    images, _ = digits
+    batch = images[:20]
+    expected = classifier.predict(batch)
+    row = client.post("/v1/models/digits:predict", json={"instances": batch.tolist()})
+    named = client.post("/v1/models/digits:predict", json={"instances": [{"image": image} for image in
+                                                                          batch.tolist()]})
+    columnar = client.post(f"/v1/models/digits/versions/{served_version}:predict",
+                           json={"signature_name": "serving_default", "inputs": {"image": batch.tolist()}})
+    flat = client.post("/v1/models/digits:predict", json={"inputs": batch.reshape(20, 784).tolist()})
+    for response, key in ((row, "predictions"), (named, "predictions"), (columnar, "outputs"), (flat, "outputs")):
+        assert response.status_code == 200, response.text
+        np.testing.assert_allclose(np.array(response.json()[key]), expected, atol=1e-6)
+
+
+def test_tf_serving_classify_gives_each_class_its_probability(client, digits, classifier):
+    images, _ = digits
+    response = client.post("/v1/models/digits:classify",
+                           json={"examples": [{"image": image.ravel().tolist()} for image in images[:3]]})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    expected = classifier.predict(images[:3])
+    assert [[label for label, _ in result] for result in results] == [[str(d) for d in range(10)]] * 3
+    np.testing.assert_allclose([[p for _, p in result] for result in results], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(("path", "body", "status", "message"), [
+    ("/v1/models/digits:predict", {"instances": [[[0.5] * 28] * 27]}, 400, "has shape [27, 28]"),
+    ("/v1/models/digits:predict", {"instances": [[[True] * 28] * 28]}, 400, "found true"),
+    ("/v1/models/digits:predict", {"instances": [[[None] * 28] * 28]}, 400, "found null"),
+    ("/v1/models/digits:predict", {"instances": [[[1.5] * 28] * 28]}, 400, "outside [0, 1]"),
+    ("/v1/models/digits:predict", {"instances": [[[0.0] * 784]] * 257}, 413, "at most 256 per request"),
+    ("/v1/models/digits:predict", {"instances": []}, 400, "a list of 1 to 256 images"),
+    ("/v1/models/digits:predict", {"instances": [], "inputs": []}, 400, "exactly one of"),
+    ("/v1/models/digits:predict", {"signature_name": "predict_images", "instances": [[0.0] * 784]}, 400,
+     "signature_name 'predict_images' is not served"),
+    ("/v1/models/digits:predict", {"inputs": {"pixels": [[0.0] * 784]}}, 400, "the one input 'image'"),
+    ("/v1/models/letters:predict", {"instances": [[0.0] * 784]}, 404, "not served here"),
+    ("/v1/models/digits:classify", {"instances": [[0.0] * 784]}, 400, '{"examples"'),
+    ("/v1/models/digits:regress", {"examples": []}, 400, "has no regression signature"),
+])
+def test_tf_serving_refuses_with_its_error_shape(client, path, body, status, message):
+    response = client.post(path, json=body)
+    assert response.status_code == status, response.text
+    assert set(response.json()) == {"error"}
+    assert message in response.json()["error"]
+
+
+def test_tf_serving_refuses_huge_numbers_and_bad_json_in_its_error_shape(client):
+    huge = b'{"instances": [[' + b"1" * 311 + b"]]}"
+    response = client.post("/v1/models/digits:predict", content=huge, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "too large" in response.json()["error"]
+    response = client.post("/v1/models/digits:predict", content=b'{"instances": [',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]
