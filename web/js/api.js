@@ -65,13 +65,13 @@
       let response;
       try {
         response = await fetch(baseUrl + path, { ...init, signal: controller.signal });
-      } catch (error) {
+      } catch {
         throw failureToConnect(baseUrl, controller.signal.aborted, timeoutMs);
       }
       let body = null;
       try {
         body = await response.json();
-      } catch (error) {
+      } catch {
         if (controller.signal.aborted) throw failureToConnect(baseUrl, true, timeoutMs);
       }
       if (!response.ok) throw refusal(response.status, body);

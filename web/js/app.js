@@ -4,16 +4,21 @@
  * DigitsUi.
  *
  * URL parameters: ?api=URL (the recognition service), ?mode=server|browser,
- * ?backend=webgl|cpu (TF.js backend in browser mode).
+ * ?backend=wasm|webgl|cpu (force one TF.js backend in browser mode).
+ *
+ * What the model is (its classes, input size, version, network) comes from its card,
+ * read once at start (DigitsCard).
  */
 (function (root) {
   "use strict";
 
   if (!root.jQuery) return; // the page says the libraries are missing (index.html)
-  const { DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsClassifier, DigitsPreprocessing } = root;
+  const { DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsCard, DigitsClassifier, DigitsPreprocessing } = root;
   const LIVE_DELAY_MS = 450; // after the last stroke, long enough to start the next one
   const MODES = ["server", "browser"];
-  const CLASSES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+  // Multithreaded WebAssembly (where the page is cross-origin isolated) measured no faster
+  // than one thread for one 28 x 28 digit: starting the threads costs more than they save.
+  const MULTITHREADED_WASM = false;
 
   const params = new URL(root.location.href).searchParams;
   const fromDisk = root.location.protocol === "file:";
@@ -21,7 +26,8 @@
 
   let mode = chooseMode();
   let live = remembered("live") !== "false";
-  let classes = CLASSES;
+  const card = DigitsCard.load({ fromDisk }); // a promise: the model card, read once
+  let classes = null; // the card's class names, once it has arrived
   let classifier = null; // a promise, kept so the model loads once
   let latestRequest = 0;
   let liveTimer = null;
@@ -64,11 +70,15 @@
       if (request !== latestRequest) return;
       const best = answer.probabilities.indexOf(Math.max(...answer.probabilities));
       const digit = answer.digit !== undefined ? answer.digit : best;
+      // Without the card (the service answered, the card did not load) a class is its index.
+      const names = classes || answer.probabilities.map((_, index) => String(index));
+      if (!classes) ui.buildChart(names);
       ui.showAnswer({
         ...answer,
-        label: classes[digit],
+        label: names[digit],
         confidence: answer.confidence !== undefined ? answer.confidence : answer.probabilities[digit],
-        classes,
+        classes: names,
+        scrollIntoView: !fromLive,
         modelInput,
         elapsedMs: performance.now() - answer.started,
         mode: requestMode,
@@ -103,19 +113,20 @@
     return { probabilities, modelVersion: model.version, backend: model.backend, started: since };
   }
 
+  /* Loads once, in the background, as soon as browser mode is chosen. */
   function loadClassifier() {
     if (!classifier) {
       ui.showModelLoading();
-      classifier = DigitsClassifier.load({ fromDisk, backend: params.get("backend") })
+      classifier = card
+        .then((modelCard) => {
+          checkPreprocessing(modelCard);
+          return DigitsClassifier.load({
+            fromDisk, backend: params.get("backend"), card: modelCard,
+            multithreaded: MULTITHREADED_WASM && root.crossOriginIsolated === true,
+          }).then((model) => ({ ...model, version: modelCard.version }));
+        })
         .then((model) => {
-          checkPreprocessing(model.card);
-          const named = model.card && Array.isArray(model.card.classes) ? model.card.classes.map(String) : classes;
-          if (named.join() !== classes.join()) {
-            classes = named;
-            ui.buildChart(classes);
-          }
-          ui.showAboutModel(model.card);
-          ui.showModelReady(model);
+          ui.showModelReady({ ...model, fromDisk });
           return { ...model, readyAt: performance.now() };
         })
         .catch((error) => {
@@ -196,34 +207,46 @@
   function checkService() {
     ui.showAboutService(apiBase, { status: "checking" });
     DigitsApi.health(apiBase, { timeoutMs: 10000 })
-      .then((state) => ui.showAboutService(apiBase, { status: "answering", modelVersion: state.modelVersion }))
+      .then(async (state) => {
+        const pageVersion = await card.then((modelCard) => modelCard.version, () => null);
+        ui.showAboutService(apiBase, { status: "answering", modelVersion: state.modelVersion, pageVersion });
+      })
       .catch(() => ui.showAboutService(apiBase, { status: "unreachable" }));
   }
 
   // Preferences survive a reload; storage may be refused (private windows), which is fine.
   function remember(key, value) {
-    try { root.localStorage.setItem(`digits.${key}`, value); } catch (error) { /* not kept */ }
+    try { root.localStorage.setItem(`digits.${key}`, value); } catch { /* not kept */ }
   }
 
   function remembered(key) {
-    try { return root.localStorage.getItem(`digits.${key}`); } catch (error) { return null; }
+    try { return root.localStorage.getItem(`digits.${key}`); } catch { return null; }
   }
 
-  function showCardWhenServed() {
-    if (fromDisk) return; // the card travels inside model/model.js, loaded with the model
-    fetch("model/card.json")
-      .then((response) => (response.ok ? response.json() : null))
-      .then((card) => ui.showAboutModel(card))
-      .catch(() => {});
+  function showCard() {
+    card.then((modelCard) => {
+      classes = DigitsCard.classes(modelCard);
+      ui.buildChart(classes);
+      ui.showAboutModel(modelCard, DigitsCard.network(modelCard));
+      keepForOffline(modelCard.version);
+    }).catch((error) => ui.showAboutModel(null, null, error.message));
   }
 
-  ui.buildChart(classes);
+  /* Served over http(s), a service worker keeps the page, TF.js and the model for offline
+     use. Its URL carries the model's version, so a new model installs a new worker, which
+     replaces the cached files (sw.js). */
+  function keepForOffline(version) {
+    if (fromDisk || !root.navigator.serviceWorker || !root.isSecureContext) return;
+    root.navigator.serviceWorker.register(`sw.js?version=${encodeURIComponent(version)}`)
+      .catch(() => {}); // the page works the same without it, only not offline
+  }
+
   ui.bindControls({ recognise: () => recognise(), reset, undo, changeMode: (m) => changeMode(m), changeLive });
   ui.showMode(mode);
   ui.showLive(live);
   ui.showIdle();
   ui.showDrawingState(true);
-  showCardWhenServed();
+  showCard();
   checkService();
   if (mode === "browser") {
     loadClassifier().catch((error) => {

@@ -1,22 +1,23 @@
 /*
- * Running the model in the page with TF.js, for recognition without any server.
+ * Running the model in the browser, for recognition without any server.
  *
- * TF.js (1.5 MB) and the model (1.3 MB) are fetched only when browser mode is first
- * used, so the page stays light in server mode. Served over http(s) the page loads
- * model/model.json and its weight shard; opened from disk, where Chromium refuses
- * fetch(), it loads model/model.js, which carries the same model for tf.io.fromMemory.
+ * TF.js and the model are fetched only when browser mode is chosen, then warmed up in the
+ * background. Served over http(s) they run in a Web Worker (inference-worker.js), so the
+ * page never waits for them while someone draws. Opened from disk, Chromium refuses
+ * workers and fetch(), so they run on the page's main thread, with the model from
+ * model/model.js (the same model and card in one script), and with whichever backend
+ * loads there (WebAssembly's binary is fetched, so it gives way to WebGL or the CPU).
  *
- *   const classifier = await DigitsClassifier.load({ fromDisk, backend });
- *   classifier.predict(pixels)  -> Promise<number[10]>, pixels: Float32Array(28 * 28)
- *   classifier.card, .version, .backend, .loadMs, .warmUpMs
+ *   const classifier = await DigitsClassifier.load({ fromDisk, backend, card });
+ *   classifier.predict(pixels)  -> Promise<number[classes]>, pixels: Float32Array(size * size)
+ *   classifier.backend, .where ("worker" or "page"), .tried, .loadMs, .warmUpMs
  */
 (function (root) {
   "use strict";
 
-  const TF_SCRIPT = "vendor/tf.min.js";
-  const MODEL_SCRIPT = "model/model.js";
+  const { DigitsEngine, DigitsCard } = root;
+  const WORKER_SCRIPT = "js/inference-worker.js";
   const MODEL_URL = "model/model.json";
-  const CARD_URL = "model/card.json";
 
   class ModelError extends Error {
     constructor(message) {
@@ -39,95 +40,99 @@
     });
   }
 
-  async function loadTf(backend) {
-    if (!root.tf) {
-      try {
-        await loadScript(TF_SCRIPT);
-      } catch (error) {
-        throw new ModelError(`TensorFlow.js (${TF_SCRIPT}) is missing; run "npm ci" to install it`);
-      }
+  function backendsToTry(forced) {
+    if (!forced) return DigitsEngine.BACKENDS;
+    if (!DigitsEngine.BACKENDS.includes(forced)) {
+      throw new ModelError(`there is no TF.js backend "${forced}" (choose ${DigitsEngine.BACKENDS.join(", ")})`);
     }
-    const tf = root.tf;
-    if (backend && !(await tf.setBackend(backend))) {
-      throw new ModelError(`the TF.js backend "${backend}" is not available in this browser`);
-    }
-    await tf.ready();
-    return tf;
+    return [forced];
   }
 
-  async function fetchJson(url) {
-    const response = await fetch(url);
-    if (!response.ok) throw new ModelError(`${url} could not be loaded (error ${response.status})`);
-    return response.json();
+  /* The page's main thread: TF.js from <script> tags, the model from model.js or model.json. */
+  async function loadInPage({ fromDisk, backends, size, classes, multithreaded }) {
+    const engine = await DigitsEngine.start({
+      global: root,
+      vendorUrl: "vendor/",
+      loadScript,
+      backends,
+      size,
+      classes,
+      multithreaded,
+      loadModel: async (tf) => (fromDisk
+        ? DigitsEngine.modelFromBundle(tf, await DigitsCard.loadBundle(), root.atob)
+        : tf.loadGraphModel(MODEL_URL)),
+    });
+    return {
+      ...engine,
+      where: "page",
+      predict: async (pixels) => Array.from(await engine.predict(pixels)),
+    };
   }
 
-  function decodeBase64(text) {
-    const binary = root.atob(text);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes.buffer;
-  }
-
-  async function loadFromDisk(tf) {
-    if (!root.DIGITS_MODEL) await loadScript(MODEL_SCRIPT);
-    const bundle = root.DIGITS_MODEL;
-    if (!bundle || !bundle.modelTopology || !bundle.weightDataBase64) {
-      throw new ModelError(`${MODEL_SCRIPT} does not hold a model`);
-    }
-    const model = await tf.loadGraphModel(tf.io.fromMemory({
-      modelTopology: bundle.modelTopology,
-      weightSpecs: bundle.weightSpecs,
-      weightData: decodeBase64(bundle.weightDataBase64),
-    }));
-    return { model, card: bundle.card };
-  }
-
-  async function loadOverHttp(tf) {
-    const [model, card] = await Promise.all([
-      tf.loadGraphModel(MODEL_URL).catch((error) => {
-        throw new ModelError(`${MODEL_URL} could not be loaded (${error.message})`);
-      }),
-      fetchJson(CARD_URL),
-    ]);
-    return { model, card };
-  }
-
-  async function load({ fromDisk = false, backend = null, size = 28, classes = 10 } = {}) {
-    const started = performance.now();
-    let tf, model, card;
-    try {
-      tf = await loadTf(backend);
-      ({ model, card } = fromDisk ? await loadFromDisk(tf) : await loadOverHttp(tf));
-    } catch (error) {
-      throw error instanceof ModelError ? error : new ModelError(error.message || String(error));
-    }
-    const loadMs = performance.now() - started;
+  /* A worker that loads TF.js and the model, then answers one message per drawing. */
+  function loadInWorker({ backends, size, classes, multithreaded }) {
+    const worker = new root.Worker(WORKER_SCRIPT);
+    const pending = new Map();
+    let nextId = 0;
+    return new Promise((resolve, reject) => {
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new ModelError(`the inference worker failed to start (${event.message || "no reason given"})`));
+      };
+      worker.onmessage = ({ data }) => {
+        if (data.type === "ready") {
+          resolve({ ...data, where: "worker", predict, terminate: () => worker.terminate() });
+        } else if (data.type === "failed") {
+          worker.terminate();
+          reject(new ModelError(data.message));
+        } else if (data.type === "answer") {
+          const request = pending.get(data.id);
+          pending.delete(data.id);
+          if (!request) return;
+          if (data.error) request.reject(new ModelError(data.error));
+          else request.resolve(Array.from(data.probabilities));
+        }
+      };
+      worker.postMessage({
+        type: "load", backends, size, classes, multithreaded,
+        modelUrl: new URL(MODEL_URL, root.location.href).href,
+      });
+    });
 
     function predict(pixels) {
-      const output = tf.tidy(() => model.predict(tf.tensor4d(pixels, [1, size, size, 1])));
-      return output.data().then((values) => {
-        output.dispose();
-        if (values.length !== classes) {
-          throw new ModelError(`the model gave ${values.length} outputs instead of ${classes}`);
-        }
-        return Array.from(values);
+      const id = ++nextId;
+      const copy = Float32Array.from(pixels); // transferred: the worker owns it afterwards
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ type: "predict", id, pixels: copy }, [copy.buffer]);
       });
     }
+  }
 
-    // The first run compiles the backend's kernels (WebGL shaders take a second or more);
-    // doing it now keeps the person's first recognition as quick as the rest.
-    const warmUpStarted = performance.now();
-    await predict(new Float32Array(size * size));
-    const warmUpMs = performance.now() - warmUpStarted;
-
-    return {
-      card,
-      version: (card && card.version) || "unknown",
-      backend: tf.getBackend(),
-      loadMs,
-      warmUpMs,
-      predict,
-    };
+  /**
+   * fromDisk: the page was opened from a file; backend: force one ("wasm", "webgl", "cpu");
+   * card: the model card (classes and input size). Multithreaded WebAssembly only where
+   * the page is cross-origin isolated and `multithreaded` is asked for.
+   */
+  async function load({ fromDisk = false, backend = null, card, multithreaded = false }) {
+    const size = DigitsCard.inputSize(card);
+    const classes = DigitsCard.classes(card).length;
+    const backends = backendsToTry(backend);
+    const options = { fromDisk, backends, size, classes, multithreaded };
+    let workerProblem = null;
+    if (!fromDisk && root.Worker) {
+      try {
+        return await loadInWorker(options);
+      } catch (error) {
+        workerProblem = error.message; // e.g. a policy that forbids workers: the page can still run it
+      }
+    }
+    try {
+      const model = await loadInPage(options);
+      return { ...model, workerProblem };
+    } catch (error) {
+      throw error instanceof ModelError ? error : new ModelError((error && error.message) || String(error));
+    }
   }
 
   root.DigitsClassifier = { load, ModelError };

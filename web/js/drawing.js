@@ -11,12 +11,14 @@
 (function (root) {
   "use strict";
 
+  // What recognition reads: dark ink on white paper, whatever the screen shows.
   const PAPER = "#ffffff";
   const INK = "#16181d";
+  const EXPORT_COLOURS = { paper: PAPER, ink: INK };
   // MNIST strokes are 2-3 pixels in a 20-pixel box; a digit drawn across most of the pad
   // with this pen comes out about as bold after preprocessing.
   const PEN_WIDTH = 0.07;
-  // Recognition reads the strokes redrawn at this size (seed 001's canvas), not the screen's
+  // Recognition reads the strokes redrawn at this size (ten times MNIST's side), not the screen's
   // pixels; plenty for a 20-pixel box, and far below the service's 1024-pixel limit.
   const EXPORT_SIZE = 280;
 
@@ -27,6 +29,16 @@
     let pointerId = null;
     let penSeen = false;
     let frameRequested = false;
+    let screenColours = EXPORT_COLOURS;
+
+    /* The pad's colours on screen come from the style sheet (--pad-paper, --pad-ink), so a
+       dark colour scheme gets a dark pad instead of a glaring white one. */
+    function readScreenColours() {
+      const style = root.getComputedStyle(canvas);
+      const paper = style.getPropertyValue("--pad-paper").trim();
+      const ink = style.getPropertyValue("--pad-ink").trim();
+      screenColours = paper && ink ? { paper, ink } : EXPORT_COLOURS;
+    }
 
     function fitToDisplay() {
       const side = canvas.getBoundingClientRect().width;
@@ -40,14 +52,14 @@
 
     function paint() {
       frameRequested = false;
-      render(context, canvas.width);
+      render(context, canvas.width, screenColours);
     }
 
-    function render(target, size) {
-      target.fillStyle = PAPER;
+    function render(target, size, { paper, ink }) {
+      target.fillStyle = paper;
       target.fillRect(0, 0, size, size);
-      target.strokeStyle = INK;
-      target.fillStyle = INK;
+      target.strokeStyle = ink;
+      target.fillStyle = ink;
       target.lineWidth = PEN_WIDTH * size;
       target.lineCap = "round";
       target.lineJoin = "round";
@@ -83,7 +95,7 @@
       copy.width = EXPORT_SIZE;
       copy.height = EXPORT_SIZE;
       const copyContext = copy.getContext("2d", { willReadFrequently: true });
-      render(copyContext, EXPORT_SIZE);
+      render(copyContext, EXPORT_SIZE, EXPORT_COLOURS);
       return { copy, copyContext };
     }
 
@@ -139,6 +151,13 @@
     if (root.ResizeObserver) new root.ResizeObserver(fitToDisplay).observe(canvas);
     // Zooming changes the pixel ratio without resizing the element.
     root.addEventListener("resize", fitToDisplay);
+    if (root.matchMedia) {
+      root.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+        readScreenColours();
+        paint();
+      });
+    }
+    readScreenColours();
     fitToDisplay();
 
     return {

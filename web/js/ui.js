@@ -39,7 +39,9 @@
       if (action) action();
     });
     // After drawing, Enter should recognise, not press whichever button was used last.
-    $("#canvas").on("pointerdown", () => {
+    $("#canvas").on("pointerdown", (event) => {
+      // Drawn with a finger: keyboard shortcuts mean nothing here, so their line goes.
+      if (event.pointerType === "touch") $("html").addClass("is-touch");
       const focused = root.document.activeElement;
       if (focused && focused !== root.document.body && $(focused).is("button, select, input")) focused.blur();
     });
@@ -86,7 +88,8 @@
     $("#result").removeClass("is-busy").attr("data-state", state).removeAttr("aria-busy");
   }
 
-  function showAnswer({ label, confidence, probabilities, classes, modelInput, elapsedMs, modelVersion, mode, backend }) {
+  function showAnswer({ label, confidence, probabilities, classes, modelInput, elapsedMs, modelVersion, mode, backend,
+    scrollIntoView = false }) {
     settle("done");
     answersShown += 1;
     $("#result").attr({
@@ -98,9 +101,12 @@
     $("#output").text(label).removeClass("is-empty");
     $("#confidence").text(describeConfidence(label, confidence, probabilities, classes));
     const where = mode === "server" ? "by the recognition service" : `in this browser (${backendName(backend)})`;
-    $("#details").text(`Answered in ${formatMs(elapsedMs)} ${where}` + (modelVersion ? ` · model ${modelVersion}` : ""));
+    $("#details").text(`Answered in ${formatMs(elapsedMs)} ${where}.`);
     showProbabilities(probabilities);
     showModelInput(modelInput);
+    // On a phone the answer sits below the pad: after a press of Recognise, bring it into
+    // view (never while drawing, when recognising as one draws).
+    if (scrollIntoView) $("#output")[0].scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
   function describeConfidence(label, confidence, probabilities, classes) {
@@ -124,23 +130,26 @@
         .attr("title", `${$(this).find(".label").text()}: ${(probability * 100).toFixed(2)}%`)
         .toggleClass("is-best", index === best);
       $(this).find(".fill").css("height", `${Math.max(0, Math.min(1, probability)) * 100}%`);
-      $(this).find(".value").text(formatShortPercent(probability));
+      $(this).find(".value").text(formatShortPercent(probability))
+        .attr("aria-label", `${$(this).find(".label").text()}: ${formatPercent(probability)}`);
     });
   }
 
   function clearProbabilities() {
     $("#probabilities li").attr("data-probability", "0").removeClass("is-best").removeAttr("title");
     $("#probabilities .fill").css("height", "0%");
-    $("#probabilities .value").text("");
+    $("#probabilities .value").text("").removeAttr("aria-label");
   }
 
-  /* The 28 x 28 input drawn as the model sees it: white ink on black. */
+  /* The 28 x 28 input drawn as the model sees it: white ink on black. Before any drawing
+     the frame says so, instead of showing a black square. */
   function showModelInput(pixels) {
     const view = $("#model-input")[0];
     const context = view.getContext("2d");
     if (!pixels) {
       context.clearRect(0, 0, view.width, view.height);
       $(view).addClass("is-empty");
+      $("#model-view-frame").addClass("is-empty");
       return;
     }
     const image = context.createImageData(view.width, view.height);
@@ -150,6 +159,7 @@
     }
     context.putImageData(image, 0, 0);
     $(view).removeClass("is-empty");
+    $("#model-view-frame").removeClass("is-empty");
   }
 
   function showIdle() {
@@ -196,34 +206,50 @@
     $("#model-status").text("Loading the model into this browser…").attr("data-state", "loading");
   }
 
-  function showModelReady({ backend, loadMs, warmUpMs }) {
+  /* Which backend answers, and where: in a worker, or on the page's main thread when the
+     page was opened from disk (or workers are refused) and why the faster ones gave way. */
+  function showModelReady({ backend, where, loadMs, warmUpMs, tried = [], fromDisk = false }) {
+    const place = where === "worker" ? "in a background worker"
+      : fromDisk ? "on the page itself, since a page opened from disk may not start workers"
+        : "on the page itself";
+    const passedOver = tried.length
+      ? ` ${tried.map((attempt) => backendName(attempt.backend)).join(" and ")} would not start here.` : "";
     $("#model-status")
-      .text(`Model ready in this browser (${backendName(backend)}, loaded in ${formatMs(loadMs + warmUpMs)}).`)
-      .attr({ "data-state": "ready", "data-load-ms": loadMs.toFixed(1), "data-warm-up-ms": warmUpMs.toFixed(1) });
+      .text(`Model ready in this browser: ${backendName(backend)}, ${place}, loaded in ${formatMs(loadMs + warmUpMs)}.`
+        + passedOver)
+      .attr({
+        "data-state": "ready", "data-backend": backend, "data-where": where,
+        "data-load-ms": loadMs.toFixed(1), "data-warm-up-ms": warmUpMs.toFixed(1),
+      });
   }
 
   function showModelFailed() {
     $("#model-status").text("The model is not available in this browser.").attr("data-state", "failed");
   }
 
-  function showAboutModel(card) {
-    if (!card) return;
+  /* The one place the model's version is shown. `network`: DigitsCard.network(card). */
+  function showAboutModel(card, network, problem) {
+    if (!card) {
+      $("#about-model").text(`Model: its description could not be loaded (${problem || "no card"}).`);
+      return;
+    }
     const accuracy = card.test && typeof card.test.accuracy === "number"
       ? `, ${formatPercent(card.test.accuracy, 2)} right on MNIST's ${Number(card.test.digits || 10000).toLocaleString("en")} test digits`
       : "";
-    const parameters = card.architecture && card.architecture.parameters
-      ? ` A convolutional network with ${Number(card.architecture.parameters).toLocaleString("en")} parameters.`
-      : "";
-    $("#about-model").text(`Model ${card.version}${accuracy}.${parameters}`);
+    const described = network.description ? ` (${network.description})` : "";
+    $("#about-model")
+      .text(`Model ${card.version}${accuracy}. ${network.kind}${network.parameters}${described}.`)
+      .attr("data-version", card.version);
   }
 
   function showAboutService(baseUrl, state) {
+    const sameModel = !state.modelVersion || state.modelVersion === state.pageVersion;
     const text = {
       checking: `Recognition service: ${baseUrl} (checking…)`,
-      answering: `Recognition service: ${baseUrl} (answering${state.modelVersion ? `, model ${state.modelVersion}` : ""})`,
+      answering: `Recognition service: ${baseUrl} (answering${sameModel ? "" : ` with another model, ${state.modelVersion}`})`,
       unreachable: `Recognition service: ${baseUrl} (not answering; this browser can still recognise digits)`,
     }[state.status];
-    $("#about-service").text(text).attr("data-api", baseUrl);
+    $("#about-service").text(text).attr({ "data-api": baseUrl, "data-state": state.status });
   }
 
   /* Scripts and tests wait for this before drawing. */
@@ -246,11 +272,12 @@
     return percent > ceiling ? `>${ceiling.toFixed(decimals)}%` : `${percent.toFixed(decimals)}%`;
   }
 
+  /* Under each bar: whole percentages, never a bare number. */
   function formatShortPercent(fraction) {
     const percent = fraction * 100;
-    if (percent < 0.5) return percent > 0.005 ? "<1" : "0";
-    if (percent > 99 && percent < 100) return ">99";
-    return String(Math.round(percent));
+    if (percent < 0.5) return percent > 0.005 ? "<1%" : "0%";
+    if (percent > 99 && percent < 100) return ">99%";
+    return `${Math.round(percent)}%`;
   }
 
   root.DigitsUi = {

@@ -1,0 +1,57 @@
+/*
+ * The inference worker: TF.js and the model live here, off the page's main thread, so
+ * drawing never waits for the model. classifier.js starts it and talks to it:
+ *
+ *   -> {type: "load", backends, modelUrl, size, classes, multithreaded}
+ *   <- {type: "ready", backend, tried, loadMs, warmUpMs} or {type: "failed", message}
+ *   -> {type: "predict", id, pixels}       (pixels: Float32Array, transferred)
+ *   <- {type: "answer", id, probabilities} or {type: "answer", id, error}
+ */
+/* global importScripts, DigitsEngine */
+"use strict";
+
+importScripts("tf-engine.js");
+
+const VENDOR_URL = new URL("../vendor/", self.location.href).href;
+let engine = null;
+
+function loadScript(url) {
+  // importScripts is synchronous and throws when the file is missing.
+  return new Promise((resolve) => {
+    importScripts(url);
+    resolve();
+  });
+}
+
+async function load({ backends, modelUrl, size, classes, multithreaded }) {
+  try {
+    engine = await DigitsEngine.start({
+      global: self,
+      vendorUrl: VENDOR_URL,
+      loadScript,
+      backends,
+      size,
+      classes,
+      multithreaded,
+      loadModel: (tf) => tf.loadGraphModel(new URL(modelUrl, self.location.href).href),
+    });
+    const { backend, tried, loadMs, warmUpMs } = engine;
+    self.postMessage({ type: "ready", backend, tried, loadMs, warmUpMs });
+  } catch (error) {
+    self.postMessage({ type: "failed", message: (error && error.message) || String(error) });
+  }
+}
+
+async function predict({ id, pixels }) {
+  try {
+    const probabilities = await engine.predict(pixels);
+    self.postMessage({ type: "answer", id, probabilities }, [probabilities.buffer]);
+  } catch (error) {
+    self.postMessage({ type: "answer", id, error: (error && error.message) || String(error) });
+  }
+}
+
+self.onmessage = ({ data }) => {
+  if (data.type === "load") load(data);
+  else if (data.type === "predict") predict(data);
+};
