@@ -9,13 +9,16 @@
  *   black in [0, 1]; `data` holds width * height * channels bytes (1 grey, 3 RGB, 4 RGBA,
  *   as ImageData gives). Throws BlankImageError when there is no ink.
  *
- * Steps (as in Python):
- * 1. alpha is composited onto a background opposite to the ink;
- * 2. greyscale with ITU-R 601 luma;
- * 3. the border's median is the paper; ink is measured from it (a light paper means dark
+ * Steps (as in Python; every decision on whole numbers or on one division of two, so
+ * both sides decide alike):
+ * 1. greyscale in integers (ITU-R 601 luma), alpha composited onto a background opposite
+ *    to the ink;
+ * 2. the border's median is the paper; ink is measured from it (a light paper means dark
  *    ink), so the result is white on black;
- * 4. crop to the ink's bounding box (ignoring ink below INK_THRESHOLD, then taking in the
+ * 3. crop to the ink's bounding box (ignoring ink below INK_THRESHOLD, then taking in the
  *    antialiased rim), stretch so the brightest pixel is 1;
+ * 4. a crop longer than WORK_SIDE is pooled by a whole factor (maximum for thin strokes,
+ *    mean otherwise), so the work after it does not grow with the picture;
  * 5. strokes that would end up thinner than MIN_STROKE pixels are thickened;
  * 6. scale the longer side to BOX pixels with an antialiasing triangle filter;
  * 7. place in SIZE x SIZE so the centre of mass falls on pixel (14, 14).
@@ -37,7 +40,11 @@
   const HALF_INK = 0.5 + 1 / 1024; // "at least half ink", for measuring strokes
   const TIE = 1e-9;
   const MIN_STROKE = 1.5; // pixels after scaling; MNIST's thinnest test digits measure 1.3
-  const LUMA = [0.299, 0.587, 0.114];
+  const LUMA = [299, 587, 114]; // ITU-R 601 luma x 1000, in integers as in Python
+  const LUMA_FULL = 255 * 1000;
+  const FULL = { 1: 255, 3: LUMA_FULL, 4: LUMA_FULL * 255 }; // the level of white, by channels
+  // Crops longer than this are pooled before thickening (the page's own canvas never is).
+  const WORK_SIDE = 280;
 
   class BlankImageError extends Error {
     constructor(message) {
@@ -47,24 +54,36 @@
   }
 
   function toMnist(data, width, height) {
-    const ink = inkMap(data, width, height);
+    const { levels, span } = inkLevels(data, width, height);
+    const { top, bottom, left, right } = inkBox(levels, span, width, height);
 
-    const { top, bottom, left, right } = inkBox(ink, width, height);
-
-    const cropHeight = bottom - top + 1;
-    const cropWidth = right - left + 1;
-    const crop = new Float64Array(cropHeight * cropWidth);
+    let cropHeight = bottom - top + 1;
+    let cropWidth = right - left + 1;
+    let crop = new Float64Array(cropHeight * cropWidth);
     let brightest = 0;
     for (let y = 0; y < cropHeight; y++) {
       for (let x = 0; x < cropWidth; x++) {
-        const value = ink[(top + y) * width + left + x];
+        const value = levels[(top + y) * width + left + x];
         crop[y * cropWidth + x] = value;
         if (value > brightest) brightest = value;
       }
     }
-    for (let i = 0; i < crop.length; i++) crop[i] /= brightest;
-    const thick = thicken(crop, cropHeight, cropWidth);
-    return placed(thick.image, thick.height, thick.width);
+
+    // Step 4: long crops are pooled, by the maximum when strokes are thin, else by the mean.
+    let radius = thickeningRadius(crop, cropHeight, cropWidth, brightest);
+    const factor = Math.ceil(Math.max(cropHeight, cropWidth) / WORK_SIDE);
+    let denominator = brightest;
+    if (factor > 1) {
+      const thin = radius >= 1;
+      ({ image: crop, height: cropHeight, width: cropWidth } = pool(crop, cropHeight, cropWidth, factor, thin));
+      if (thin) radius = thickeningRadius(crop, cropHeight, cropWidth, brightest);
+      else denominator = brightest * factor * factor;
+    }
+    if (radius >= 1) {
+      ({ image: crop, height: cropHeight, width: cropWidth } = dilate(crop, cropHeight, cropWidth, radius));
+    }
+    for (let i = 0; i < crop.length; i++) crop[i] /= denominator;
+    return placed(crop, cropHeight, cropWidth);
   }
 
   /* Steps 6-7: scale to the box and centre by mass in SIZE x SIZE. */
@@ -102,8 +121,9 @@
     return digit;
   }
 
-  /* Steps 1-3: Float64Array(width * height) in [0, 1], 1 is full ink, the paper 0. */
-  function inkMap(data, width, height) {
+  /* Steps 1-2: whole-number ink levels, Float64Array(width * height), and their span:
+     ink = level / span in [0, 1], the paper 0. */
+  function inkLevels(data, width, height) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
       throw new RangeError(`the image is empty or has an invalid size (${width}x${height})`);
     }
@@ -113,52 +133,54 @@
       throw new RangeError(`expected 1, 3 or 4 bytes per pixel for ${width}x${height}, got ${data.length} bytes`);
     }
 
+    // Grey levels out of FULL[channels], all whole numbers below 2^53, so exact.
     const grey = new Float64Array(pixels);
     if (channels === 1) {
-      for (let i = 0; i < pixels; i++) grey[i] = data[i] / 255;
+      for (let i = 0; i < pixels; i++) grey[i] = data[i];
     } else {
       for (let i = 0, k = 0; i < pixels; i++, k += channels) {
-        grey[i] = (data[k] / 255) * LUMA[0] + (data[k + 1] / 255) * LUMA[1] + (data[k + 2] / 255) * LUMA[2];
+        grey[i] = data[k] * LUMA[0] + data[k + 1] * LUMA[1] + data[k + 2] * LUMA[2];
       }
       if (channels === 4) {
         let coverage = 0, weighted = 0;
         for (let i = 0; i < pixels; i++) {
-          const alpha = data[i * 4 + 3] / 255;
+          const alpha = data[i * 4 + 3];
           coverage += alpha;
           weighted += grey[i] * alpha;
         }
         // Light strokes on a transparent canvas need a dark backdrop to stay visible.
-        const strokesAreLight = coverage > 0 && weighted / coverage > 0.5;
-        const background = strokesAreLight ? 0 : 1;
+        const background = coverage > 0 && 2 * weighted > LUMA_FULL * coverage ? 0 : 1;
         for (let i = 0; i < pixels; i++) {
-          const alpha = data[i * 4 + 3] / 255;
-          grey[i] = grey[i] * alpha + background * (1 - alpha);
+          const alpha = data[i * 4 + 3];
+          grey[i] = grey[i] * alpha + background * LUMA_FULL * (255 - alpha);
         }
       }
     }
 
-    // The border's median is the paper; ink is measured from it, so grey paper and
-    // faded ink still span 0-1, and white digits on black pass through unchanged.
-    const paper = median(borderOf(grey, width, height));
-    const ink = new Float64Array(pixels);
+    // The border's median is the paper (paperTwice is twice it, a whole number); ink is
+    // measured from it, so grey paper and faded ink still span 0-1, and white digits on
+    // black pass through unchanged.
+    const border = Float64Array.from(borderOf(grey, width, height)).sort();
+    const count = border.length;
+    const paperTwice = border[(count - 1) >> 1] + border[count >> 1];
+    const full = FULL[channels];
+    const darkInk = paperTwice > full;
+    const span = darkInk ? paperTwice : 2 * full - paperTwice;
+    const levels = new Float64Array(pixels);
     for (let i = 0; i < pixels; i++) {
-      let value;
-      if (paper > 0.5) value = (paper - grey[i]) / paper;
-      else if (paper > 0) value = (grey[i] - paper) / (1 - paper);
-      else value = grey[i];
-      ink[i] = Math.min(1, Math.max(0, value));
+      levels[i] = Math.max(0, darkInk ? paperTwice - 2 * grey[i] : 2 * grey[i] - paperTwice);
     }
-    return ink;
+    return { levels, span };
   }
 
-  /* Step 4: {top, bottom, left, right}, inclusive: rows and columns with ink of at least
+  /* Step 3: {top, bottom, left, right}, inclusive: rows and columns with ink of at least
      INK_THRESHOLD, grown by one pixel on each side whose next line holds any ink (the
      antialiased rim, which MNIST keeps inside its 20-pixel box). */
-  function inkBox(ink, width, height) {
+  function inkBox(levels, span, width, height) {
     let top = height, bottom = -1, left = width, right = -1;
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        if (ink[y * width + x] >= INK_THRESHOLD) {
+        if (levels[y * width + x] / span >= INK_THRESHOLD) {
           if (y < top) top = y;
           if (y > bottom) bottom = y;
           if (x < left) left = x;
@@ -170,11 +192,11 @@
       throw new BlankImageError("no digit found: the image is blank or holds only faint marks");
     }
     const rowHasInk = (y) => {
-      for (let x = left; x <= right; x++) if (ink[y * width + x] > 0) return true;
+      for (let x = left; x <= right; x++) if (levels[y * width + x] > 0) return true;
       return false;
     };
     const columnHasInk = (x) => {
-      for (let y = top; y <= bottom; y++) if (ink[y * width + x] > 0) return true;
+      for (let y = top; y <= bottom; y++) if (levels[y * width + x] > 0) return true;
       return false;
     };
     // Each side looks only at the span of the thresholded box, so the order does not matter.
@@ -196,16 +218,10 @@
     return border;
   }
 
-  function median(values) {
-    const sorted = Float64Array.from(values).sort();
-    const middle = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  }
-
-  /* Mean stroke width in pixels of the ink at HALF_INK or more: 2 x area / outline length,
-     the outline counting the image's edges where ink touches them. */
-  function strokeWidth(crop, height, width) {
-    const inked = (y, x) => crop[y * width + x] >= HALF_INK;
+  /* Mean stroke width in pixels of the ink at HALF_INK or more of the brightest level:
+     2 x area / outline length, the outline counting the image's edges where ink touches them. */
+  function strokeWidth(crop, height, width, brightest) {
+    const inked = (y, x) => crop[y * width + x] / brightest >= HALF_INK;
     let area = 0, outline = 0;
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
@@ -219,12 +235,32 @@
     return (2 * area) / outline;
   }
 
+  /* Step 5's r: how far to widen strokes so that, scaled to BOX, they are MIN_STROKE wide. */
+  function thickeningRadius(crop, height, width, brightest) {
+    const scale = BOX / Math.max(height, width);
+    return Math.floor((MIN_STROKE / scale - strokeWidth(crop, height, width, brightest)) / 2 + 0.5 + TIE);
+  }
+
+  /* Step 4: the maximum (thin strokes) or the sum (divided later) of each factor x factor
+     block, the last row and column of blocks completed with paper (0). */
+  function pool(crop, height, width, factor, byMaximum) {
+    const pooledHeight = Math.ceil(height / factor);
+    const pooledWidth = Math.ceil(width / factor);
+    const image = new Float64Array(pooledHeight * pooledWidth);
+    for (let y = 0; y < height; y++) {
+      const row = Math.floor(y / factor) * pooledWidth;
+      for (let x = 0; x < width; x++) {
+        const at = row + Math.floor(x / factor);
+        const value = crop[y * width + x];
+        image[at] = byMaximum ? Math.max(image[at], value) : image[at] + value;
+      }
+    }
+    return { image, height: pooledHeight, width: pooledWidth };
+  }
+
   /* Step 5: strokes that scaling would make thinner than MIN_STROKE pixels (a fine pen on
      a big canvas) are widened by a square maximum filter, the crop padded to make room. */
-  function thicken(crop, height, width) {
-    const scale = BOX / Math.max(height, width);
-    const radius = Math.floor((MIN_STROKE / scale - strokeWidth(crop, height, width)) / 2 + 0.5 + TIE);
-    if (radius < 1) return { image: crop, height, width };
+  function dilate(crop, height, width, radius) {
     const paddedHeight = height + 2 * radius;
     const paddedWidth = width + 2 * radius;
     const padded = new Float64Array(paddedHeight * paddedWidth);
@@ -293,7 +329,7 @@
       const values = new Float64Array(high - low);
       let sum = 0;
       for (let tap = low; tap < high; tap++) {
-        const value = Math.max(0, 1 - Math.abs((tap - centre + 0.5) / support));
+        const value = Math.max(0, 1 - Math.abs(tap + 0.5 - centre) / support);
         values[tap - low] = value;
         sum += value;
       }
@@ -307,5 +343,5 @@
     return Math.max(low, Math.min(value, high));
   }
 
-  return { SIZE, BOX, INK_THRESHOLD, MIN_STROKE, BlankImageError, toMnist, inkMap, inkBox, strokeWidth };
+  return { SIZE, BOX, INK_THRESHOLD, MIN_STROKE, WORK_SIDE, BlankImageError, toMnist, inkLevels, inkBox, strokeWidth };
 }));

@@ -210,12 +210,12 @@
      page was opened from disk (or workers are refused) and why the faster ones gave way. */
   function showModelReady({ backend, where, loadMs, warmUpMs, tried = [], fromDisk = false }) {
     const place = where === "worker" ? "in a background worker"
-      : fromDisk ? "on the page itself, since a page opened from disk may not start workers"
+      : fromDisk ? "on the page itself (opened from disk, it may not start workers)"
         : "on the page itself";
     const passedOver = tried.length
       ? ` ${tried.map((attempt) => backendName(attempt.backend)).join(" and ")} would not start here.` : "";
     $("#model-status")
-      .text(`Model ready in this browser: ${backendName(backend)}, ${place}, loaded in ${formatMs(loadMs + warmUpMs)}.`
+      .text(`Model ready: ${backendName(backend)}, ${place}, loaded in ${formatMs(loadMs + warmUpMs)}.`
         + passedOver)
       .attr({
         "data-state": "ready", "data-backend": backend, "data-where": where,
