@@ -2,12 +2,14 @@
 
 Run locally with `uvicorn app:app --app-dir lambda`; it also serves the page in web/ at /
 when that folder exists. The model is loaded here, at import, which on Lambda is the init
-phase of each container, so no request ever waits for it.
+phase of each container, so no request ever waits for it; a missing or broken model stops
+the process right there with one line saying which file and how to fix it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 # NumPy's BLAS would start a thread per CPU at import, slowing every cold start, for
 # matrices of a few hundred numbers that one thread handles as fast. Must precede NumPy.
@@ -22,31 +24,45 @@ from fastapi.staticfiles import StaticFiles
 from mangum import Mangum
 
 import classifier
+from settings import settings
+
+try:
+    MODEL = classifier.load()
+except classifier.ModelUnavailable as error:
+    sys.exit(f"error: {error}")
+
+import docs  # these describe the API from the model card, checked just above
 import errors
-from request_log import RequestLog
+import observability
 from routes import router
-
-WEB_DIR = Path(os.environ.get("DIGITS_WEB_DIR") or Path(__file__).resolve().parent.parent / "web")
-# The page opened from disk sends `Origin: null`; a local dev server, localhost with a port.
-ALLOWED_ORIGINS = ["null", *filter(None, os.environ.get("ALLOWED_ORIGINS", "").split(","))]
-LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+from security import SecurityHeaders
+from serving_routes import open_inference, tf_serving
 
 
-def create_app(web_dir: Path = WEB_DIR) -> FastAPI:
+def create_app(web_dir: Path = settings.web_dir) -> FastAPI:
     application = FastAPI(
         title="MNIST digit classifier",
-        version=classifier.load().version,
+        version=MODEL.version,
         description="Draw a digit, get it recognised. `POST /predict` takes one picture (upload, raw "
                     "image, data URL or 28x28 pixels); `POST /v1/models/digits:predict` speaks "
                     "TensorFlow Serving's REST format.",
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
     )
+    application.include_router(tf_serving)
+    application.include_router(open_inference)
     application.include_router(router)
     errors.install(application)
-    application.add_middleware(CORSMiddleware, allow_origins=ALLOWED_ORIGINS, allow_origin_regex=LOCAL_ORIGINS,
+    docs.install(application)
+    # Outermost last: the request log sees every answer, security headers go on all of them,
+    # and CORS wraps even the JSON 500 that errors.Unexpected makes of an unexpected exception.
+    application.add_middleware(errors.Unexpected)
+    application.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
+                               allow_origin_regex=settings.local_origins,
                                allow_methods=["GET", "POST", "OPTIONS"],
                                allow_headers=["Content-Type", "X-Request-Id"],
                                expose_headers=["X-Request-Id"], max_age=600)
-    application.add_middleware(RequestLog)
+    application.add_middleware(SecurityHeaders, web_dir=web_dir)
+    application.add_middleware(observability.RequestLog)
 
     if (web_dir / "index.html").is_file():
         application.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
@@ -59,4 +75,4 @@ def create_app(web_dir: Path = WEB_DIR) -> FastAPI:
 
 app = create_app()
 # Lifespan off: Mangum would otherwise run startup and shutdown around every invocation.
-handler = Mangum(app, lifespan="off")
+handler = observability.lambda_handler(Mangum(app, lifespan="off"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,6 +20,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     InvalidInput: 422,
     BlankImageError: 422,
 }
+UNEXPECTED = 500
 
 def responses(*statuses: int) -> dict:
     """OpenAPI `responses` for the error statuses a route can answer."""
@@ -60,3 +63,43 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
+
+
+class Unexpected:
+    """ASGI middleware, inside CORS: whatever still raises becomes a JSON 500 the page can read.
+
+    Nothing a client sends should get here; if something does, the client gets
+    `{"detail": ...}` with its request id (and CORS and the other headers, from the middleware
+    around this one), the connection stays up, and the request's one log line names the error
+    instead of a traceback.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:  # the last line of defence, by design
+            state = scope.setdefault("state", {})
+            state["error"] = f"unexpected {type(error).__name__}: {str(error)[:300]}"
+            if started:  # too late for another answer; the log line still says what happened
+                return
+            request_id = state.get("request_id", "")
+            detail = (f"the function failed on this request (request id {request_id}); it has been logged, "
+                      "please try again or report the id")
+            body = json.dumps({"detail": detail}).encode()
+            await send({"type": "http.response.start", "status": UNEXPECTED,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})

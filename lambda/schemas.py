@@ -6,13 +6,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from classifier import MAX_BATCH
+import model_card
 
-SIZE = 28
+CARD = model_card.current()  # the card, not the model: describing the API needs no LiteRT
+SIZE = CARD.size
+CLASSES = len(CARD.classes)
+DIGITS = f"{CARD.classes[0]}-{CARD.classes[-1]}"
+# A handwritten 3 from the MNIST test set (#18) as a 28x28 PNG: what /docs offers to send.
+EXAMPLE_PNG_BASE64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAABJklEQVR42mNgoD9ghFA8spkM8y5gV8LT+Pfv31+LhbBKtv79+/fv379P3bBJpv"
+    "79MzEt++3f7w1cmJJb/y5nYGCwff3372JWDMn/f7UZGBgYrA7+/buEBV1y918FBgYGBgbzN3//hiGEmRgYGBgYrjMwMKTsCw9XWM7AoIquM+6v"
+    "n8YPiIv/3g/hR5Xki+FR/vAXBr5EYrjZe+FmuPRFbQw3MwsIqKsJCEz8/PfvTgNUKRErGMvq4t+/21HkfO9+94exeW///eCBLBn1/e8fSxjH9P"
+    "ff/XB/MjAwLKtlYIRz9BgZLqF6Z8/fu/PUGBgYGPIvf/v7dyJapN799vf3z58/f/79+/fvCWF0v8RvfwLx5+EacaRkAgMSvKkHTG6dffSTYaAA"
+    "ANhKhxpX5sW+AAAAAElFTkSuQmCC")
 
 Level = Annotated[float, Field(ge=0, le=255)]
-Unit = Annotated[float, Field(ge=0, le=1)]
-UnitCell = Annotated[list[Unit], Field(min_length=1, max_length=1)]
 
 
 def _rows(cell: Any) -> Any:
@@ -24,17 +32,18 @@ class ImageRequest(BaseModel):
     """An image file as a data URL (what a canvas's toDataURL() gives) or bare base64."""
 
     model_config = ConfigDict(strict=True, json_schema_extra={
-        "examples": [{"image": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA..."}]})
+        "examples": [{"image": f"data:image/png;base64,{EXAMPLE_PNG_BASE64}"}]})
 
     image: str = Field(description="`data:image/png;base64,...` (PNG, JPEG, WebP, BMP or GIF) or bare base64")
 
 
 class PixelsRequest(BaseModel):
-    """28 rows of 28 grey levels 0-255, white digit on black, as MNIST stores them."""
+    """Rows of grey levels 0-255 (28 x 28, the model's input size), white digit on black, as MNIST stores them."""
 
     model_config = ConfigDict(strict=True)
 
-    pixels: _rows(Level) = Field(description="28 x 28 numbers from 0 (black) to 255 (white)")
+    pixels: _rows(Level) = Field(
+        description=f"{SIZE} x {SIZE} numbers from 0 (black) to 255 (white)")
 
 
 class UploadRequest(BaseModel):
@@ -44,26 +53,11 @@ class UploadRequest(BaseModel):
 
 
 class Prediction(BaseModel):
-    digit: int = Field(ge=0, le=9, description="the most probable digit", examples=[7])
+    digit: int = Field(ge=0, le=CLASSES - 1, description="the most probable digit", examples=[7])
     confidence: float = Field(ge=0, le=1, description="its probability", examples=[0.998])
-    probabilities: list[float] = Field(min_length=10, max_length=10,
-                                       description="probability of each digit 0-9, summing to 1")
+    probabilities: list[float] = Field(min_length=CLASSES, max_length=CLASSES,
+                                       description=f"probability of each digit {DIGITS}, summing to 1")
     model_version: str = Field(description="the model card's version", examples=["20261121-095000-1a2b3c4d"])
-
-
-class ServingRequest(BaseModel):
-    """TensorFlow Serving's row format: a batch of model inputs, white digit on black in [0, 1]."""
-
-    model_config = ConfigDict(strict=True)
-
-    signature_name: Literal["serving_default"] = "serving_default"
-    instances: Annotated[list[_rows(Unit) | _rows(UnitCell)], Field(min_length=1, max_length=MAX_BATCH)] = Field(
-        description=f"1 to {MAX_BATCH} images, each 28 x 28 or 28 x 28 x 1 numbers in [0, 1]")
-
-
-class ServingResponse(BaseModel):
-    predictions: list[Annotated[list[float], Field(min_length=10, max_length=10)]] = Field(
-        description="for each instance, the probability of each digit 0-9")
 
 
 class Health(BaseModel):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from decoding import MAX_BODY_BYTES
+from settings import settings
 from tests.support.drawing import canvas
 from tests.support.images import encode
 
@@ -86,45 +86,6 @@ def test_content_type_parameters_and_case_are_ignored(client, classifier, seven_
     assert_prediction(response, 7, classifier.version)
 
 
-# --- TensorFlow Serving's REST predict ------------------------------------------------------
-
-
-def test_serving_predict_matches_the_model(client, classifier, mnist):
-    images = mnist.x_test[:32] / 255.0
-    response = client.post("/v1/models/digits:predict",
-                           json={"instances": images[..., None].tolist(), "signature_name": "serving_default"})
-    assert response.status_code == 200, response.text
-    predictions = np.asarray(response.json()["predictions"])
-    assert predictions.shape == (32, 10)
-    np.testing.assert_allclose(predictions, classifier.predict(images), atol=1e-6)
-    assert (predictions.argmax(1) == mnist.y_test[:32]).mean() > 0.9
-
-
-def test_serving_predict_takes_28x28_and_256_instances(client, mnist):
-    images = (mnist.x_test[:256] / 255.0).round(3).tolist()
-    response = client.post("/v1/models/digits:predict", json={"instances": images})
-    assert response.status_code == 200
-    assert len(response.json()["predictions"]) == 256
-
-
-@pytest.mark.parametrize(("body", "words"), [
-    ({"instances": [np.zeros((28, 28)).tolist()] * 257}, ["256"]),
-    ({"instances": []}, ["1 to 256"]),
-    ({"instances": [np.zeros((28, 27)).tolist()]}, ["28x27"]),
-    ({"instances": [np.full((28, 28), 255).tolist()]}, ["[0, 1]"]),
-    ({"instances": [[[True] * 28] * 28]}, ["number"]),
-    ({"inputs": [np.zeros((28, 28)).tolist()]}, ["instances"]),
-    ({"instances": [np.zeros((28, 28)).tolist()], "signature_name": "other"}, ["serving_default"]),
-    ([1, 2], ["instances"]),
-], ids=["too-many", "none", "wrong-shape", "out-of-range", "booleans", "columnar", "signature", "not-an-object"])
-def test_serving_predict_errors(client, body, words):
-    assert_error(client.post("/v1/models/digits:predict", json=body), 422, *words)
-
-
-def test_serving_predict_refuses_other_content_types(client):
-    assert_error(client.post("/v1/models/digits:predict", content=b"x", headers={"Content-Type": "text/csv"}), 415)
-
-
 # --- health, model card, docs ------------------------------------------------------------
 
 
@@ -145,8 +106,15 @@ def test_openapi_describes_every_request_form_and_error(client):
         "multipart/form-data", "image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif", "application/json"}
     assert {"200", "400", "413", "415", "422"} <= set(predict["responses"])
     assert predict["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorMessage")
-    assert "/v1/models/digits:predict" in schema["paths"]
-    assert client.get("/docs").status_code == 200
+    assert "/v1/models/{name}:predict" in schema["paths"]
+
+
+def test_openapi_example_is_a_png_that_decodes_to_a_digit(client, classifier):
+    schema = client.get("/openapi.json").json()
+    forms = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    example = next(form for form in forms if "image" in form["properties"])["examples"][0]
+    assert example["image"].startswith("data:image/png;base64,")
+    assert_prediction(client.post("/predict", json=example), 3, classifier.version)
 
 
 # --- errors: each with its status and a sentence ------------------------------------------
@@ -184,7 +152,7 @@ def test_data_url_of_another_type_is_415(client):
 
 
 def test_body_over_the_limit_is_413(client):
-    body = b"\0" * (MAX_BODY_BYTES + 1)
+    body = b"\0" * (settings.max_body_bytes + 1)
     assert_error(client.post("/predict", content=body, headers={"Content-Type": "image/png"}), 413, "4.0 MB")
 
 
@@ -209,14 +177,17 @@ def test_decompression_bomb_is_413(client):
     ({"pixels": [[0] * 27] * 28}, ["pixels", "28"]),
     ({"pixels": [[300] * 28] * 28}, ["255"]),
     ({"pixels": [[-1] * 28] * 28}, ["0"]),
-    ({"pixels": [["1"] * 28] * 28}, ["number"]),
-    ({"pixels": "all black"}, ["pixels"]),
+    ({"pixels": [["1"] * 28] * 28}, ["pixels[0][0]", 'the string "1"', "grey levels"]),
+    ({"pixels": [[0] * 27 + [True]] * 28}, ["pixels[0][27] is true", "grey levels"]),
+    ({"pixels": [[0] * 28] * 5 + [[0] * 3 + [None] + [0] * 24] * 23}, ["pixels[5][3] is null", "grey levels"]),
+    ({"pixels": [[0] * 28] * 27 + [[0] * 27 + [[1]]]}, ["pixels[27][27] is a list of 1", "grey levels"]),
+    ({"pixels": "all black"}, ["pixels", "28 rows of 28"]),
     ({"image": 42}, ["image", "string"]),
     ({"image": "x", "pixels": [[0] * 28] * 28}, ["either", "not both"]),
     ({}, ["image", "pixels"]),
     ([1, 2, 3], ["image", "pixels"]),
-], ids=["27-rows", "27-columns", "over-255", "negative", "strings", "not-a-list", "image-not-string", "both",
-        "neither", "not-an-object"])
+], ids=["27-rows", "27-columns", "over-255", "negative", "strings", "true", "null", "nested", "not-a-list",
+        "image-not-string", "both", "neither", "not-an-object"])
 def test_wrong_shapes_or_values_are_422(client, body, words):
     assert_error(client.post("/predict", json=body), 422, *words)
 
@@ -265,7 +236,14 @@ def test_request_id_is_returned_and_kept_from_the_caller(client):
 
 
 def log_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    """The request log's lines (the metrics' embedded-format lines carry `_aws` instead)."""
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return [line for line in lines if "_aws" not in line]
+
+
+def metric_lines(text: str) -> list[dict]:
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return [line for line in lines if "_aws" in line]
 
 
 def test_one_json_log_line_per_request(client, capsys, seven_png):
@@ -278,6 +256,24 @@ def test_one_json_log_line_per_request(client, capsys, seven_png):
     assert ok["status"] == 200 and ok["digit"] == 7 and 0.9 < ok["confidence"] <= 1 and ok["path"] == "/predict"
     assert ok["latency_ms"] > 0 and ok["model_version"]
     assert blank["status"] == 422 and "no digit found" in blank["error"] and "digit" not in blank
+    assert ok["service"] == "digits" and ok["level"] == "INFO" and blank["level"] == "WARNING"
+    assert ok["correlation_id"] == "req-1" and ok["cold_start"] is False and ok["method"] == "POST"
+
+
+def test_metrics_in_embedded_metric_format(client, capsys, seven_png):
+    capsys.readouterr()
+    client.post("/predict", content=seven_png, headers={"Content-Type": "image/png", "X-Request-Id": "m-1"})
+    client.post("/predict", content=b"x", headers={"Content-Type": "text/plain", "X-Request-Id": "m-2"})
+    metrics = metric_lines(capsys.readouterr().out)
+    names = {(metric["Name"], tuple(directive["Dimensions"][0]))
+             for line in metrics for directive in line["_aws"]["CloudWatchMetrics"] for metric in directive["Metrics"]}
+    assert {("Requests", ("service",)), ("Latency", ("service",)), ("Predictions", ("service", "digit")),
+            ("Errors", ("service", "status"))} <= names
+    prediction = next(line for line in metrics if "Predictions" in line)
+    assert prediction["digit"] == "7" and prediction["request_id"] == "m-1" and prediction["Predictions"] == [1.0]
+    error = next(line for line in metrics if "Errors" in line)
+    assert error["status"] == "415" and error["request_id"] == "m-2"
+    assert all(line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DigitsClassifier" for line in metrics)
 
 
 # --- the page and the model's lifetime --------------------------------------------------------

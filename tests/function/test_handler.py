@@ -82,9 +82,18 @@ def test_handler_logs_lambda_request_id(app, capsys):
     context = LambdaContext(aws_request_id="0f1e2d3c-lambda-request")
     response = handler(EVENTS["predict-png"], context)
     assert response["headers"]["x-request-id"] == "0f1e2d3c-lambda-request"
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    assert lines[-1]["request_id"] == "0f1e2d3c-lambda-request"
-    assert lines[-1]["status"] == 200 and lines[-1]["digit"] == 3
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [line for line in out if "_aws" not in line]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["request_id"] == "0f1e2d3c-lambda-request"
+    assert line["status"] == 200 and line["digit"] == 3 and line["path"] == "/predict"
+    # Powertools adds Lambda's context; the correlation id is API Gateway's request id
+    assert line["correlation_id"] == "event-predict-png"
+    assert line["function_name"] == "DigitsFunction" and line["function_request_id"] == "0f1e2d3c-lambda-request"
+    assert isinstance(line["cold_start"], bool)
+    metrics = [line for line in out if "_aws" in line]
+    assert any(metric.get("digit") == "3" and metric.get("Predictions") == [1.0] for metric in metrics)
 
 
 def test_handler_serves_docs_and_schema(app):

@@ -97,11 +97,52 @@ def test_importing_the_app_loads_no_tensorflow():
     assert completed.stdout.strip() == "[]"
 
 
+def start_with_model_dir(model_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "import app"], cwd=LAMBDA_DIR, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "DIGITS_MODEL_DIR": str(model_dir)})
+
+
 def test_missing_model_is_a_clear_error(tmp_path):
-    completed = subprocess.run([sys.executable, "-c", "import app"], cwd=LAMBDA_DIR, capture_output=True, text=True,
-                               timeout=120, env={**os.environ, "DIGITS_MODEL_DIR": str(tmp_path)})
-    assert completed.returncode != 0
-    assert "model files missing" in completed.stderr and "DIGITS_MODEL_DIR" in completed.stderr
+    completed = start_with_model_dir(tmp_path)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().startswith("error: model files missing")
+    assert "DIGITS_MODEL_DIR" in completed.stderr and "make train" in completed.stderr
+
+
+def shipped_model_dir() -> Path:
+    return LAMBDA_DIR / "model"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random-bytes", "random-bytes-same-size", "empty", "bad-card"])
+def test_broken_model_files_stop_start_up_with_one_line(tmp_path, damage):
+    import json
+    import random
+
+    model = (shipped_model_dir() / "digits.tflite").read_bytes()
+    card = json.loads((shipped_model_dir() / "card.json").read_text())
+    rng = random.Random(damage)
+    if damage == "truncated":
+        model = model[:len(model) // 3]
+    elif damage == "random-bytes":
+        model = rng.randbytes(100_000)
+    elif damage == "random-bytes-same-size":
+        model = rng.randbytes(len(model))
+    elif damage == "empty":
+        model = b""
+    (tmp_path / "digits.tflite").write_bytes(model)
+    if damage == "bad-card":
+        (tmp_path / "card.json").write_text('{"version": "x"')
+    else:
+        (tmp_path / "card.json").write_text(json.dumps(card))
+
+    completed = start_with_model_dir(tmp_path)
+    assert completed.returncode == 1, completed.stderr  # not a crash (-11) and not a traceback
+    lines = [line for line in completed.stderr.splitlines() if line.strip() and "XNNPACK" not in line]
+    assert len(lines) == 1, completed.stderr
+    broken = "card.json" if damage == "bad-card" else "digits.tflite"
+    assert lines[0].startswith("error: ") and str(tmp_path / broken) in lines[0]
+    assert "make train" in lines[0] and "DIGITS_MODEL_DIR" in lines[0]
+    assert "Traceback" not in completed.stderr
 
 
 def test_card_disagreeing_with_the_preprocessing_is_refused(tmp_path, classifier):
@@ -110,7 +151,7 @@ def test_card_disagreeing_with_the_preprocessing_is_refused(tmp_path, classifier
 
     import classifier as classifier_module
 
-    shutil.copy(classifier_module.model_dir() / "digits.tflite", tmp_path)
+    shutil.copy(shipped_model_dir() / "digits.tflite", tmp_path)
     card = dict(classifier.card, preprocessing={**classifier.card["preprocessing"], "box": 22})
     (tmp_path / "card.json").write_text(json.dumps(card))
     with pytest.raises(classifier_module.ModelUnavailable, match="box 22"):

@@ -209,7 +209,7 @@ def test_tensorflow_serving_predict(sam_api):
 
 
 def test_errors_keep_their_status_and_detail(sam_api):
-    status, headers, answer = request(sam_api["url"] + "/predict", b"seven", "text/plain")
+    status, _, answer = request(sam_api["url"] + "/predict", b"seven", "text/plain")
     assert status == 415 and "not supported" in json.loads(answer)["detail"]
     status, _, answer = request(sam_api["url"] + "/predict", encode(np.full((120, 120, 3), 255, np.uint8)), "image/png")
     assert status == 422 and "no digit found" in json.loads(answer)["detail"]
@@ -233,8 +233,9 @@ def test_request_log_reaches_the_function_log(sam_api):
     request(sam_api["url"] + "/predict", encode(canvas(3, width=200, height=200, stroke=13)), "image/png")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        lines = [json.loads(line) for line in sam_api["log"].read_text().splitlines() if line.startswith('{"request_id"')]
-        if any(line.get("digit") == 3 and line["status"] == 200 for line in lines):
+        lines = [json.loads(line) for line in sam_api["log"].read_text().splitlines() if line.startswith('{"level"')]
+        if any(line.get("digit") == 3 and line.get("status") == 200 and line.get("cold_start") is not None
+               for line in lines):
             return
         time.sleep(0.5)
     pytest.fail("no JSON request log line with the digit in sam local's output")

@@ -1,0 +1,166 @@
+"""What a request's body holds, read within the limits: the bytes, JSON, a multipart form,
+and the numbers in `pixels`, each refused with a sentence in the API's words.
+
+Nothing here knows about routes; every refusal is an `InputError` (decoding.py) that
+errors.py maps to its status.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from decoding import InvalidInput, TooLarge, UndecodableInput, megabytes
+from settings import settings
+
+# A JSON string, quotes included, escapes and all (unrolled, so long base64 strings are fast).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def check_body_size(size: int) -> None:
+    if size > settings.max_body_bytes:
+        raise TooLarge(f"the request body is {megabytes(size)}; the limit is {megabytes(settings.max_body_bytes)}")
+
+
+async def read_body(request: Request) -> bytes:
+    """The whole body, refused with 413 as soon as it is known to exceed the limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        check_body_size(int(declared))
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        check_body_size(len(body))
+    return bytes(body)
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text (strings skipped), without parsing it."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())
+
+
+def _number_too_long(text: str) -> None:
+    if len(text) > settings.max_number_chars:
+        shown = text if len(text) <= 20 else f"{text[:12]}...({len(text)} characters)"
+        raise UndecodableInput(f"the JSON holds a number too large to be a pixel or a probability: {shown} "
+                               f"(at most {settings.max_number_chars} characters)")
+
+
+def _integer(text: str) -> int:
+    _number_too_long(text)
+    return int(text)
+
+
+def _real(text: str) -> float:
+    _number_too_long(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise UndecodableInput(f"the JSON holds {text}, which is too large for a number (it overflows to infinity)")
+    return value
+
+
+def _constant(name: str):
+    raise UndecodableInput(f"the body is not valid JSON: {name} is not a number JSON allows")
+
+
+def parse_json(body: bytes) -> object:
+    """A JSON document no deeper than the requests need and with no oversized numbers."""
+    depth = json_depth(body)
+    if depth > settings.max_json_depth:
+        raise UndecodableInput(f"the JSON nests arrays and objects {depth:,} levels deep; requests need at most "
+                               f"{settings.max_json_depth}")
+    try:
+        return json.loads(body, parse_int=_integer, parse_float=_real, parse_constant=_constant)
+    except UndecodableInput:
+        raise
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise UndecodableInput(f"the body is not valid JSON: {error}") from None
+
+
+async def form_file(headers: Headers, body: bytes) -> bytes:
+    """The file in the multipart form field `file`."""
+    async def chunks():
+        yield body
+
+    parser = MultiPartParser(headers, chunks(), max_files=1, max_fields=10)
+    try:
+        form = await parser.parse()
+    except MultiPartException as error:
+        raise UndecodableInput(f"the multipart form cannot be read: {error.message}") from None
+    upload = form.get("file")
+    if not form:
+        raise UndecodableInput("the multipart form holds no fields; is the boundary in Content-Type right?")
+    if upload is None:
+        raise InvalidInput(f"the multipart form has no field `file`; fields sent: {', '.join(form.keys())}"
+                           " (curl -F 'file=@digit.png' ...)")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("the form field `file` must be a file upload, not text (curl -F 'file=@digit.png' ...)")
+    return await upload.read()
+
+
+# --- numbers in JSON -----------------------------------------------------------------------
+
+
+def describe(value: object) -> str:
+    """A JSON value as a person would name it in a sentence."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return f"the string {json.dumps(value[:20] + ('...' if len(value) > 20 else ''))}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return json.dumps(value)
+
+
+def _is_number(value: object) -> bool:
+    return type(value) in (int, float)  # not bool, which JSON keeps apart
+
+
+def grid(value: object, name: str, size: int, top: float, what: str) -> np.ndarray:
+    """`size` rows of `size` numbers from 0 to `top` -> float64 (size, size).
+
+    `what` names the numbers for the messages ("grey levels 0 (black) to 255 (white)").
+    """
+    expected = f"{size} rows of {size} {what}"
+    if not isinstance(value, list):
+        raise InvalidInput(f"{name} must be {expected}; got {describe(value)}")
+    if len(value) != size:
+        raise InvalidInput(f"{name} has {len(value)} rows; expected {expected}")
+    flat: list[object] = []
+    for row_index, row in enumerate(value):
+        if not isinstance(row, list):
+            raise InvalidInput(f"{name}[{row_index}] is {describe(row)}, not a row; expected {expected}")
+        if len(row) != size:
+            raise InvalidInput(f"{name}[{row_index}] has {len(row)} numbers; expected {expected}")
+        flat.extend(row)
+    for index, item in enumerate(flat):
+        if _is_number(item):
+            continue
+        where = f"{name}[{index // size}][{index % size}]"
+        raise InvalidInput(f"{where} is {describe(item)}; expected {what}")
+    numbers = np.asarray(flat, dtype=np.float64)
+    outside = np.flatnonzero((numbers < 0) | (numbers > top))
+    if outside.size:
+        index = int(outside[0])
+        raise InvalidInput(f"{name}[{index // size}][{index % size}] is {flat[index]}; expected {what}")
+    return numbers.reshape(size, size)
+
+
+def pixels(value: object, size: int) -> np.ndarray:
+    """`{"pixels": ...}`: size x size grey levels 0-255, white digit on black -> uint8 (size, size)."""
+    levels = grid(value, "pixels", size, 255, "grey levels from 0 (black) to 255 (white)")
+    return np.rint(levels).astype(np.uint8)
