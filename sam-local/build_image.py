@@ -79,7 +79,8 @@ def _run(step: str, command: list[str], **kwargs) -> None:
         raise BuildError(f"{step} failed ({' '.join(command[:3])} ...):\n" + "\n".join(output))
 
 
-def build(tag: str) -> None:
+def check_build_tools() -> None:
+    """Raise BuildError unless this process can debootstrap and import into Docker."""
     if os.geteuid() != 0:
         raise BuildError("building the root file system needs root (debootstrap and chroot); "
                          "run this script with sudo")
@@ -87,11 +88,29 @@ def build(tag: str) -> None:
         if shutil.which(tool) is None:
             raise BuildError(f"{tool} not found; install it (apt-get install debootstrap docker.io)")
 
+
+def debootstrap(rootfs: Path, packages: list[str]) -> None:
+    """A minimal Debian SUITE root file system in `rootfs`, with `packages` (and what they need)."""
+    _run(f"debootstrap {SUITE} from {MIRROR}",
+         ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", SUITE, str(rootfs), MIRROR])
+
+
+def docker_import(rootfs: Path, tag: str, settings: list[str]) -> None:
+    """Import the folder `rootfs` as the image `tag`, with Dockerfile-style `settings` (ENV, CMD...)."""
+    changes = [argument for setting in settings for argument in ("--change", setting)]
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+    try:
+        _run(f"docker import as {tag}", ["docker", "import", *changes, "-", tag], stdin=tar.stdout)
+    finally:
+        tar.stdout.close()
+        tar.wait()
+
+
+def build(tag: str) -> None:
+    check_build_tools()
     with tempfile.TemporaryDirectory(prefix="lambda-standin-", dir="/var/tmp") as scratch:
         rootfs = Path(scratch) / "rootfs"
-        _run(f"debootstrap {SUITE} from {MIRROR}",
-             ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE,
-              str(rootfs), MIRROR])
+        debootstrap(rootfs, PACKAGES)
         wheels = rootfs / "tmp" / "wheels"
         _run("download awslambdaric",
              [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
@@ -117,14 +136,7 @@ def build(tag: str) -> None:
         for folder in ("var/task", "opt"):
             (rootfs / folder).mkdir(parents=True, exist_ok=True)
 
-        changes = [argument for setting in IMAGE_SETTINGS for argument in ("--change", setting)]
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."],
-                               stdout=subprocess.PIPE)
-        try:
-            _run(f"docker import as {tag}", ["docker", "import", *changes, "-", tag], stdin=tar.stdout)
-        finally:
-            tar.stdout.close()
-            tar.wait()
+        docker_import(rootfs, tag, IMAGE_SETTINGS)
 
 
 def ensure_image() -> str:
