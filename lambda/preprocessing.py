@@ -2,38 +2,50 @@
 
 `to_mnist(pixels)` is a pure function of a NumPy array: no I/O, no Pillow, so the page's
 JavaScript version (web/) can follow it step by step, and both are held to the same test
-vectors in tests/vectors/. Every step works in float64, as JavaScript numbers do.
+vectors in tests/vectors/.
+
+Every decision is taken on exact integers, or on one division of two exact integers (which
+IEEE arithmetic rounds the same way in any language), so a port that sums or multiplies in
+another order still makes the same decisions and gives the same pixels.
 
 Steps:
-1. alpha is composited onto a background opposite to the ink: white, unless the visible
-   pixels are light on average (sum of grey * alpha over sum of alpha above 0.5: a
-   transparent canvas drawn in white), then black;
-2. greyscale with ITU-R 601 luma: grey = (299 R + 587 G + 114 B) / 255000 (integers, then
-   one division), composited as grey * alpha + background * (1 - alpha), alpha = A / 255;
-3. polarity and paper: the median of the border pixels is the paper; a light paper means
-   dark ink, so ink = (paper - grey) / paper, otherwise ink = (grey - paper) / (1 - paper),
-   clipped to [0, 1]. White digits on black (MNIST itself) pass through unchanged;
-4. the ink's bounding box: rows and columns holding ink of at least INK_THRESHOLD (so
-   faint noise, JPEG ringing and paper texture do not widen it), then grown by one pixel
-   on each side whose next row or column holds any ink (the antialiased rim, which MNIST
-   digits keep inside their 20-pixel box); the crop is stretched so its brightest pixel is 1;
+1. grey, in integers: a grey picture's level G is its byte (out of FULL = 255); RGB uses
+   ITU-R 601 luma, G = 299 R + 587 G + 114 B (out of 255,000); RGBA is composited onto a
+   background opposite to the ink, G = luma x A + background x 255,000 x (255 - A) (out of
+   65,025,000), the background black (0) when the visible pixels are light on average
+   (2 x sum(luma x A) > 255,000 x sum(A): a transparent canvas drawn in white), else white;
+2. polarity and paper: the median of the border's levels is the paper, P twice it (the sum
+   of the two middle border levels). A light paper (P > FULL) means dark ink: the ink
+   level is max(P - 2G, 0) out of P; otherwise max(2G - P, 0) out of 2 FULL - P. White
+   digits on black (MNIST itself) pass through unchanged;
+3. the ink's bounding box: rows and columns holding ink of at least INK_THRESHOLD (so faint
+   noise, JPEG ringing and paper texture do not widen it), then grown by one pixel on each
+   side whose next row or column holds any ink (the antialiased rim, which MNIST digits keep
+   inside their 20-pixel box); the crop's ink is divided by its largest level, so its
+   brightest pixel is 1;
+4. a crop longer than WORK_SIDE pixels is pooled by the smallest whole factor that brings
+   it within WORK_SIDE: by the maximum of each block when its strokes are thin (step 5
+   would thicken them), so a hairline stays a line, otherwise by the mean (an area
+   average). Past this step the cost no longer grows with the picture;
 5. strokes that would end up thinner than MIN_STROKE pixels (a fine pen on a big canvas,
    which shrinking would turn into a faint hairline MNIST never shows) are thickened: the
-   stroke width is estimated as 2 x area / outline length of the ink at HALF_INK or more, and
-   the crop, padded by r pixels, gets a (2r+1)-square maximum filter, r chosen to bring the
-   width to MIN_STROKE; MNIST's own digits are never thin enough for r to reach 1;
+   stroke width is estimated as 2 x area / outline length of the ink at HALF_INK or more,
+   and the crop, padded by r pixels, gets a (2r+1)-square maximum filter, r chosen to bring
+   the width to MIN_STROKE; MNIST's own digits are never thin enough for r to reach 1;
 6. the longer side is scaled to BOX pixels, aspect kept, with a triangle filter widened
    when shrinking so it antialiases (Pillow's bilinear resampling, reproduced exactly);
 7. the result is placed in SIZE x SIZE at the whole-pixel offset that brings its centre of
    mass nearest to pixel (14, 14) (rounding halves up), kept inside the frame.
 
-Every threshold and rounding is tie-free (see INK_THRESHOLD, HALF_INK, TIE), so a port that
-multiplies or sums in another order still makes the same decisions.
+Time and memory: steps 1-3 touch each pixel a few times, in integers of at most 4 bytes,
+and compute levels only inside the rectangle where the picture differs from its paper;
+from step 4 on, the work is bounded by WORK_SIDE whatever the picture.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,10 +59,27 @@ HALF_INK = 0.5 + 1 / 1024  # "at least half ink", for measuring strokes
 TIE = 1e-9
 MIN_STROKE = 1.5  # pixels, after scaling; MNIST's test digits measure 2.0 (median), 1.3 (5th percentile)
 LUMA_WEIGHTS = (299, 587, 114)  # ITU-R 601 luma x 1000 (the weights of Pillow's "L")
+LUMA_FULL = 255 * sum(LUMA_WEIGHTS)
+FULL = {1: 255, 3: LUMA_FULL, 4: LUMA_FULL * 255}  # the level of white, by channels
+# The page's canvas is 280x280, so its drawings are never pooled; a crop of a bigger picture
+# is pooled to at most this many pixels before thickening, which bounds the filter's cost.
+WORK_SIDE = 280
 
 
 class BlankImageError(ValueError):
-    """The picture holds no digit (blank canvas, or only faint noise)."""
+    """The picture holds no digit (blank canvas, or only faint marks)."""
+
+
+class Ink(NamedTuple):
+    """Steps 1-2: ink = levels / span in [0, 1], known inside a window of the picture.
+
+    Every pixel outside the window has no ink at all, so it never changes the result.
+    """
+
+    levels: np.ndarray  # int32 (window height, window width)
+    span: int
+    top: int  # where the window sits in the picture
+    left: int
 
 
 def to_mnist(pixels: np.ndarray) -> np.ndarray:
@@ -59,11 +88,27 @@ def to_mnist(pixels: np.ndarray) -> np.ndarray:
 
     Raises BlankImageError when no ink is found, ValueError for arrays of another shape.
     """
-    ink = ink_map(pixels)
+    ink = ink_levels(pixels)
     top, bottom, left, right = ink_box(ink)
-    crop = ink[top:bottom + 1, left:right + 1]
-    crop = thicken(crop / crop.max())
+    crop = ink.levels[top:bottom + 1, left:right + 1]
+    brightest = int(crop.max())
 
+    radius = thickening_radius(crop, brightest)
+    factor = math.ceil(max(crop.shape) / WORK_SIDE)
+    denominator = brightest
+    if factor > 1:
+        crop = pool(crop, factor, "max" if radius >= 1 else "mean")
+        if radius >= 1:
+            radius = thickening_radius(crop, brightest)
+        else:
+            denominator = brightest * factor * factor
+    if radius >= 1:
+        crop = dilate(crop, radius)
+    return placed(crop / denominator)
+
+
+def placed(crop: np.ndarray) -> np.ndarray:
+    """Steps 6-7: scale the crop's longer side to BOX and centre it by mass in SIZE x SIZE."""
     height, width = crop.shape
     scale = BOX / max(height, width)
     new_height = max(1, math.floor(height * scale + 0.5 + TIE))
@@ -75,13 +120,56 @@ def to_mnist(pixels: np.ndarray) -> np.ndarray:
     centre_column = (box.sum(axis=0) @ np.arange(new_width)) / total
     offset_top = _clamp(math.floor(SIZE / 2 - centre_row + 0.5 + TIE), 0, SIZE - new_height)
     offset_left = _clamp(math.floor(SIZE / 2 - centre_column + 0.5 + TIE), 0, SIZE - new_width)
-    digit = np.zeros((SIZE, SIZE), dtype=np.float64)
-    digit[offset_top:offset_top + new_height, offset_left:offset_left + new_width] = box
-    return np.clip(digit, 0.0, 1.0).astype(np.float32)
+    digit = np.zeros((SIZE, SIZE), dtype=np.float32)
+    digit[offset_top:offset_top + new_height, offset_left:offset_left + new_width] = np.clip(box, 0.0, 1.0)
+    return digit
 
 
-def ink_map(pixels: np.ndarray) -> np.ndarray:
-    """Steps 1-3: float64 (H, W) in [0, 1] where 1 is full ink and the paper is 0."""
+# --- steps 1-2: grey levels, paper and ink -----------------------------------------------
+
+
+def ink_levels(pixels: np.ndarray) -> Ink:
+    """Steps 1-2 for a uint8 picture, computed only where it differs from its paper."""
+    pixels = _checked(pixels)
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    full = FULL[channels]
+
+    corner = window = window_luma = None
+    background = 0
+    if channels == 4:  # needs sums over the whole picture: the window around the corner's colour gives them
+        corner = pixels[0, 0]
+        window = _window(pixels, corner)
+        if window is not None:
+            window_luma = _luma(_inside(pixels, window))
+        background = _background(pixels, corner, window, window_luma)
+
+    border = np.concatenate([pixels[0, :], pixels[-1, :], pixels[:, 0], pixels[:, -1]])
+    border_levels = _grey(border, channels, background)
+    order = np.argsort(border_levels, kind="stable")
+    count = len(order)
+    paper_twice = int(border_levels[order[(count - 1) // 2]]) + int(border_levels[order[count // 2]])
+    dark_ink = paper_twice > full
+    # A border pixel with no ink (on the paper's side of the median) marks where the ink is not.
+    paper_pixel = border[order[count // 2] if dark_ink else order[(count - 1) // 2]]
+    if corner is None or not np.array_equal(paper_pixel, corner):
+        window, window_luma = _window(pixels, paper_pixel), None
+    if window is None:
+        raise BlankImageError("no digit found: the image is blank or holds only faint marks")
+
+    top, _, left, _ = window
+    doubled = _grey(_inside(pixels, window), channels, background, window_luma)
+    doubled *= 2
+    if dark_ink:
+        levels = np.subtract(paper_twice, doubled, out=doubled)
+        span = paper_twice
+    else:
+        levels = np.subtract(doubled, paper_twice, out=doubled)
+        span = 2 * full - paper_twice
+    np.maximum(levels, 0, out=levels)
+    return Ink(levels, span, top, left)
+
+
+def _checked(pixels: np.ndarray) -> np.ndarray:
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8:
         raise ValueError(f"expected uint8 pixels, got {pixels.dtype}")
@@ -91,79 +179,155 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected an H x W, H x W x 3 or H x W x 4 image, got shape {pixels.shape}")
     if min(pixels.shape[:2]) < 1:
         raise ValueError(f"the image is empty ({pixels.shape[1]}x{pixels.shape[0]})")
+    return pixels
 
-    # Luma in integers (exact, as 8-bit inputs allow) and one division: any language gets
-    # the same float64 bits, and it costs fewer passes over a big canvas than float maths.
+
+def _window(pixels: np.ndarray, paper_pixel: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right), inclusive, of the pixels unlike `paper_pixel`; None if none."""
     if pixels.ndim == 2:
-        grey = pixels / 255.0
+        differs = pixels != paper_pixel
+    elif pixels.shape[2] == 4:  # one 32-bit comparison per pixel
+        words = np.ascontiguousarray(pixels).view(np.uint32)[:, :, 0]
+        differs = words != np.ascontiguousarray(paper_pixel).view(np.uint32)[0]
     else:
-        luma = pixels[:, :, 0] * np.int32(LUMA_WEIGHTS[0])
-        luma += pixels[:, :, 1] * np.int32(LUMA_WEIGHTS[1])
-        luma += pixels[:, :, 2] * np.int32(LUMA_WEIGHTS[2])
-        grey = luma / (255.0 * sum(LUMA_WEIGHTS))
-        if pixels.shape[2] == 4:
-            alpha = pixels[:, :, 3] / 255.0
-            coverage = alpha.sum()
-            grey *= alpha
-            visible_is_light = coverage > 0 and grey.sum() / coverage > 0.5
-            if not visible_is_light:  # composite onto white; onto black adds nothing
-                grey += 1.0 - alpha
-
-    border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
-    paper = float(np.median(border))
-    if paper > 0.5:
-        ink = np.subtract(paper, grey, out=grey)
-        ink /= paper
-    elif paper > 0.0:
-        ink = np.subtract(grey, paper, out=grey)
-        ink /= 1.0 - paper
-    else:
-        ink = grey
-    return np.clip(ink, 0.0, 1.0, out=ink)
+        differs = (pixels != paper_pixel).any(axis=2)
+    rows = np.flatnonzero(differs.any(axis=1))
+    if rows.size == 0:
+        return None
+    columns = np.flatnonzero(differs[rows[0]:rows[-1] + 1].any(axis=0))
+    return int(rows[0]), int(rows[-1]), int(columns[0]), int(columns[-1])
 
 
-def ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
-    """Step 4: (top, bottom, left, right), inclusive, of the digit in an ink map."""
-    strong = ink >= INK_THRESHOLD
+def _inside(pixels: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
+    top, bottom, left, right = window
+    return pixels[top:bottom + 1, left:right + 1]
+
+
+def _luma(pixels: np.ndarray) -> np.ndarray:
+    """int32 299 R + 587 G + 114 B of (..., 3 or 4) uint8 pixels."""
+    # A float32 product is exact here (every sum is a whole number below 2^24) and the
+    # fastest NumPy has: one conversion, one small matrix product.
+    weights = np.array(LUMA_WEIGHTS + (0,) * (pixels.shape[-1] - 3), dtype=np.float32)
+    return (pixels.astype(np.float32) @ weights).astype(np.int32)
+
+
+def _background(pixels: np.ndarray, corner: np.ndarray, window: tuple[int, int, int, int] | None,
+                window_luma: np.ndarray | None) -> int:
+    """Step 1's backdrop for RGBA: 0 (black) when the visible pixels are light on average, else 1.
+
+    The sums are exact: the window's pixels, plus every other pixel, which equals `corner`.
+    """
+    outside = pixels.shape[0] * pixels.shape[1]
+    weighted = coverage = 0
+    if window is not None:
+        alpha = _inside(pixels, window)[:, :, 3]
+        weighted = int(np.multiply(window_luma, alpha, dtype=np.int32).sum(dtype=np.int64))
+        coverage = int(alpha.sum(dtype=np.int64))
+        outside -= alpha.size
+    weighted += outside * int(_luma(corner)) * int(corner[3])
+    coverage += outside * int(corner[3])
+    return 0 if coverage > 0 and 2 * weighted > LUMA_FULL * coverage else 1
+
+
+def _grey(pixels: np.ndarray, channels: int, background: int, luma: np.ndarray | None = None) -> np.ndarray:
+    """Step 1: int32 grey levels of uint8 pixels (grey, RGB or RGBA) out of FULL[channels]."""
+    if channels == 1:
+        return pixels.astype(np.int32)
+    luma = _luma(pixels) if luma is None else luma.copy()
+    if channels == 3:
+        return luma
+    alpha = pixels[..., 3].astype(np.int32)
+    if background == 0:
+        return np.multiply(luma, alpha, out=luma)
+    # luma x A + 255,000 x (255 - A) = A x (luma - 255,000) + 65,025,000
+    luma -= LUMA_FULL
+    luma *= alpha
+    luma += LUMA_FULL * 255
+    return luma
+
+
+# --- step 3: the ink's box -----------------------------------------------------------------
+
+
+def least_level(fraction: float, span: int) -> int:
+    """The smallest whole level L with L / span >= fraction, as floating point divides it."""
+    level = max(0, math.floor(fraction * span) - 1)
+    while level / span < fraction:
+        level += 1
+    while level > 0 and (level - 1) / span >= fraction:
+        level -= 1
+    return level
+
+
+def ink_box(ink: Ink) -> tuple[int, int, int, int]:
+    """Step 3: (top, bottom, left, right), inclusive, of the digit in `ink.levels`."""
+    levels = ink.levels
+    strong = levels >= least_level(INK_THRESHOLD, ink.span)
     rows = np.flatnonzero(strong.any(axis=1))
-    columns = np.flatnonzero(strong.any(axis=0))
     if rows.size == 0:
         raise BlankImageError("no digit found: the image is blank or holds only faint marks")
+    columns = np.flatnonzero(strong[rows[0]:rows[-1] + 1].any(axis=0))
     top, bottom, left, right = int(rows[0]), int(rows[-1]), int(columns[0]), int(columns[-1])
-    last_row, last_column = ink.shape[0] - 1, ink.shape[1] - 1
+    last_row, last_column = levels.shape[0] - 1, levels.shape[1] - 1
     # Each side looks only at the span of the thresholded box, so the order does not matter.
-    grown_top = top - 1 if top > 0 and ink[top - 1, left:right + 1].max() > 0 else top
-    grown_bottom = bottom + 1 if bottom < last_row and ink[bottom + 1, left:right + 1].max() > 0 else bottom
-    grown_left = left - 1 if left > 0 and ink[top:bottom + 1, left - 1].max() > 0 else left
-    grown_right = right + 1 if right < last_column and ink[top:bottom + 1, right + 1].max() > 0 else right
+    # Beyond the window there is no ink, so the box never grows out of it.
+    grown_top = top - 1 if top > 0 and levels[top - 1, left:right + 1].max() > 0 else top
+    grown_bottom = bottom + 1 if bottom < last_row and levels[bottom + 1, left:right + 1].max() > 0 else bottom
+    grown_left = left - 1 if left > 0 and levels[top:bottom + 1, left - 1].max() > 0 else left
+    grown_right = right + 1 if right < last_column and levels[top:bottom + 1, right + 1].max() > 0 else right
     return grown_top, grown_bottom, grown_left, grown_right
 
 
-def stroke_width(crop: np.ndarray) -> float:
-    """Mean stroke width in pixels of the ink at HALF_INK or more: 2 x area / outline length."""
-    ink = crop >= HALF_INK
+# --- steps 4-5: pooling and thickening -------------------------------------------------------
+
+
+def stroke_width(levels: np.ndarray, brightest: int) -> float:
+    """Mean stroke width in pixels of the ink at HALF_INK or more of `brightest`:
+    2 x area / outline length, the outline counting the edges where ink touches them."""
+    ink = levels >= least_level(HALF_INK, brightest)
     outline = (np.count_nonzero(ink[1:, :] != ink[:-1, :]) + np.count_nonzero(ink[:, 1:] != ink[:, :-1])
                + np.count_nonzero(ink[0, :]) + np.count_nonzero(ink[-1, :])
                + np.count_nonzero(ink[:, 0]) + np.count_nonzero(ink[:, -1]))
     return 2.0 * np.count_nonzero(ink) / outline
 
 
-def thicken(crop: np.ndarray) -> np.ndarray:
-    """Step 5: widen strokes that scaling would make thinner than MIN_STROKE."""
-    scale = BOX / max(crop.shape)
-    radius = math.floor((MIN_STROKE / scale - stroke_width(crop)) / 2 + 0.5 + TIE)
-    if radius < 1:
-        return crop
-    padded = np.pad(crop, radius)
-    return _max_filter(_max_filter(padded, radius, axis=0), radius, axis=1)
+def thickening_radius(levels: np.ndarray, brightest: int) -> int:
+    """Step 5's r: how far to widen strokes so that, scaled to BOX, they are MIN_STROKE wide."""
+    scale = BOX / max(levels.shape)
+    return math.floor((MIN_STROKE / scale - stroke_width(levels, brightest)) / 2 + 0.5 + TIE)
 
 
-def _max_filter(image: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    """Maximum over a window of 2 * radius + 1 pixels along one axis, edges padded with 0."""
-    padded = np.pad(image, [(radius, radius) if a == axis else (0, 0) for a in range(2)])
-    length = image.shape[axis]
-    return np.max([np.take(padded, range(offset, offset + length), axis=axis)
-                   for offset in range(2 * radius + 1)], axis=0)
+def pool(levels: np.ndarray, factor: int, how: str) -> np.ndarray:
+    """Step 4: the maximum ("max") or the sum ("mean", divided later) of each factor x factor
+    block, the last row and column of blocks completed with paper (0)."""
+    height, width = levels.shape
+    blocks_down, blocks_across = -(-height // factor), -(-width // factor)
+    padded = np.zeros((blocks_down * factor, blocks_across * factor), dtype=np.int64)
+    padded[:height, :width] = levels
+    blocks = padded.reshape(blocks_down, factor, blocks_across, factor)
+    return blocks.max(axis=(1, 3)) if how == "max" else blocks.sum(axis=(1, 3))
+
+
+def dilate(image: np.ndarray, radius: int) -> np.ndarray:
+    """Step 5's filter: pad by `radius` on each side, then take the maximum over every
+    (2 radius + 1)-square window, beyond the edges counting as 0."""
+    padded = np.pad(image, 2 * radius)
+    return _running_max(_running_max(padded, 2 * radius + 1, axis=0), 2 * radius + 1, axis=1)
+
+
+def _running_max(values: np.ndarray, window: int, axis: int) -> np.ndarray:
+    """Maximum over each run of `window` values along `axis`: log2(window) passes, not window."""
+    values = np.swapaxes(values, 0, axis)
+    width = 1
+    while width * 2 <= window:
+        values = np.maximum(values[:-width], values[width:])  # runs of 2 x width
+        width *= 2
+    if width < window:
+        values = np.maximum(values[:width - window], values[window - width:])
+    return np.swapaxes(values, 0, axis)
+
+
+# --- step 6: resampling ---------------------------------------------------------------------
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -181,12 +345,13 @@ def _weights(source: int, target: int) -> np.ndarray:
     scale = source / target
     support = max(scale, 1.0)
     centres = (np.arange(target) + 0.5) * scale
-    low = np.maximum(np.floor(centres - support + 0.5), 0)[:, None]
-    high = np.minimum(np.floor(centres + support + 0.5), source)[:, None]
-    taps = np.arange(source)[None, :]
-    weights = np.maximum(0.0, 1.0 - np.abs((taps - centres[:, None] + 0.5) / support))
-    weights[(taps < low) | (taps >= high)] = 0.0
-    return weights / weights.sum(axis=1, keepdims=True)
+    # Beyond those taps the triangle is already at or below 0, so max(0, ...) leaves them out.
+    weights = np.abs(np.arange(0.5, source)[None, :] - centres[:, None])
+    weights /= support
+    np.subtract(1.0, weights, out=weights)
+    np.maximum(weights, 0.0, out=weights)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return weights
 
 
 def _clamp(value: int, low: int, high: int) -> int:

@@ -55,6 +55,14 @@ def threshold_specks() -> np.ndarray:
     return picture
 
 
+def crossed_hairlines(side: int) -> np.ndarray:
+    """Two 1-pixel diagonals corner to corner on white paper: thin strokes across a big crop."""
+    picture = np.full((side, side), 255, dtype=np.uint8)
+    picture[np.arange(side), np.arange(side)] = 0
+    picture[np.arange(side), side - 1 - np.arange(side)] = 0
+    return picture
+
+
 def mnist_test_digit(index: int) -> tuple[np.ndarray, int]:
     from model.data import load_mnist
 
@@ -109,6 +117,18 @@ def pictures() -> list[Picture]:
                 "120x120 greyscale, a white digit on black with specks at level 51 in two corners (just "
                 "below INK_THRESHOLD = 51.5/255: ignored) and at level 52 beside it (counted, so they "
                 "widen the box).", threshold_specks(), 2),
+        Picture("pooled-thin-pen",
+                "460x460 greyscale, white digit on black drawn with a 2-pixel pen: the 292-pixel crop is "
+                "pooled by 2 taking each block's maximum (the strokes are thin), then thickened.",
+                canvas(6, width=460, height=460, stroke=2, mode="white-on-black"), 6),
+        Picture("pooled-thick-pen",
+                "300x330 greyscale, white digit on black drawn with a 30-pixel pen: the 300-pixel crop is "
+                "pooled by 2 taking each block's mean.",
+                canvas(4, width=300, height=330, size=300, stroke=30, mode="white-on-black"), 4),
+        Picture("pooled-crossed-hairlines",
+                "400x400 greyscale, two 1-pixel black diagonals on white: pooled by 2 by the maximum, then "
+                "thickened (a big picture of hairlines costs no more than a small one).",
+                crossed_hairlines(400), None),
         Picture("mnist-test-digit", "MNIST test digit 0 as a 28x28 PNG would give it: almost unchanged.",
                 mnist_pixels, mnist_label),
         Picture("blank-transparent", "140x140 RGBA, nothing drawn (all zero).",

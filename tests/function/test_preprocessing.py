@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from preprocessing import BOX, SIZE, BlankImageError, ink_map, resize, to_mnist
+from preprocessing import (
+    BOX,
+    HALF_INK,
+    INK_THRESHOLD,
+    SIZE,
+    WORK_SIDE,
+    BlankImageError,
+    ink_box,
+    ink_levels,
+    least_level,
+    resize,
+    thickening_radius,
+    to_mnist,
+)
 from tests.support.drawing import canvas
 from tests.support.images import jpeg_round_trip
 from tests.support.vectors import VECTORS_DIR, load_vectors, vector_pixels
@@ -14,7 +29,8 @@ from tests.support.vectors import VECTORS_DIR, load_vectors, vector_pixels
 VECTORS = load_vectors()
 # The cases the page's JavaScript port must agree on; each needs at least one vector.
 REQUIRED_CASES = ["canvas-transparent", "dark-on-light", "light-on-dark", "off-centre", "tiny", "huge",
-                  "thin-stroke", "thick-stroke", "jpeg-noise", "blank", "mnist"]
+                  "thin-stroke", "thick-stroke", "jpeg-noise", "blank", "mnist", "pooled-thin", "pooled-thick",
+                  "pooled-crossed-hairlines"]
 
 
 def ink_bounds(digit: np.ndarray, threshold: float = 0.05) -> tuple[int, int, int, int]:
@@ -138,16 +154,15 @@ def test_thin_pens_come_out_as_thick_as_mnist_strokes(stroke):
     assert result.sum() > 0.7 * reference.sum()
 
 
+def crop_of(pixels: np.ndarray) -> np.ndarray:
+    ink = ink_levels(pixels)
+    top, bottom, left, right = ink_box(ink)
+    return ink.levels[top:bottom + 1, left:right + 1]
+
+
 def test_mnist_strokes_are_never_thickened(mnist):
-    from preprocessing import ink_box, thicken
-
-    def crop(pixels):
-        ink = ink_map(pixels)
-        top, bottom, left, right = ink_box(ink)
-        return ink[top:bottom + 1, left:right + 1] / ink.max()
-
-    crops = [crop(digit) for digit in mnist.x_test]
-    assert sum(thicken(picture) is not picture for picture in crops) == 0
+    radii = [thickening_radius(crop, int(crop.max())) for crop in map(crop_of, mnist.x_test)]
+    assert max(radii) < 1
 
 
 @pytest.mark.parametrize("stroke", [2, 44])
@@ -194,7 +209,7 @@ def test_blank_pictures_are_refused(picture):
     np.zeros((0, 28), np.uint8),
 ])
 def test_other_arrays_are_a_value_error(picture):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"expected uint8 pixels|expected an H x W|the image is empty"):
         to_mnist(picture)
 
 
@@ -203,11 +218,57 @@ def test_single_channel_third_axis_is_accepted():
     np.testing.assert_array_equal(to_mnist(picture[:, :, None]), to_mnist(picture))
 
 
-def test_ink_map_measures_ink_from_the_paper():
+def test_ink_is_measured_from_the_paper_and_only_where_the_picture_differs_from_it():
     grey_paper = np.full((10, 10), 200, np.uint8)
     grey_paper[5, 5] = 0
-    ink = ink_map(grey_paper)
-    assert ink[0, 0] == 0 and ink[5, 5] == 1
+    ink = ink_levels(grey_paper)
+    assert (ink.top, ink.left, ink.levels.shape) == (5, 5, (1, 1))  # the rest is paper: no ink
+    assert ink.levels[0, 0] / ink.span == 1
+
+
+@pytest.mark.parametrize("span", [255, 510, 255_000, 509_999, 65_025_000, 130_050_000, 7, 1_000_003])
+@pytest.mark.parametrize("fraction", [INK_THRESHOLD, HALF_INK])
+def test_least_level_is_exactly_the_floating_point_decision(span, fraction):
+    level = least_level(fraction, span)
+    assert level / span >= fraction
+    assert level == 0 or (level - 1) / span < fraction
+
+
+# --- bounded cost: big pictures are pooled before thickening ---------------------------------
+
+
+def crossed_hairlines(side: int) -> np.ndarray:
+    picture = np.full((side, side), 255, dtype=np.uint8)
+    picture[np.arange(side), np.arange(side)] = 0
+    picture[np.arange(side), side - 1 - np.arange(side)] = 0
+    return picture
+
+
+def test_hairlines_across_a_big_picture_cost_little_memory():
+    picture = crossed_hairlines(1024)  # the most decoding hands on: an 8 KB PNG
+    tracemalloc.start()
+    try:
+        result = to_mnist(picture)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * 1024 * 1024  # thickening at full size took about 1.5 GB
+    assert result.max() > 0.99 and (result > 0.5).sum() > 40  # two strokes, thickened to be seen
+
+
+@pytest.mark.parametrize("mode", ["white-on-black", "black-on-white", "transparent-white"])
+def test_a_big_drawing_reads_like_the_same_drawing_on_the_page(mode):
+    """Pooling keeps a thin pen thin-but-visible (maximum) and a thick pen as thick (mean)."""
+    for digit, stroke in ((6, 1), (3, 18)):
+        on_page = to_mnist(canvas(digit, stroke=stroke, mode=mode))
+        big = to_mnist(canvas(digit, width=1000, height=1000, stroke=stroke * 1000 / 280, mode=mode))
+        assert np.abs(big - on_page).mean() < 0.03, (digit, stroke)
+    hairline = to_mnist(canvas(6, width=1000, height=1000, stroke=1, mode=mode))
+    assert hairline.max() > 0.9 and hairline.sum() > 0.7 * to_mnist(canvas(6, mode=mode)).sum()
+
+
+def test_the_pages_canvas_is_never_pooled():
+    assert WORK_SIDE >= 280  # so the page's drawings keep every pixel until the final resize
 
 
 # --- the resampling is Pillow's bilinear, which the page can reproduce exactly ----------
