@@ -1,42 +1,91 @@
-"""The training recipe's settings and their defaults (no TensorFlow import, so the command
-line and the data checks answer at once)."""
+"""The training recipe's settings: one list, from which the command line, the card and the
+--resume check are all built (no TensorFlow import, so the command line answers at once).
+
+Each field of `TrainingConfig` carries, in its metadata, what the command line needs: the
+help text, the bounds of its value and, where the type alone does not say it, how to read
+it. The flag is the field's name with dashes (`batch_size` -> `--batch-size`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 ARCHITECTURES = ("cnn", "mlp")
 DEFAULT_HIDDEN = (128, 128)  # the MLP's hidden layer sizes unless --hidden says otherwise
+WORK_DIR = Path("model/checkpoints")  # under the output root: best epoch, history, resume state, logs
+
+
+def parse_layer_sizes(text: str) -> tuple[int, ...]:
+    """"256,128" -> (256, 128); ValueError with a readable message otherwise."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected sizes separated by commas such as 128,128, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"{text}: every hidden layer needs at least one unit")
+    return sizes
+
+
+def option(default, help_text: str, **rules):
+    """A training setting: its default, its help text, and rules for reading it from the
+    command line: `low`/`high` bounds (`low_open`/`high_open` to exclude them), `choices`,
+    `parse` (text -> value, ValueError when wrong), `metavar`."""
+    return dataclasses.field(default=default, metadata={"help": help_text, **rules})
 
 
 @dataclasses.dataclass
 class TrainingConfig:
-    arch: str = "cnn"
-    hidden: tuple[int, ...] | None = None  # the MLP's hidden layer sizes
-    epochs: int = 15
-    batch_size: int = 16
-    learning_rate: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    warmup_epochs: float = 1.0
-    validation_split: float = 0.1
-    augment: bool = True
-    seed: int = 42
-    limit: int | None = None
+    arch: str = option("cnn", "the convolutional network that ships, or a multilayer perceptron",
+                       choices=ARCHITECTURES)
+    hidden: tuple[int, ...] | None = option(
+        None, "with --arch mlp: the hidden layer sizes, e.g. 256,128; omitted: "
+              f"{','.join(map(str, DEFAULT_HIDDEN))}",
+        parse=parse_layer_sizes, metavar="SIZES")
+    epochs: int = option(15, "passes over the training digits", low=1, metavar="N")
+    batch_size: int = option(16, "digits per training step", low=1, metavar="N")
+    learning_rate: float = option(0.05, "peak learning rate of the schedule", low=0, low_open=True,
+                                  metavar="RATE")
+    momentum: float = option(0.9, "SGD momentum", low=0, high=1, high_open=True, metavar="M")
+    nesterov: bool = option(True, "Nesterov momentum")
+    weight_decay: float = option(5e-4, "decoupled weight decay (scaled by the learning rate)", low=0,
+                                 metavar="W")
+    warmup_epochs: float = option(1.0, "linear learning-rate warm-up before the cosine decay "
+                                       "(at most a fifth of the run)", low=0, metavar="EPOCHS")
+    validation_split: float = option(0.1, "fraction of the training digits held out to pick the best epoch",
+                                     low=0, high=1, low_open=True, high_open=True, metavar="FRACTION")
+    augment: bool | None = option(
+        None, "random rotations, zooms and shifts of the training digits; omitted: on for the CNN, "
+              "off for the MLP (which has no notion of neighbouring pixels and underfits shifted digits)")
+    seed: int = option(42, "seed of every random choice: the same seed gives the same weights",
+                       metavar="N")
+    limit: int | None = option(None, "train on N randomly chosen training digits (quick runs); "
+                                     "omitted: all 60,000", low=20, metavar="N")
+
+    def __post_init__(self):
+        # The settings left to depend on the network get their value here, once.
+        if self.hidden is not None:
+            self.hidden = tuple(self.hidden)  # a list, when read back from JSON
+        elif self.arch == "mlp":
+            self.hidden = DEFAULT_HIDDEN
+        if self.augment is None:
+            self.augment = self.arch == "cnn"
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainingConfig:
+        """The config recorded as JSON (`dataclasses.asdict`), read back."""
+        return cls(**{name: values[name] for name in cls.names() if name in values})
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(field.name for field in dataclasses.fields(cls))
 
 
-BACKUP_DIR = "backup"  # BackupAndRestore's state of an unfinished run, inside the work folder
-RUN_RECORD = "run.json"  # the settings of that run, so --resume can continue it as it was
+def flag(name: str) -> str:
+    """The command-line flag of a setting: `batch_size` -> `--batch-size`."""
+    return "--" + name.replace("_", "-")
 
 
-def backup_dir(work_dir: Path) -> Path:
-    return work_dir / BACKUP_DIR
-
-
-def unfinished_run(work_dir: Path) -> dict | None:
-    """The record of the run that stopped before its last epoch in `work_dir`, if any."""
-    record = backup_dir(work_dir) / RUN_RECORD
-    return json.loads(record.read_text()) if record.is_file() else None
+def work_dir(output_root: Path) -> Path:
+    """Where training keeps its best checkpoint, history, resume state and dashboard logs."""
+    return output_root.resolve() / WORK_DIR

@@ -34,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from model.network import INPUT_SHAPE
+from model.quiet import native_logs_filtered
 
 KERAS_FILE = Path("model/digits.keras")
 SAVED_MODEL_DIR = Path("model/saved_model")
@@ -89,17 +90,20 @@ def write_tflite(saved_model_dir: Path, path: Path) -> None:
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir),
                                                          signature_keys=[SIGNATURE])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(converter.convert())
+    with native_logs_filtered():  # the converter logs its start-up through absl, unfiltered
+        path.write_bytes(converter.convert())
 
 
 def write_tfjs(saved_model_dir: Path, directory: Path) -> None:
     # A graph model from the SavedModel: @tensorflow/tfjs's layers loader cannot read
     # the InputLayer config that Keras 3 writes, its graph loader reads this without fuss.
-    from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_conversion
+    with native_logs_filtered():  # its import loads TF Decision Forests, whose libraries log too
+        from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_conversion
 
     def convert(**quantization):
-        tfjs_conversion.convert_tf_saved_model(str(saved_model_dir), str(directory), signature_def=SIGNATURE,
-                                               saved_model_tags="serve", **quantization)
+        with native_logs_filtered():  # Grappler, under the converter, logs through absl
+            tfjs_conversion.convert_tf_saved_model(str(saved_model_dir), str(directory), signature_def=SIGNATURE,
+                                                   saved_model_tags="serve", **quantization)
 
     directory.mkdir(parents=True, exist_ok=True)
     convert()  # float32 first, to learn the weights' names and sizes
@@ -158,7 +162,7 @@ def _in_batches(predict_batch, images: np.ndarray) -> np.ndarray:
 
 
 def predict_keras(model: keras.Model, images: np.ndarray) -> np.ndarray:
-    return _in_batches(lambda batch: model.predict_on_batch(batch), images)
+    return _in_batches(model.predict_on_batch, images)
 
 
 def predict_saved_model(directory: Path, images: np.ndarray) -> np.ndarray:
@@ -181,7 +185,8 @@ def predict_tflite(path: Path, images: np.ndarray) -> np.ndarray:
         interpreter.invoke()
         return interpreter.get_tensor(output_index).copy()
 
-    return _in_batches(run, images)
+    with native_logs_filtered():  # LiteRT announces its XNNPACK delegate on stderr
+        return _in_batches(run, images)
 
 
 def tfjs_available() -> bool:

@@ -7,16 +7,14 @@ the training set picks the best epoch; the test set is never looked at here.
 
 Everything runs through Keras callbacks, in the work folder (`<output root>/model/checkpoints`):
 ModelCheckpoint keeps the best epoch (`best.keras`), CSVLogger the history, TensorBoard and
-the dashboard's confusion-matrix pictures the live view, and BackupAndRestore the state of
-an unfinished run (`backup/`), from which `--resume` continues at the next epoch.
+the dashboard's confusion-matrix pictures the live view, and `ResumePoint` the state of an
+unfinished run (see `model.resume`), from which `--resume` continues at the next epoch.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import json
-import shutil
 import time
 from pathlib import Path
 
@@ -24,7 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model.config import RUN_RECORD, TrainingConfig, backup_dir, unfinished_run
+from model import resume as resume_state
+from model.config import TrainingConfig
 from model.network import INPUT_SHAPE
 
 # Augmentation ranges of the Kaggle notebook: +-10 degrees, +-10 % zoom, +-10 % shift.
@@ -41,6 +40,7 @@ class TrainingResult:
     seconds: float
     train_size: int
     validation_size: int
+    recipe: dict  # optimizer, learning-rate schedule and loss, from Keras's own configs (describe_recipe)
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
@@ -75,10 +75,13 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shu
     def to_float(x, y):
         return tf.cast(tf.reshape(x, (-1, *INPUT_SHAPE)), tf.float32) / 255.0, y
 
-    dataset = dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    # With augmentation, sequential maps: random augmentation is stateful, and under the
+    # deterministic ops that training enables TensorFlow makes such a pipeline's parallel maps
+    # sequential anyway, logging a spurious error about each op it rewrites.
+    parallel = tf.data.AUTOTUNE if augmenter is None else None
+    dataset = dataset.map(to_float, num_parallel_calls=parallel)
     if augmenter is not None:
-        dataset = dataset.map(lambda x, y: (augmenter(x, training=True), y),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda x, y: (augmenter(x, training=True), y))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -101,8 +104,23 @@ def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> 
                   metrics=["accuracy"])
 
 
-class NothingToResume(Exception):
-    """--resume found no unfinished run in the work folder."""
+def describe_recipe(model: keras.Model) -> dict:
+    """The optimizer, learning-rate schedule and loss of a compiled model, as Keras
+    configures them: what the card records is what ran."""
+    optimizer = model.optimizer
+    settings = optimizer.get_config()
+    schedule = settings.pop("learning_rate")
+    if not settings.get("use_ema"):
+        settings = {key: value for key, value in settings.items() if not key.startswith("ema_")}
+    recipe = {"optimizer": {"name": type(optimizer).__name__,
+                            **{key: value for key, value in settings.items()
+                               if value is not None and key != "name"}}}
+    if isinstance(schedule, dict):  # a schedule, serialised by Keras
+        recipe["learning_rate_schedule"] = {"name": schedule["class_name"], **schedule["config"]}
+    else:
+        recipe["optimizer"]["learning_rate"] = schedule
+    recipe["loss"] = model.loss if isinstance(model.loss, str) else type(model.loss).__name__
+    return recipe
 
 
 def read_history(path: Path, epochs: int | None = None) -> dict:
@@ -115,25 +133,36 @@ def read_history(path: Path, epochs: int | None = None) -> dict:
     return {name: [float(row[name]) for row in rows] for name in names}
 
 
-def _restored_epochs(work_dir: Path) -> int:
-    metadata = backup_dir(work_dir) / "training_metadata.json"
-    return int(json.loads(metadata.read_text())["epoch"]) if metadata.is_file() else 0
+class ResumePoint(keras.callbacks.Callback):
+    """Records every finished epoch for `--resume`; a finished run leaves nothing behind."""
+
+    def __init__(self, work_dir: Path):
+        super().__init__()
+        self.work_dir = work_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        resume_state.save_epoch(self.work_dir, self.model, epoch + 1)
+
+    def on_train_end(self, logs=None):
+        # Keras calls this only when every epoch ran (an interrupt skips it).
+        resume_state.finish(self.work_dir)
 
 
-def train(model: keras.Model, x: np.ndarray, y: np.ndarray, config: TrainingConfig,
-          work_dir: Path, *, log_dir: Path | None = None, resume: bool = False) -> TrainingResult:
+def train(model: keras.Model, x: np.ndarray, y: np.ndarray, config: TrainingConfig, work_dir: Path, *,
+          log_dir: Path | None = None, resume: resume_state.UnfinishedRun | None = None) -> TrainingResult:
     """Fit on the training digits, keeping the epoch with the best validation accuracy."""
     (x_train, y_train), (x_val, y_val) = split_validation(x, y, config.validation_split, config.seed)
-    return fit(model, (x_train, y_train), (x_val, y_val), config, work_dir,
-               log_dir=log_dir, resume=resume)
+    return fit(model, (x_train, y_train), (x_val, y_val), config, work_dir, log_dir=log_dir, resume=resume)
 
 
-def fit(model: keras.Model, training: tuple, validation: tuple, config: TrainingConfig,
-        work_dir: Path, *, log_dir: Path | None = None, resume: bool = False) -> TrainingResult:
+def fit(model: keras.Model, training: tuple, validation: tuple, config: TrainingConfig, work_dir: Path, *,
+        log_dir: Path | None = None, resume: resume_state.UnfinishedRun | None = None,
+        resumable: bool = True) -> TrainingResult:
     """Fit on `training`, pick the best epoch on `validation`, and return the best model.
 
-    Every finished epoch is backed up (weights, optimizer state, its step count and so the
-    learning-rate schedule's position) until the run ends; `resume` continues from there.
+    With `resumable`, every finished epoch is recorded (weights, optimizer state, its step
+    count and so the learning-rate schedule's position) until the run ends; `resume`, such
+    a record, continues from there.
     """
     (x_train, y_train), (x_val, y_val) = training, validation
     augmenter = build_augmenter(config.seed) if config.augment else None
@@ -145,29 +174,25 @@ def fit(model: keras.Model, training: tuple, validation: tuple, config: Training
 
     work_dir.mkdir(parents=True, exist_ok=True)
     best_path, history_path = work_dir / "best.keras", work_dir / "history.csv"
-    backup = backup_dir(work_dir)
-    best_so_far = None
-    if resume:
-        if unfinished_run(work_dir) is None:
-            raise NothingToResume(f"no unfinished run in {work_dir}")
-        done = _restored_epochs(work_dir)
-        earlier = read_history(history_path, done)
-        # Epochs logged after the last backup will run again: forget them.
-        _rewrite_history(history_path, done)
+    best_so_far, first_epoch = None, 0
+    if resume is not None:
+        resume_state.restore(model, resume)
+        first_epoch = resume.epochs_done
+        earlier = read_history(history_path, first_epoch)
+        # Epochs logged after the last recorded one will run again: forget them.
+        _rewrite_history(history_path, first_epoch)
         if earlier.get("val_accuracy") and best_path.exists():
             best_so_far = max(earlier["val_accuracy"])
     else:
-        # A fresh run must not pick up the backup or the best epoch of an earlier one.
-        shutil.rmtree(backup, ignore_errors=True)
+        # A fresh run must not pick up the best epoch of an earlier one.
         best_path.unlink(missing_ok=True)
-    backup.mkdir(parents=True, exist_ok=True)
-    record = {"config": dataclasses.asdict(config), "log_dir": str(log_dir) if log_dir else None}
-    (backup / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+        if resumable:
+            resume_state.start(work_dir, config, log_dir)
 
     callbacks = [
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max",
                                         save_best_only=True, initial_value_threshold=best_so_far),
-        keras.callbacks.CSVLogger(history_path, append=resume),
+        keras.callbacks.CSVLogger(history_path, append=resume is not None),
         keras.callbacks.TerminateOnNaN(),
     ]
     if log_dir is not None:
@@ -175,18 +200,22 @@ def fit(model: keras.Model, training: tuple, validation: tuple, config: Training
 
         callbacks += [keras.callbacks.TensorBoard(log_dir, write_graph=False),
                       ConfusionMatrixImages(val_ds, y_val, log_dir / "validation")]
-    # Last, so an epoch counts as done only once everything above has recorded it.
-    callbacks.append(keras.callbacks.BackupAndRestore(backup))
+    if resumable:
+        # Last, so an epoch counts as done only once everything above has recorded it.
+        callbacks.append(ResumePoint(work_dir))
     started = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=1)
+    # shuffle=False: train_ds shuffles itself every epoch (Keras cannot shuffle a tf.data.Dataset).
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=first_epoch,
+              shuffle=False, callbacks=callbacks, verbose=1)
     seconds = time.perf_counter() - started
     if not best_path.exists():
         raise RuntimeError("training produced no checkpoint (did the loss become NaN?)")
 
     values = read_history(history_path)
     best_epoch = int(np.argmax(values["val_accuracy"])) + 1
+    recipe = describe_recipe(model)
     best = keras.models.load_model(best_path)
-    return TrainingResult(best, values, best_epoch, seconds, len(x_train), len(x_val))
+    return TrainingResult(best, values, best_epoch, seconds, len(x_train), len(x_val), recipe)
 
 
 def _rewrite_history(path: Path, epochs: int) -> None:
@@ -212,7 +241,7 @@ def cross_validate(build_model, x: np.ndarray, y: np.ndarray, config: TrainingCo
               flush=True)
         name = f"fold-{number}"
         result = fit(build_model(), (x[train_index], y[train_index]), (x[val_index], y[val_index]),
-                     config, work_dir / name, log_dir=log_dir / name if log_dir else None)
+                     config, work_dir / name, log_dir=log_dir / name if log_dir else None, resumable=False)
         accuracy = result.history["val_accuracy"][result.best_epoch - 1]
         results.append({"fold": number, "validation_digits": len(val_index),
                         "best_epoch": result.best_epoch, "validation_accuracy": accuracy})
