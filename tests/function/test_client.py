@@ -1,14 +1,14 @@
-"""client.py against a real `uvicorn app:app --app-dir lambda` on loopback."""
+"""client.py and curl against a real `uvicorn app:app --app-dir lambda` on loopback, run as the
+README shows them (the server is on a free port, which DIGITS_API_URL or the URL points at)."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
+import shlex
+import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -16,43 +16,61 @@ import pytest
 from tests.support import PROJECT_ROOT
 from tests.support.drawing import canvas
 from tests.support.images import encode
+from tests.support.servers import api_server, free_port
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+# The README's commands, exactly; `make serve` listens on this URL.
+README_CLIENT = ".venv/bin/python client.py docs/digit.png"
+README_CURL = "curl -F 'file=@docs/digit.png' http://127.0.0.1:8000/predict"
+SERVE_URL = "http://127.0.0.1:8000"
 
 
 @pytest.fixture(scope="module")
 def server_url():
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            if server.poll() is not None:
-                pytest.fail(f"uvicorn exited: {server.stderr.read()}")
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=1) as response:
-                    if json.load(response)["status"] == "ok":
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("uvicorn did not answer /health within 30 s")
+    with api_server() as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
-def run_client(*arguments: str) -> subprocess.CompletedProcess:
+def run_client(*arguments: str, url: str = "http://127.0.0.1:9") -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "client.py", *arguments], cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "DIGITS_API_URL": "http://127.0.0.1:9"})
+                          text=True, timeout=120, env={**os.environ, "DIGITS_API_URL": url})
+
+
+def test_readme_client_command_recognises_the_sample_drawing(server_url):
+    command = shlex.split(README_CLIENT)
+    command[0] = sys.executable  # the same interpreter as .venv/bin/python, wherever the tests run
+    completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "DIGITS_API_URL": server_url})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("3 (") and "% confident, model " in completed.stdout
+
+
+def test_readme_curl_command_recognises_the_sample_drawing(server_url):
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    command = shlex.split(README_CURL.replace(SERVE_URL, server_url))
+    completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    answer = json.loads(completed.stdout)
+    assert answer["digit"] == 3 and answer["confidence"] > 0.5
+
+
+def test_sample_drawing_is_small_and_drawn_dark_on_light():
+    from PIL import Image
+
+    path = PROJECT_ROOT / "docs" / "digit.png"
+    assert 1_000 < path.stat().st_size < 10_000
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("L"))
+    assert pixels[0].mean() > 200 and pixels.min() < 50  # white paper, black ink
+
+
+def test_client_defaults_to_make_serve():
+    completed = subprocess.run([sys.executable, "client.py", "docs/digit.png"], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, timeout=60,
+                               env={key: value for key, value in os.environ.items() if key != "DIGITS_API_URL"})
+    if completed.returncode == 0:
+        pytest.skip("something already answers on 127.0.0.1:8000 (make serve?)")
+    assert f"cannot reach the API at {SERVE_URL}" in completed.stderr
 
 
 def test_client_prints_digit_and_confidence(server_url, tmp_path):
@@ -65,7 +83,7 @@ def test_client_prints_digit_and_confidence(server_url, tmp_path):
 
 
 def test_client_sample_draws_the_digit_and_shows_its_label(server_url):
-    completed = run_client("--sample", "--url", server_url)
+    completed = run_client("--sample", url=server_url)
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
     assert len(lines) == 28
@@ -91,13 +109,15 @@ def test_client_reports_an_unreadable_file(tmp_path):
     assert completed.stderr.strip() == f"error: cannot read {tmp_path / 'missing.png'}: No such file or directory"
 
 
-def test_client_reports_a_server_that_is_down(tmp_path):
-    picture = tmp_path / "five.png"
-    picture.write_bytes(encode(canvas(5)))
-    completed = run_client(str(picture), "--url", f"http://127.0.0.1:{free_port()}")
+def test_client_says_which_command_listens_where_when_the_server_is_down():
+    url = f"http://127.0.0.1:{free_port()}"
+    completed = run_client("docs/digit.png", "--url", url)
     assert completed.returncode == 1
-    assert completed.stderr.strip().count("\n") == 0 and "cannot reach the API" in completed.stderr
-    assert "Traceback" not in completed.stderr
+    message = completed.stderr.strip()
+    assert message.count("\n") == 0 and "Traceback" not in message
+    assert message.startswith(f"error: cannot reach the API at {url}")
+    assert "`make serve` listens on http://127.0.0.1:8000" in message
+    assert "`make sam-local` on http://127.0.0.1:3000" in message and "--url" in message
 
 
 def test_client_needs_a_file_or_sample():
