@@ -1,6 +1,6 @@
 """Training throughput at batch 16 on this machine, measured in one run:
 
-  * baseline: `model.fit` on NumPy arrays (how the seed projects train);
+  * baseline: `model.fit` on NumPy arrays, which Keras batches and shuffles itself;
   * the project's tf.data pipeline without augmentation;
   * the project's tf.data pipeline with its on-the-fly augmentation.
 

@@ -13,4 +13,4 @@ def quick_run(tmp_path_factory):
     completed = run_generator(*QUICK_RUN, "--output-root", root)
     assert completed.returncode == 0, completed.stderr[-3000:]
     card = json.loads((root / "model" / "card.json").read_text())
-    return {"root": root, "stdout": completed.stdout, "card": card}
+    return {"root": root, "stdout": completed.stdout, "stderr": completed.stderr, "card": card}

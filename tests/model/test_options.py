@@ -176,15 +176,20 @@ RESUME_RUN = ["--arch", "mlp", "--hidden", "32", "--limit", "600", "--epochs", "
               "--tfjs-check", "0"]
 
 # Runs the generator with a probe: it records the optimizer's state as each epoch begins
-# and, when asked, presses Ctrl-C (a real SIGINT) as soon as the given epoch is backed up.
+# and, when asked, presses Ctrl-C (a real SIGINT) as soon as the given epoch is recorded
+# for --resume.
 PROBE = """
 import json, os, signal, sys
-import keras, numpy as np
+import numpy as np
 import generator
+from model import quiet
+
+quiet.import_tensorflow()
+import model.training
 
 probe_file, stop_after = sys.argv[1], int(sys.argv[2])
 
-class Probe(keras.callbacks.BackupAndRestore):
+class Probe(model.training.ResumePoint):
     def on_epoch_begin(self, epoch, logs=None):
         super().on_epoch_begin(epoch, logs)
         optimizer = self.model.optimizer
@@ -202,7 +207,7 @@ class Probe(keras.callbacks.BackupAndRestore):
         if epoch + 1 == stop_after:
             os.kill(os.getpid(), signal.SIGINT)
 
-keras.callbacks.BackupAndRestore = Probe
+model.training.ResumePoint = Probe
 sys.exit(generator.main(sys.argv[3:]))
 """
 
@@ -239,7 +244,9 @@ def test_interrupted_run_stops_cleanly_and_resumes_where_it_stopped(tmp_path, pr
     assert len(runs) == 1
     steps = [step for _f, tag, step, _k in tensorboard_events(runs[0]) if tag == "confusion_matrix"]
     assert sorted(steps) == [0, 1, 2]
-    assert not (root / "model/checkpoints/backup").exists()  # a finished run leaves no backup
+    # A finished run leaves nothing to resume.
+    assert not (root / "model/checkpoints/resume.json").exists()
+    assert not list((root / "model/checkpoints").glob("resume-epoch-*"))
 
     # An uninterrupted run of the same recipe, probed the same way.
     straight = tmp_path / "straight.jsonl"

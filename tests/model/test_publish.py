@@ -53,9 +53,10 @@ def test_failure_half_way_puts_every_previous_export_back(tmp_path, monkeypatch)
         real_replace(source, destination)
 
     monkeypatch.setattr(export.os, "replace", failing_replace)
-    with pytest.raises(OSError, match="no space left"), export.staging(tmp_path) as stage:
+    with export.staging(tmp_path) as stage:
         make_tree(stage, "new")
-        export.publish(stage, tmp_path)
+        with pytest.raises(OSError, match="no space left"):
+            export.publish(stage, tmp_path)
     monkeypatch.setattr(export.os, "replace", real_replace)
     assert set(read_tree(tmp_path).values()) == {"old"}
     assert not list(tmp_path.glob(".export-staging-*"))
@@ -73,9 +74,10 @@ def test_ctrl_c_during_publishing_waits_until_it_is_done(tmp_path, monkeypatch):
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(export.os, "replace", replace_then_interrupt)
-    with pytest.raises(KeyboardInterrupt), export.staging(tmp_path) as stage:
+    with export.staging(tmp_path) as stage:
         make_tree(stage, "new")
-        export.publish(stage, tmp_path)
+        with pytest.raises(KeyboardInterrupt):
+            export.publish(stage, tmp_path)
     # The interrupt arrived after the swap had begun: it finished, then the interrupt acted.
     assert set(read_tree(tmp_path).values()) == {"new"}
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -10,6 +10,8 @@ from tests.support import PROJECT_ROOT
 QUICK_RUN = ["--limit", "3000", "--epochs", "1", "--tfjs-check", "200"]
 
 
-def run_generator(*args, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_generator(*args, timeout: float = 600, merged: bool = False) -> subprocess.CompletedProcess:
+    """generator.py with `args`; with `merged`, stderr is interleaved into stdout, as a terminal shows them."""
     return subprocess.run([sys.executable, "generator.py", *map(str, args)], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+                          text=True, timeout=timeout)
