@@ -31,7 +31,7 @@ import yaml
 
 from tests.support import PROJECT_ROOT
 
-KUBERNETES_DIR = PROJECT_ROOT / "deploy" / "kubernetes"
+KUBERNETES_DIR = PROJECT_ROOT / "deploy" / "kubernetes" / "base"
 CONTAINER_PORT = 8080
 STARTUP_TIMEOUT = 120.0  # a generous bound for a loaded CI machine, not a performance goal
 
