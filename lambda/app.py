@@ -22,6 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from mangum import Mangum
+from starlette.routing import Match, Mount
 
 import classifier
 from settings import settings
@@ -37,6 +38,20 @@ import observability
 from routes import router
 from security import SecurityHeaders
 from serving_routes import open_inference, tf_serving
+
+
+class PageMount(Mount):
+    """The page's files at /, except at the API's own paths: there a method the route does not
+    take gets the route's 405 (`GET /predict` -> `Allow: POST`), not the files' 404 or 405."""
+
+    def __init__(self, path: str, app, name: str, routes: list):
+        super().__init__(path, app=app, name=name)
+        self._routes = routes
+
+    def matches(self, scope) -> tuple[Match, dict]:
+        if any(route is not self and route.matches(scope)[0] != Match.NONE for route in self._routes):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def create_app(web_dir: Path = settings.web_dir) -> FastAPI:
@@ -65,7 +80,8 @@ def create_app(web_dir: Path = settings.web_dir) -> FastAPI:
     application.add_middleware(observability.RequestLog)
 
     if (web_dir / "index.html").is_file():
-        application.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
+        application.router.routes.append(PageMount("/", StaticFiles(directory=web_dir, html=True), name="web",
+                                                   routes=application.router.routes))
     else:
         @application.get("/", include_in_schema=False)
         async def root() -> RedirectResponse:
