@@ -1,5 +1,6 @@
-// ESLint for the page's scripts (web/js/, classic scripts sharing a few globals) and their
-// node tests (tests/web/js/, ES modules). `make lint` runs it.
+// ESLint for the page's scripts (web/js/, classic scripts sharing a few globals; the
+// inference worker; the service worker, web/sw.js) and their node tests (tests/web/js/,
+// ES modules). `make lint` runs it.
 import js from "@eslint/js";
 import globals from "globals";
 
@@ -21,6 +22,16 @@ export default [
       "no-var": "error",
       "prefer-const": "error",
     },
+  },
+  {
+    // The inference worker (importScripts, postMessage) and the service worker.
+    files: ["web/js/inference-worker.js"],
+    languageOptions: { globals: { ...globals.worker } },
+  },
+  {
+    files: ["web/sw.js"],
+    languageOptions: { ecmaVersion: 2022, sourceType: "script", globals: { ...globals.serviceworker } },
+    rules: { eqeqeq: ["error", "always"], "no-var": "error", "prefer-const": "error" },
   },
   {
     files: ["tests/web/js/**/*.mjs", "tests/web/js/**/*.cjs", "model/**/*.mjs", "*.mjs"],

@@ -10,7 +10,6 @@
  *   page, scripts, style, card:  the network first (so changes show at once), else the cache
  *   libraries, model weights:    the cache first (they change only with a new version)
  */
-/* global self, caches */
 "use strict";
 
 const VERSION = new URL(self.location.href).searchParams.get("version") || "unversioned";

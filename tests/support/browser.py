@@ -12,6 +12,10 @@ import os
 import shutil
 from pathlib import Path
 
+from tests.support import PROJECT_ROOT
+
+__all__ = ["PROJECT_ROOT"]  # re-exported: the tests and scripts that drive the page find files by it
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}

@@ -16,7 +16,8 @@ WEB_DIR = servers.WEB_DIR
 
 @pytest.fixture(scope="session")
 def web_dir() -> Path:
-    missing = [name for name in ("index.html", "vendor/jquery.min.js", "vendor/tf.min.js",
+    missing = [name for name in ("index.html", "vendor/jquery.min.js", "vendor/tf-core.es2017.min.js",
+                                 "vendor/tfjs-backend-wasm-simd.wasm",
                                  "model/model.json", "model/card.json", "model/model.js")
                if not (WEB_DIR / name).is_file()]
     assert not missing, (f"{WEB_DIR} lacks {', '.join(missing)}: `npm ci` copies the libraries into "
@@ -71,14 +72,18 @@ class PageProblems:
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(url, viewport=support.LAPTOP, scale=1, touch=False, ready=True) -> a page in a fresh
-    context, by default once the page says it is ready."""
+    """open_page(url, viewport=support.LAPTOP, scale=1, touch=False, ready=True, service_workers="allow",
+    color_scheme="light") -> a page in a fresh context, by default once the page says it is ready."""
     contexts = []
     watchers = []
 
-    def open_(url: str, *, viewport=support.LAPTOP, scale: float = 1, touch: bool = False, ready: bool = True):
+    def open_(url: str, *, viewport=support.LAPTOP, scale: float = 1, touch: bool = False, ready: bool = True,
+              service_workers: str = "allow", color_scheme: str = "light"):
+        # Tests that rewrite responses with page.route block the service worker, which would
+        # otherwise answer from its cache before the route sees the request.
         context = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=touch,
-                                      is_mobile=touch)
+                                      is_mobile=touch, service_workers=service_workers,
+                                      color_scheme=color_scheme)
         contexts.append(context)
         page = context.new_page()
         watchers.append(PageProblems(page))

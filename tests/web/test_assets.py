@@ -1,5 +1,5 @@
-"""The page works offline: its libraries are the pinned npm packages, served from web/,
-and nothing in it points at another host."""
+"""The page works offline: its libraries are the pinned npm packages (only the parts of
+TF.js it uses), served from web/, and nothing in it points at another host."""
 
 from __future__ import annotations
 
@@ -11,10 +11,21 @@ import pytest
 from tests.support import browser as support
 
 ROOT = support.PROJECT_ROOT
+TFJS = "node_modules/@tensorflow"
 VENDORED = {
     "web/vendor/jquery.min.js": "node_modules/jquery/dist/jquery.min.js",
-    "web/vendor/tf.min.js": "node_modules/@tensorflow/tfjs/dist/tf.min.js",
+    "web/vendor/tf-core.es2017.min.js": f"{TFJS}/tfjs-core/dist/tf-core.es2017.min.js",
+    "web/vendor/tf-converter.es2017.min.js": f"{TFJS}/tfjs-converter/dist/tf-converter.es2017.min.js",
+    "web/vendor/tf-backend-wasm.es2017.min.js": f"{TFJS}/tfjs-backend-wasm/dist/tf-backend-wasm.es2017.min.js",
+    "web/vendor/tfjs-backend-wasm.wasm": f"{TFJS}/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
+    "web/vendor/tfjs-backend-wasm-simd.wasm": f"{TFJS}/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+    "web/vendor/tfjs-backend-wasm-threaded-simd.wasm":
+        f"{TFJS}/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm",
+    "web/vendor/tf-backend-webgl.es2017.min.js": f"{TFJS}/tfjs-backend-webgl/dist/tf-backend-webgl.es2017.min.js",
+    "web/vendor/tf-backend-cpu.es2017.min.js": f"{TFJS}/tfjs-backend-cpu/dist/tf-backend-cpu.es2017.min.js",
 }
+PAGE_LIBRARIES = ("jquery", "@tensorflow/tfjs-core", "@tensorflow/tfjs-converter", "@tensorflow/tfjs-backend-wasm",
+                  "@tensorflow/tfjs-backend-webgl", "@tensorflow/tfjs-backend-cpu")
 
 
 @pytest.mark.parametrize(("served", "installed"), VENDORED.items())
@@ -28,7 +39,7 @@ def test_served_libraries_are_the_installed_npm_packages(served, installed):
 def test_libraries_are_pinned_exactly():
     package = json.loads((ROOT / "package.json").read_text())
     lock = json.loads((ROOT / "package-lock.json").read_text())
-    for name in ("jquery", "@tensorflow/tfjs"):
+    for name in PAGE_LIBRARIES:
         pinned = package["dependencies"][name]
         assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), f"{name} is not pinned to one version: {pinned}"
         assert lock["packages"][f"node_modules/{name}"]["version"] == pinned
@@ -49,6 +60,13 @@ def test_page_refers_to_no_other_host():
             assert not re.match(r"(?:https?:)?//", attribute), f"{source.relative_to(ROOT)} loads {attribute}"
 
 
+def test_the_full_tfjs_bundle_is_not_served():
+    """The page loads TF.js's core, converter and one backend, never the whole bundle."""
+    assert not (ROOT / "web/vendor/tf.min.js").exists()
+    sources = [ROOT / "web/index.html", *sorted((ROOT / "web/js").glob("*.js")), ROOT / "web/sw.js"]
+    assert not any("tf.min.js" in source.read_text() for source in sources)
+
+
 def test_vendored_copies_are_not_committed():
     ignored = (ROOT / "web/.gitignore").read_text().split()
     assert "vendor/" in ignored
@@ -65,7 +83,10 @@ def test_a_whole_session_stays_on_this_machine(open_page, server):
     assert support.recognise(page) == "done"
     support.choose_mode(page, "server")
     assert support.recognise(page) == "done"
-    assert any(url.endswith("/vendor/tf.min.js") for url in requests)
+    assert any(url.endswith("/vendor/tf-core.es2017.min.js") for url in requests)
+    assert any(url.endswith("/vendor/tfjs-backend-wasm-simd.wasm") for url in requests)
     assert any(url.endswith("/model/model.json") for url in requests)
+    assert not any(url.endswith(("/vendor/tf-backend-webgl.es2017.min.js", "/vendor/tf-backend-cpu.es2017.min.js"))
+                   for url in requests), "the fallback backends load only when WebAssembly fails"
     assert any(url.endswith("/predict") for url in requests)
     assert all(url.startswith(server) for url in requests)

@@ -85,8 +85,9 @@ def test_failing_service_says_so_in_plain_words(open_page, server):
 
 
 def test_model_that_fails_to_load_is_reported_and_the_service_still_answers(open_page, server):
-    page = open_page(f"{server}/?mode=server")
-    page.route("**/model/model.json", lambda route: route.fulfill(status=404, body="Not Found"))
+    page = open_page(f"{server}/?mode=server", service_workers="block")
+    # The context's route also sees the inference worker's requests.
+    page.context.route("**/model/model.json", lambda route: route.fulfill(status=404, body="Not Found"))
     page.uncheck("#live")
     support.draw_digit(page, 2)
     support.choose_mode(page, "browser")

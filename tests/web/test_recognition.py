@@ -71,8 +71,11 @@ def test_the_answer_comes_with_its_probabilities_model_input_time_and_version(se
     details = served_page.inner_text("#details")
     assert "Answered in" in details
     version = served_page.get_attribute("#result", "data-model-version")
-    assert version and version in details
     assert httpx.get(server + "/health").json()["model_version"] == version
+    # The version is shown once, in the footer, read from the model card.
+    assert version not in details
+    assert served_page.inner_text("body").count(version) == 1
+    assert version in served_page.inner_text("#about-model")
 
 
 def test_server_and_browser_modes_agree_on_the_same_drawing(served_page):

@@ -4,7 +4,8 @@
  * DigitsUi.
  *
  * URL parameters: ?api=URL (the recognition service), ?mode=server|browser,
- * ?backend=wasm|webgl|cpu (force one TF.js backend in browser mode).
+ * ?backend=wasm|webgl|cpu (force one TF.js backend in browser mode), ?threads=on (let
+ * WebAssembly use several threads where the page is cross-origin isolated; for measuring).
  *
  * What the model is (its classes, input size, version, network) comes from its card,
  * read once at start (DigitsCard).
@@ -122,7 +123,7 @@
           checkPreprocessing(modelCard);
           return DigitsClassifier.load({
             fromDisk, backend: params.get("backend"), card: modelCard,
-            multithreaded: MULTITHREADED_WASM && root.crossOriginIsolated === true,
+            multithreaded: (MULTITHREADED_WASM || params.get("threads") === "on") && root.crossOriginIsolated === true,
           }).then((model) => ({ ...model, version: modelCard.version }));
         })
         .then((model) => {
@@ -228,7 +229,10 @@
       classes = DigitsCard.classes(modelCard);
       ui.buildChart(classes);
       ui.showAboutModel(modelCard, DigitsCard.network(modelCard));
-      keepForOffline(modelCard.version);
+      // In browser mode, once the model is in: the service worker's copies then come from
+      // the browser's HTTP cache instead of competing with the model for the network.
+      const modelLoaded = mode === "browser" ? loadClassifier().catch(() => {}) : Promise.resolve();
+      modelLoaded.then(() => keepForOffline(modelCard.version));
     }).catch((error) => ui.showAboutModel(null, null, error.message));
   }
 

@@ -58,6 +58,7 @@
       size,
       classes,
       multithreaded,
+      modelName: fromDisk ? "model/model.js" : MODEL_URL,
       loadModel: async (tf) => (fromDisk
         ? DigitsEngine.modelFromBundle(tf, await DigitsCard.loadBundle(), root.atob)
         : tf.loadGraphModel(MODEL_URL)),
@@ -94,7 +95,7 @@
         }
       };
       worker.postMessage({
-        type: "load", backends, size, classes, multithreaded,
+        type: "load", backends, size, classes, multithreaded, modelName: MODEL_URL,
         modelUrl: new URL(MODEL_URL, root.location.href).href,
       });
     });

@@ -7,7 +7,7 @@
  *   -> {type: "predict", id, pixels}       (pixels: Float32Array, transferred)
  *   <- {type: "answer", id, probabilities} or {type: "answer", id, error}
  */
-/* global importScripts, DigitsEngine */
+/* global DigitsEngine */
 "use strict";
 
 importScripts("tf-engine.js");
@@ -23,7 +23,7 @@ function loadScript(url) {
   });
 }
 
-async function load({ backends, modelUrl, size, classes, multithreaded }) {
+async function load({ backends, modelUrl, modelName, size, classes, multithreaded }) {
   try {
     engine = await DigitsEngine.start({
       global: self,
@@ -33,6 +33,7 @@ async function load({ backends, modelUrl, size, classes, multithreaded }) {
       size,
       classes,
       multithreaded,
+      modelName,
       loadModel: (tf) => tf.loadGraphModel(new URL(modelUrl, self.location.href).href),
     });
     const { backend, tried, loadMs, warmUpMs } = engine;
@@ -44,7 +45,7 @@ async function load({ backends, modelUrl, size, classes, multithreaded }) {
 
 async function predict({ id, pixels }) {
   try {
-    const probabilities = await engine.predict(pixels);
+    const probabilities = Float32Array.from(await engine.predict(pixels)); // its own buffer, to transfer
     self.postMessage({ type: "answer", id, probabilities }, [probabilities.buffer]);
   } catch (error) {
     self.postMessage({ type: "answer", id, error: (error && error.message) || String(error) });

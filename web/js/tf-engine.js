@@ -92,14 +92,20 @@
   /**
    * vendorUrl: where web/vendor/ is, ending in "/"; loadScript(url) -> Promise;
    * backends: names in order of preference; loadModel(tf) -> Promise<GraphModel>;
-   * size, classes: the model's input side and number of outputs (from the card).
+   * modelName: the model's file, for messages; size, classes: the model's input side and
+   * number of outputs (from the card).
    */
-  async function start({ global, vendorUrl, loadScript, backends = BACKENDS, loadModel, size, classes,
+  async function start({ global, vendorUrl, loadScript, backends = BACKENDS, loadModel, modelName, size, classes,
     multithreaded = false }) {
     const started = performance.now();
     const tf = await loadLibraries(global, vendorUrl, loadScript);
     const { backend, tried } = await chooseBackend(tf, backends, { vendorUrl, loadScript, multithreaded });
-    const model = await loadModel(tf);
+    let model;
+    try {
+      model = await loadModel(tf);
+    } catch (error) {
+      throw new EngineError(`${modelName} could not be loaded (${(error && error.message) || error})`);
+    }
     const loadMs = performance.now() - started;
 
     async function predict(pixels) {
