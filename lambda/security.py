@@ -42,7 +42,7 @@ def page_policy(script_hashes: list[str]) -> str:
         "style-src 'self'",
         "img-src 'self' data: blob:",
         "font-src 'self'",
-        "connect-src 'self' https: http://localhost:* http://127.0.0.1:* http://[::1]:*",
+        "connect-src 'self' https: http://localhost:* http://127.0.0.1:*",
         "manifest-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",

@@ -1,0 +1,75 @@
+"""The security headers' Content-Security-Policy checked where it matters, in Chromium: the
+page served by the function recognises a drawing in both modes, and /docs renders the API,
+with no policy violation (the browser reports each as a `securitypolicyviolation` event)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import browser as support
+from tests.support.servers import api_server
+
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    reason = support.chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = support.launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with api_server() as url:
+        yield url
+
+
+def open_with_violation_log(chromium, url: str):
+    context = chromium.new_context(viewport=support.LAPTOP)
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto(url)
+    return context, page, errors
+
+
+@pytest.mark.parametrize("mode", ["server", "browser"])
+def test_page_works_under_its_policy(chromium, server, mode):
+    context, page, errors = open_with_violation_log(chromium, f"{server}/?mode={mode}")
+    try:
+        support.wait_until_ready(page)
+        support.draw_digit(page, 7)
+        assert support.recognise(page) == "done", page.inner_text("#message")
+        assert page.inner_text("#output") == "7"
+        page.wait_for_timeout(300)  # late workers and the service worker
+        assert page.evaluate("window.__violations") == [] and errors == []
+    finally:
+        context.close()
+
+
+def test_docs_render_offline_under_their_policy(chromium, server):
+    context, page, errors = open_with_violation_log(chromium, f"{server}/docs")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    try:
+        page.reload()
+        page.wait_for_selector("text=/predict", timeout=30_000)
+        assert page.evaluate("window.__violations") == [] and errors == []
+        assert all(url.startswith(server) for url in requests), requests
+    finally:
+        context.close()
