@@ -12,17 +12,24 @@ HTTP API event (events/predict-data-url.json), passed to `app.handler` as Lambda
   `sam build` packages it (lambda/Makefile: precompiled bytecode, nothing written at run
   time, as /var/task is read-only); pass --build-dir to reuse a build;
 * warm: p50/p99 of --warm-calls handler calls in one process after 20 unmeasured ones;
-* where the warm time goes (decode, preprocess, model), for LiteRT;
+* the floor: side by side in one process, interleaved call by call, decoding the PNG +
+  one model call (what no request can avoid), preprocessing (now, and as it was at git
+  revision --baseline, loaded from a temporary file), and the whole warm `app.handler`;
+  the handler's time over the floor's;
 * the largest request the limits let through (a 4 MB, 4096x4096 PNG): its time and the
   process's peak memory, which set the template's MemorySize and Timeout.
 
-Goals (issue 3): cold start under 0.5 s, warm p50 under 2 ms.
+Goals: cold start under 0.5 s; a warm handler within 2x the floor; preprocessing a third
+of its time at --baseline.
+
+    .venv/bin/python bench/function_latency.py --floor-only   # just the floor table, no sam build, no TensorFlow
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -37,6 +44,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = PROJECT_ROOT / "lambda"
 EVENT_FILE = PROJECT_ROOT / "events" / "predict-data-url.json"
 SAVED_MODEL_DIRS = [PROJECT_ROOT / "model" / "saved_model", Path("/tmp/quick/model/saved_model")]
+BASELINE = "47d7398"  # the last revision before preprocessing worked in whole numbers at a bounded size
+
+
+class LambdaContext:
+    """What Lambda passes the handler; the request log reads it."""
+
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    function_name = "DigitsFunction"
+    memory_limit_in_mb = 1769
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:DigitsFunction"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5000
 
 # Runs in a fresh process: import everything, load the model, answer one event.
 CHILD = r"""
@@ -50,7 +70,12 @@ if os.environ["BENCH_BACKEND"] == "tensorflow":
 import app
 imported = time.perf_counter()
 event = json.load(open(os.environ["BENCH_EVENT"]))
-response = app.handler(event, None)
+class Context:
+    aws_request_id, function_name, memory_limit_in_mb = "cold", "DigitsFunction", 1769
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:DigitsFunction"
+    def get_remaining_time_in_millis(self):
+        return 5000
+response = app.handler(event, Context())
 answered = time.perf_counter()
 assert response["statusCode"] == 200, response
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -111,44 +136,105 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def warm(handler, event: dict, calls: int) -> tuple[list[float], list[float]]:
-    # The request log still formats and writes each line, as on Lambda, just not to the table.
+@contextlib.contextmanager
+def quiet():
+    """The request log still formats and writes each line, as on Lambda, just not to the table."""
+    saved = os.dup(1)
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        os.dup2(devnull.fileno(), 1)  # also for loggers that hold the original stdout
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def warm(handler, event: dict, calls: int) -> tuple[list[float], list[float]]:
+    with quiet():
         return _warm(handler, event, calls)
 
 
 def _warm(handler, event: dict, calls: int) -> tuple[list[float], list[float]]:
+    context = LambdaContext()
     for _ in range(20):
-        handler(event, None)
+        handler(event, context)
     timings, cpu = [], []
     for _ in range(calls):
         started, started_cpu = time.perf_counter(), time.process_time()
-        response = handler(event, None)
+        response = handler(event, context)
         timings.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
         assert response["statusCode"] == 200
     return timings, cpu
 
 
-def stage_times(event: dict, calls: int) -> dict:
+def baseline_preprocessing(revision: str):
+    """lambda/preprocessing.py as it was at git `revision`, as a module; None if git cannot show it."""
+    shown = subprocess.run(["git", "show", f"{revision}:lambda/preprocessing.py"], cwd=PROJECT_ROOT,
+                           capture_output=True)
+    if shown.returncode != 0:
+        return None
+    with tempfile.NamedTemporaryFile("wb", suffix=".py", delete=False) as file:
+        file.write(shown.stdout)
+    spec = importlib.util.spec_from_file_location("baseline_preprocessing", file.name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    os.unlink(file.name)
+    return module
+
+
+def floor_table(handler, event: dict, calls: int, baseline) -> dict[str, list[float]]:
+    """Each step of a warm request, and the whole handler, interleaved call by call so a busy
+    machine slows them alike: {step: [seconds per call]}."""
     import decoding
     import preprocessing
     from classifier import load
 
     data = decoding.decode_base64_image(json.loads(event["body"])["image"])
     model = load()
-    stages = {"decode PNG": [], "preprocess (to_mnist)": [], "model (LiteRT)": []}
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        pixels = decoding.decode_image(data)
-        t1 = time.perf_counter()
-        digit = preprocessing.to_mnist(pixels)
-        t2 = time.perf_counter()
-        model.predict(digit[None])
-        t3 = time.perf_counter()
-        for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2), strict=True):
-            stages[name].append(seconds)
-    return {name: statistics.median(values) for name, values in stages.items()}
+    pixels = decoding.decode_image(data)
+    digit = preprocessing.to_mnist(pixels)
+    steps = {"decode PNG": lambda: decoding.decode_image(data),
+             "model call (LiteRT)": lambda: model.predict(digit[None]),
+             "preprocessing, now": lambda: preprocessing.to_mnist(pixels)}
+    if baseline is not None:
+        steps["preprocessing, before"] = lambda: baseline.to_mnist(pixels)
+    context = LambdaContext()
+    steps["app.handler, whole request"] = lambda: handler(event, context)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    with quiet():
+        for round_ in range(calls + 20):
+            for name, step in steps.items():
+                started = time.perf_counter()
+                step()
+                if round_ >= 20:
+                    times[name].append(time.perf_counter() - started)
+    times["decode + model call (the floor)"] = [a + b for a, b in zip(times["decode PNG"],
+                                                                      times["model call (LiteRT)"], strict=True)]
+    return times
+
+
+def print_floor_table(times: dict[str, list[float]], baseline_revision: str) -> None:
+    print("The floor and the rest, one process, interleaved call by call "
+          f"({len(next(iter(times.values())))} rounds)")
+    print(f"{'':42s}{'p50':>12s}{'p99':>12s}")
+    order = ["decode PNG", "model call (LiteRT)", "decode + model call (the floor)", "preprocessing, now",
+             "preprocessing, before", "app.handler, whole request"]
+    for name in order:
+        if name in times:
+            label = f"{name} ({baseline_revision})" if name == "preprocessing, before" else name
+            print(f"{label:42s}{ms(percentile(times[name], 0.5)):>12s}{ms(percentile(times[name], 0.99)):>12s}")
+    floor = percentile(times["decode + model call (the floor)"], 0.5)
+    whole = percentile(times["app.handler, whole request"], 0.5)
+    now = percentile(times["preprocessing, now"], 0.5)
+    print(f"{'handler / floor (p50)':42s}{whole / floor:11.2f}x   goal: within 2x -> "
+          f"{'met' if whole / floor <= 2 else 'NOT met'}")
+    if "preprocessing, before" in times:
+        before = percentile(times["preprocessing, before"], 0.5)
+        print(f"{'preprocessing now / before (p50)':42s}{now / before:11.2f}x   goal: at most 1/3 -> "
+              f"{'met' if now / before <= 1 / 3 else 'NOT met'}")
+    print(f"{'the rest: handler - floor - preprocessing':42s}{ms(whole - floor - now):>12s}"
+          "   (framework, request log, reading the body)\n")
 
 
 WORST_CASE_CHILD = r"""
@@ -161,9 +247,14 @@ body = open(os.environ["BENCH_PICTURE"], "rb").read()
 event = json.load(open(os.environ["BENCH_EVENT_PNG"]))
 event["body"] = base64.b64encode(body).decode(); event["isBase64Encoded"] = True
 event["headers"]["content-length"] = str(len(body))
+class Context:
+    aws_request_id, function_name, memory_limit_in_mb = "largest", "DigitsFunction", 1769
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:DigitsFunction"
+    def get_remaining_time_in_millis(self):
+        return 5000
 before = peak_mb()
 started = time.perf_counter()
-response = app.handler(event, None)
+response = app.handler(event, Context())
 seconds = time.perf_counter() - started
 print(json.dumps({"status": response["statusCode"], "bytes": len(body), "seconds": seconds, "rss_before_mb": before,
                   "peak_rss_mb": peak_mb(), "event_bytes": len(json.dumps(event))}))
@@ -216,7 +307,20 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--warm-calls", type=int, default=1000)
     parser.add_argument("--build-dir", type=Path, help="an existing `sam build --build-dir` output to use")
+    parser.add_argument("--floor-rounds", type=int, default=500, help="interleaved rounds for the floor table")
+    parser.add_argument("--baseline", default=BASELINE, help="git revision whose preprocessing to time ('' for none)")
+    parser.add_argument("--floor-only", action="store_true", help="only the floor table: no sam build, no TensorFlow")
     arguments = parser.parse_args()
+    event = json.loads(EVENT_FILE.read_text())
+    baseline = baseline_preprocessing(arguments.baseline) if arguments.baseline else None
+    if arguments.floor_only:
+        print(f"function latency, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+              f"event {EVENT_FILE.relative_to(PROJECT_ROOT)} (280x280 canvas PNG as a data URL)\n")
+        sys.path[:0] = [str(LAMBDA_DIR), str(PROJECT_ROOT)]
+        import app
+
+        print_floor_table(floor_table(app.handler, event, arguments.floor_rounds, baseline), arguments.baseline)
+        return
     saved_model = next((str(path) for path in SAVED_MODEL_DIRS if path.is_dir()), None)
     if saved_model is None:
         sys.exit("no SavedModel for the TensorFlow baseline: run `make train` first")
@@ -239,12 +343,11 @@ def main() -> None:
     verdict = "met" if cold["litert"]["wall"] < 0.5 else "NOT met"
     print(f"goal: cold start under 500 ms -> {verdict} ({cold['litert']['wall'] * 1000:.0f} ms)\n")
 
-    event = json.loads(EVENT_FILE.read_text())
     sys.path[:0] = [str(LAMBDA_DIR), str(PROJECT_ROOT)]
     import app
 
     lite_times, lite_cpu = warm(app.handler, event, arguments.warm_calls)
-    stages = stage_times(event, min(arguments.warm_calls, 300))
+    floor = floor_table(app.handler, event, arguments.floor_rounds, baseline)
     tf_calls = max(50, arguments.warm_calls // 4)
     tf_times, tf_cpu = warm(tf_handler(saved_model), event, tf_calls)
 
@@ -254,14 +357,9 @@ def main() -> None:
         lite, tf = percentile(lite_times, fraction), percentile(tf_times, fraction)
         print(f"{label:38s}{ms(lite):>13s}{ms(tf):>13s}{tf / lite:7.1f}x")
     lite, tf = percentile(lite_cpu, 0.5), percentile(tf_cpu, 0.5)
-    print(f"{'CPU time per call, p50':38s}{ms(lite):>13s}{ms(tf):>13s}{tf / lite:7.1f}x")
-    verdict = "met" if percentile(lite_times, 0.5) < 0.002 else "NOT met"
-    print(f"goal: warm p50 under 2 ms -> {verdict} ({percentile(lite_times, 0.5) * 1000:.2f} ms)\n")
+    print(f"{'CPU time per call, p50':38s}{ms(lite):>13s}{ms(tf):>13s}{tf / lite:7.1f}x\n")
 
-    print("Where a warm LiteRT request's time goes (median)")
-    for name, seconds in stages.items():
-        print(f"  {name:36s}{ms(seconds):>13s}")
-    print()
+    print_floor_table(floor, arguments.baseline)
 
     worst = worst_case(function_dir, scratch)
     shutil.rmtree(scratch, ignore_errors=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import math
 import re
@@ -18,7 +19,6 @@ from PIL import (
     BmpImagePlugin,
     GifImagePlugin,
     Image,
-    ImageOps,
     JpegImagePlugin,
     PngImagePlugin,
     UnidentifiedImageError,
@@ -115,32 +115,81 @@ def decode_image(data: bytes) -> np.ndarray:
         if image.format == "JPEG":
             # Lets the decoder skip detail a 28x28 result cannot use.
             image.draft(image.mode, (MAX_SIDE, MAX_SIDE))
-        if image.getexif().get(ORIENTATION, 1) != 1:  # photos taken sideways; skips a copy otherwise
-            image = ImageOps.exif_transpose(image)
-        image = _to_8_bit(image)
+        orientation = image.getexif().get(ORIENTATION, 1)  # photos taken sideways
+        image.load()  # a GIF's first frame only: the others are never read
+        pixels = _shrunk_8_bit(image, math.ceil(max(image.size) / MAX_SIDE))
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         raise UndecodableInput(f"the {image.format} image is truncated or corrupt") from None
-
-    factor = math.ceil(max(image.size) / MAX_SIDE)
-    if factor > 1:
-        image = image.reduce(factor)
-    return np.asarray(image)
+    if orientation in TRANSPOSE:  # on the shrunk pixels, so it never copies a full-size picture
+        pixels = np.asarray(Image.fromarray(pixels).transpose(TRANSPOSE[orientation]))
+    return pixels
 
 
-def _to_8_bit(image: Image.Image) -> Image.Image:
-    """Grey ("L"), "RGB" or "RGBA", keeping transparency wherever the file has it."""
+# EXIF orientation -> the transposition that shows the picture upright
+TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+             8: Image.Transpose.ROTATE_90}
+BAND_PIXELS = 1 << 20  # pixels converted at a time: a band of rows of at most 4 MB in RGBA
+
+
+def _shrunk_8_bit(image: Image.Image, factor: int) -> np.ndarray:
+    """Grey, RGB or RGBA uint8 pixels, keeping transparency wherever the file has it,
+    averaged over factor x factor blocks (Pillow's reduce) when factor > 1.
+
+    Other modes (16-bit grey, palette, grey with alpha, 1-bit) are converted a band of rows
+    at a time, each band shrunk before the next, so no full-size copy is ever made; so is
+    RGBA, which Pillow premultiplies by alpha, in a full-size copy, to shrink it.
+    """
+    mode = _8_bit_mode(image)
+    if image.mode == mode and (factor == 1 or mode != "RGBA"):
+        return np.asarray(image.reduce(factor) if factor > 1 else image)
+    width, height = image.size
+    channels = len(mode)
+    shrunk = np.empty((-(-height // factor), -(-width // factor), channels), dtype=np.uint8)
+    levels = _grey_levels(image)
+    band = factor * max(1, BAND_PIXELS // (width * factor))  # whole blocks of rows
+    for top in range(0, height, band):
+        piece = image.crop((0, top, width, min(top + band, height)))
+        if levels:
+            piece = Image.fromarray(levels(piece), "L")
+        elif piece.mode != mode:
+            piece = piece.convert(mode)
+        if factor > 1:
+            piece = piece.reduce(factor)
+        shrunk[top // factor:top // factor + piece.height] = np.asarray(piece).reshape(piece.height, -1, channels)
+    return shrunk[:, :, 0] if channels == 1 else shrunk
+
+
+def _8_bit_mode(image: Image.Image) -> str:
     if image.mode in ("L", "RGB", "RGBA"):
-        image.load()
-        return image
+        return image.mode
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        levels = np.asarray(image, dtype=np.float64)
-        scale = 257.0 if image.mode.startswith("I;16") or levels.max() > 255 else 1.0
-        return Image.fromarray(np.clip(np.rint(levels / scale), 0, 255).astype(np.uint8), "L")
+        return "L"
     if image.mode in ("LA", "La", "PA", "RGBa") or "transparency" in image.info:
-        return image.convert("RGBA")
+        return "RGBA"
     if image.mode in ("1", "P") and image.palette is None:
-        return image.convert("L")
-    return image.convert("RGB")
+        return "L"
+    return "RGB"
+
+
+def _grey_levels(image: Image.Image):
+    """For 16- and 32-bit grey, a function from a band to its 8-bit levels; else None.
+
+    16-bit levels are scaled by 257 (65535 -> 255); 32-bit ones too when any exceeds 255.
+    """
+    if image.mode.startswith("I;16"):
+        table = _sixteen_bit_table()
+        return lambda piece: table[np.asarray(piece)]
+    if image.mode == "I":
+        scale = 257.0 if image.getextrema()[1] > 255 else 1.0
+        return lambda piece: np.clip(np.rint(np.asarray(piece) / scale), 0, 255).astype(np.uint8)
+    return None
+
+
+@functools.cache
+def _sixteen_bit_table() -> np.ndarray:
+    """8-bit level of each 16-bit one, built on first use so cold starts do not pay for it."""
+    return np.rint(np.arange(65536) / 257).astype(np.uint8)
 
 
 def _side(pixels: int) -> int:
