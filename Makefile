@@ -107,3 +107,15 @@ bench-function: setup
 	$(PYTHON) bench/function_latency.py
 	$(PYTHON) bench/function_throughput.py
 	$(PYTHON) bench/function_size.py
+
+# --- the container image and Kubernetes (Dockerfile, deploy/) --------------------------
+
+.PHONY: image bench-container
+
+## image: the container image mnist-digit-classifier:latest (on python:3.11-slim, or offline on a Debian bookworm base bootstrapped here: needs root, Docker, debootstrap)
+image: setup
+	$(PYTHON) deploy/docker/image.py --tag mnist-digit-classifier:latest
+
+## bench-container: the image's size, start time, req/s, p50/p99 and memory against make serve; Lambda cold start, zip against image
+bench-container: setup
+	$(PYTHON) bench/container.py --lambda
