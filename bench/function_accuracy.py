@@ -6,8 +6,8 @@
    preprocessing, against the model's own accuracy on the raw digits (the goal: within
    0.1 points).
 2. Drawn digits in each hard case (drawing.py: strokes as a canvas draws them), read after
-   our preprocessing against after a plain resize of the canvas to 28x28 (what seed 001
-   did, and why its README says handwriting often failed).
+   our preprocessing against after a plain resize of the canvas to 28x28 (the simplest way,
+   which loses small, thin or off-centre digits).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(PROJECT_ROOT / "lambda"), str(PROJECT_ROOT)]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for tests.support and model
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambda"))  # the function's modules
 
 import classifier
 from decoding import decode_image

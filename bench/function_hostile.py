@@ -39,11 +39,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for tests.support
+
+from tests.support.drawing import canvas, crossed_hairlines, enlarged
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = PROJECT_ROOT / "lambda"
-sys.path[:0] = [str(PROJECT_ROOT)]
-
-from tests.support.drawing import canvas  # noqa: E402 - needs the project root on sys.path
 
 BASELINE = "47d7398"  # the last revision before preprocessing worked at a bounded size
 MEMORY_GOAL_MB = 100
@@ -65,15 +66,9 @@ def normal_canvas() -> bytes:
     return base64.b64decode(json.loads(event["body"])["image"].split(",", 1)[1])
 
 
-def scaled_drawing(digit: int, side: int, mode: str = "white-on-black") -> np.ndarray:
-    small = canvas(digit, width=512, height=512, stroke=40, mode=mode)
-    image = Image.fromarray(small)
-    return np.asarray(image.resize((side, side), Image.Resampling.BILINEAR))
-
-
 def largest_grey() -> bytes:
     """The most pixels accepted, with paper texture so that it compresses badly: about 3.2 MB."""
-    picture = 255 - scaled_drawing(8, 4096)
+    picture = 255 - enlarged(8, 4096)
     texture = np.random.default_rng(0).random(picture.shape) < 0.3
     picture[texture] = np.clip(picture[texture].astype(int) - 3, 0, 255)
     return encode(Image.fromarray(picture))
@@ -81,32 +76,28 @@ def largest_grey() -> bytes:
 
 def largest_rgba() -> bytes:
     """A 4096x4096 transparent canvas drawn in black, as a drawing app saves it."""
-    return encode(Image.fromarray(scaled_drawing(3, 4096, mode="transparent-black"), "RGBA"))
+    return encode(Image.fromarray(enlarged(3, 4096, mode="transparent-black"), "RGBA"))
 
 
 def hairlines() -> bytes:
     """Two 1-pixel diagonals on a 1024x1024 white canvas (the most decoding hands on unshrunk)."""
-    side = 1024
-    picture = np.full((side, side, 3), 255, dtype=np.uint8)
-    picture[np.arange(side), np.arange(side)] = 0
-    picture[np.arange(side), side - 1 - np.arange(side)] = 0
-    return encode(Image.fromarray(picture), optimize=True)
+    return encode(Image.fromarray(crossed_hairlines(1024, channels=3)), optimize=True)
 
 
 def sixteen_bit() -> bytes:
     """A 4096x4096 16-bit grey PNG."""
-    return encode(Image.fromarray(scaled_drawing(5, 4096).astype(np.uint16) * 257))
+    return encode(Image.fromarray(enlarged(5, 4096).astype(np.uint16) * 257))
 
 
 def palette() -> bytes:
     """A 4096x4096 palette PNG with a transparent entry (converted to RGBA)."""
-    image = Image.fromarray(scaled_drawing(2, 4096)).convert("P")
+    image = Image.fromarray(enlarged(2, 4096)).convert("P")
     return encode(image, transparency=0)
 
 
 def grey_alpha() -> bytes:
     """A 4096x4096 grey + alpha PNG (Pillow holds it in 4 bytes a pixel)."""
-    alpha = Image.fromarray(scaled_drawing(9, 4096))
+    alpha = Image.fromarray(enlarged(9, 4096))
     return encode(Image.merge("LA", [Image.new("L", alpha.size, 0), alpha]))
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
 
 from preprocessing import BlankImageError, to_mnist
 from tests.support import PROJECT_ROOT
-from tests.support.drawing import canvas, coverage
+from tests.support.drawing import canvas, coverage, crossed_hairlines
 from tests.support.images import jpeg_round_trip
 from tests.support.vectors import VECTORS_DIR
 
@@ -52,14 +52,6 @@ def threshold_specks() -> np.ndarray:
     picture = canvas(2, width=120, height=120, size=70, left=40, top=25, stroke=6, mode="white-on-black")
     picture[2, 2] = picture[117, 117] = 51
     picture[60, 100] = 52
-    return picture
-
-
-def crossed_hairlines(side: int) -> np.ndarray:
-    """Two 1-pixel diagonals corner to corner on white paper: thin strokes across a big crop."""
-    picture = np.full((side, side), 255, dtype=np.uint8)
-    picture[np.arange(side), np.arange(side)] = 0
-    picture[np.arange(side), side - 1 - np.arange(side)] = 0
     return picture
 
 

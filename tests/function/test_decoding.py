@@ -82,6 +82,34 @@ def test_other_modes_become_grey_rgb_or_rgba(mode):
     assert same_digit(decoded, 0.35 if mode == "1" else 1e-6)
 
 
+@pytest.mark.parametrize("mode", ["I;16", "P", "LA", "RGBA", "1"])
+def test_big_pictures_in_any_mode_shrink_band_by_band_as_they_would_whole(mode, monkeypatch):
+    grey = np.kron(GREY, np.ones((9, 9), dtype=np.uint8))  # 1080x1080: shrunk by 2
+    if mode == "I;16":
+        image = Image.fromarray(grey.astype(np.uint16) * 257 + 100)
+        whole = Image.fromarray(np.rint(np.asarray(image) / 257).astype(np.uint8)).reduce(2)
+    else:
+        image = Image.fromarray(grey).convert(mode)
+        whole = image.convert({"P": "RGB", "1": "L"}.get(mode, "RGBA")).reduce(2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    monkeypatch.setattr(decoding, "BAND_PIXELS", 50_000)  # many bands, one of them partial
+    np.testing.assert_array_equal(decode_image(buffer.getvalue()), np.asarray(whole))
+
+
+def test_gif_frames_after_the_first_are_never_read():
+    first = Image.fromarray(GREY).convert("P")
+    frames = [Image.fromarray(np.roll(GREY, shift, axis=1)).convert("P") for shift in range(1, 200)]
+    buffer = io.BytesIO()
+    first.save(buffer, format="GIF", save_all=True, append_images=frames, duration=20)
+    data = buffer.getvalue()
+    one_frame = io.BytesIO()
+    first.save(one_frame, format="GIF")
+    cut = data[:len(one_frame.getvalue()) + 200]  # the rest of the frames, cut off: never looked at
+    np.testing.assert_array_equal(decode_image(cut), decode_image(data))
+    assert same_digit(decode_image(data))
+
+
 def test_exif_orientation_is_applied():
     upright = canvas(7, width=160, height=120, size=100, stroke=8)
     stored = np.rot90(upright, 1)  # what a phone stores, with "rotate 270 to view" in EXIF
@@ -121,7 +149,8 @@ def test_pictures_just_over_the_pixel_limit_are_refused_with_their_size():
         decode_image(buffer.getvalue())
 
 
-@pytest.mark.parametrize("data", [b"", b"not an image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 30], ids=["empty", "text", "header-only"])
+@pytest.mark.parametrize("data", [b"", b"not an image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 30],
+                         ids=["empty", "text", "header-only"])
 def test_undecodable_bytes(data):
     with pytest.raises(UndecodableInput):
         decode_image(data)
@@ -129,7 +158,7 @@ def test_undecodable_bytes(data):
 
 def test_truncated_png():
     data = encode(RGB, "PNG")
-    with pytest.raises(UndecodableInput, match="truncated or corrupt|not a readable image"):
+    with pytest.raises(UndecodableInput, match=r"truncated or corrupt|not a readable image"):
         decode_image(data[: len(data) // 2])
 
 

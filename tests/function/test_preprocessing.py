@@ -22,7 +22,7 @@ from preprocessing import (
     thickening_radius,
     to_mnist,
 )
-from tests.support.drawing import canvas
+from tests.support.drawing import canvas, crossed_hairlines
 from tests.support.images import jpeg_round_trip
 from tests.support.vectors import VECTORS_DIR, load_vectors, vector_pixels
 
@@ -235,13 +235,6 @@ def test_least_level_is_exactly_the_floating_point_decision(span, fraction):
 
 
 # --- bounded cost: big pictures are pooled before thickening ---------------------------------
-
-
-def crossed_hairlines(side: int) -> np.ndarray:
-    picture = np.full((side, side), 255, dtype=np.uint8)
-    picture[np.arange(side), np.arange(side)] = 0
-    picture[np.arange(side), side - 1 - np.arange(side)] = 0
-    return picture
 
 
 def test_hairlines_across_a_big_picture_cost_little_memory():

@@ -39,7 +39,8 @@ def test_the_test_vectors_are_read_as_their_labels(classifier):
     vectors = [vector for vector in load_vectors() if vector["label"] is not None]
     pictures = np.stack([np.asarray(vector["expected"], dtype=np.float32) for vector in vectors])
     predicted = classifier.predict(pictures).argmax(1)
-    assert {v["name"]: int(p) for v, p in zip(vectors, predicted, strict=True)} == {v["name"]: v["label"] for v in vectors}
+    read = {vector["name"]: int(digit) for vector, digit in zip(vectors, predicted, strict=True)}
+    assert read == {vector["name"]: vector["label"] for vector in vectors}
     # and the expected outputs are what to_mnist gives for their pixels
     assert all(np.allclose(to_mnist(vector_pixels(v)), v["expected"], atol=1e-5) for v in vectors)
 

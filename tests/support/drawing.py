@@ -75,3 +75,21 @@ def canvas(digit: int, *, width: int = 280, height: int = 280, size: float | Non
         rgba[level == 0] = 0
         return rgba
     raise ValueError(f"unknown mode {mode!r}")
+
+
+def crossed_hairlines(side: int, channels: int = 1) -> np.ndarray:
+    """Two 1-pixel black diagonals, corner to corner, on a white `side` x `side` picture:
+    thin strokes spread over a big crop, the costliest picture to thicken."""
+    picture = np.full((side, side, channels), 255, dtype=np.uint8)
+    picture[np.arange(side), np.arange(side)] = 0
+    picture[np.arange(side), side - 1 - np.arange(side)] = 0
+    return picture[:, :, 0] if channels == 1 else picture
+
+
+def enlarged(digit: int, side: int, mode: str = "white-on-black") -> np.ndarray:
+    """`digit` drawn with a 40-pixel pen on a 512x512 canvas, resized to `side` x `side`:
+    a big picture quickly, for pictures at the size limits."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(canvas(digit, width=512, height=512, stroke=40, mode=mode))
+                      .resize((side, side), Image.Resampling.BILINEAR))

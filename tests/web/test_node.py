@@ -21,10 +21,11 @@ def test_javascript_module(test_file, project_root):
     passed = re.search(r"^# pass (\d+)", completed.stdout, re.MULTILINE)
     failures = re.findall(r"^not ok \d+ - (.*)$", completed.stdout, re.MULTILINE)
     reasons = re.findall(r"^\s+error: (.*)$", completed.stdout, re.MULTILINE)
+    reasons += [""] * (len(failures) - len(reasons))
+    listed = "\n".join(f"  {name}\n      {reason}"
+                       for name, reason in zip(failures, reasons[:len(failures)], strict=True))
     assert completed.returncode == 0 and not failures, (
-        f"{test_file.name}: {len(failures)} failed:\n"
-        + "\n".join(f"  {name}\n      {reason}" for name, reason in zip(failures, reasons + [""] * len(failures), strict=True))
-        + f"\n{completed.stderr[-2000:]}")
+        f"{test_file.name}: {len(failures)} failed:\n{listed}\n{completed.stderr[-2000:]}")
     assert passed and int(passed.group(1)) > 0, f"{test_file.name} ran no tests:\n{completed.stdout[-2000:]}"
 
 
