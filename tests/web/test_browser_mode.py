@@ -1,0 +1,180 @@
+"""Browser mode in Chromium: each TF.js backend, the inference worker and the page opened
+from disk, the quantised web model against the function's TFLite model, and the page kept
+by its service worker for use offline."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.support import LAMBDA_DIR, PROJECT_ROOT
+from tests.support import browser as support
+
+BACKEND_NAMES = {"wasm": "WebAssembly", "webgl": "WebGL", "cpu": "CPU"}
+AGREEMENT_DIGITS = 300
+
+
+def wait_for_model(page) -> None:
+    page.wait_for_selector("#model-status[data-state='ready']", timeout=support.ANSWER_TIMEOUT_MS)
+
+
+def recognise(page, digit: int) -> None:
+    support.clear_pad(page)
+    support.draw_digit(page, digit)
+    assert support.recognise(page) == "done", page.inner_text("#message")
+    assert page.inner_text("#output") == str(digit)
+
+
+@pytest.mark.parametrize("backend", sorted(BACKEND_NAMES))
+def test_each_backend_forced_by_the_url_runs_in_the_worker(open_page, server, backend):
+    page = open_page(f"{server}/?mode=browser&backend={backend}")
+    wait_for_model(page)
+    assert page.get_attribute("#model-status", "data-backend") == backend
+    assert page.get_attribute("#model-status", "data-where") == "worker"
+    assert BACKEND_NAMES[backend] in page.inner_text("#model-status")
+    recognise(page, 2)
+    assert f"in this browser ({BACKEND_NAMES[backend]})" in page.inner_text("#details")
+
+
+def test_webassembly_answers_by_default_off_the_main_thread(open_page, server):
+    page = open_page(f"{server}/?mode=browser")
+    wait_for_model(page)
+    assert page.get_attribute("#model-status", "data-backend") == "wasm"
+    assert "in a background worker" in page.inner_text("#model-status")
+    # TF.js lives in the worker: the page itself never loaded it.
+    assert page.evaluate("typeof window.tf") == "undefined"
+    recognise(page, 5)
+
+
+def test_an_unknown_backend_is_named_in_the_error(open_page, server):
+    page = open_page(f"{server}/?mode=browser&backend=quantum")
+    page.wait_for_selector("#model-status[data-state='failed']")
+    support.draw_digit(page, 1)
+    assert support.recognise(page) == "error"
+    assert 'no TF.js backend "quantum"' in page.inner_text("#message")
+
+
+def test_page_opened_from_disk_runs_on_the_main_thread_and_says_so(open_page, disk_url):
+    page = open_page(disk_url)
+    wait_for_model(page)
+    assert page.get_attribute("#model-status", "data-where") == "page"
+    status = page.inner_text("#model-status")
+    assert "opened from disk" in status
+    # Chromium will not fetch WebAssembly's binary for a file:// page: the next backend answers.
+    backend = page.get_attribute("#model-status", "data-backend")
+    assert backend in ("webgl", "cpu")
+    assert "WebAssembly would not start here" in status
+    recognise(page, 7)
+
+
+def test_model_loads_once_in_the_background_when_browser_mode_is_chosen(open_page, server):
+    page = open_page(f"{server}/?mode=server", service_workers="block")
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    support.choose_mode(page, "browser")
+    wait_for_model(page)  # before any drawing: loaded and warmed up in the background
+    for digit in (3, 8):
+        recognise(page, digit)
+    assert sum(url.endswith("/model/model.json") for url in requests) == 1
+    assert sum(url.endswith("/vendor/tf-core.es2017.min.js") for url in requests) == 1
+
+
+def test_quantised_web_model_agrees_with_the_functions_tflite_model(open_page, server):
+    """The page's quantised weights (WebAssembly, in the page's own classifier) and the
+    function's float32 TFLite model give the same digit for the first test digits."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from model.data import load_mnist, to_model_input
+
+    images = to_model_input(load_mnist(allow_download=False).x_test[:AGREEMENT_DIGITS]).astype(np.float32)
+    interpreter = Interpreter(model_path=str(LAMBDA_DIR / "model/digits.tflite"))
+    interpreter.allocate_tensors()
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+    tflite = []
+    for image in images:
+        interpreter.set_tensor(input_index, image[None])
+        interpreter.invoke()
+        tflite.append(interpreter.get_tensor(output_index)[0].copy())
+    tflite = np.array(tflite)
+
+    page = open_page(f"{server}/?mode=server", service_workers="block")
+    web = np.array(page.evaluate("""async (images) => {
+        const card = await DigitsCard.load();
+        const classifier = await DigitsClassifier.load({ card, backend: "wasm" });
+        const answers = [];
+        for (const image of images) answers.push(await classifier.predict(Float32Array.from(image)));
+        return answers;
+    }""", images.reshape(len(images), -1).tolist()))
+    assert web.shape == tflite.shape
+    assert (web.argmax(1) == tflite.argmax(1)).all()
+    card = json.loads((PROJECT_ROOT / "web/model/card.json").read_text())
+    # Within what the exporter measured against Keras on all 10,000 digits, and its limit.
+    assert np.abs(web - tflite).max() < 2e-2
+    assert card["formats"]["tfjs"]["accuracy_on_checked"] >= card["test"]["accuracy"] - 0.0002
+
+
+def test_offline_after_one_visit_thanks_to_the_service_worker(open_page, server):
+    page = open_page(f"{server}/?mode=browser")
+    wait_for_model(page)
+    version = json.loads((PROJECT_ROOT / "web/model/card.json").read_text())["version"]
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=support.ANSWER_TIMEOUT_MS)
+    assert page.evaluate("caches.keys()") == [f"digits-{version}"]
+
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        support.wait_until_ready(page)
+        wait_for_model(page)
+        assert page.get_attribute("#model-status", "data-backend") == "wasm"
+        recognise(page, 4)
+        assert version in page.inner_text("#about-model")
+    finally:
+        page.context.set_offline(False)
+
+
+def test_a_new_model_version_replaces_the_cached_one(open_page, server):
+    page = open_page(f"{server}/?mode=browser")
+    wait_for_model(page)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=support.ANSWER_TIMEOUT_MS)
+    # What the page does when the card names a new version: register the worker under it.
+    page.evaluate("""async () => {
+        const registration = await navigator.serviceWorker.register('sw.js?version=next-model');
+        await new Promise((resolve) => {
+            const worker = registration.installing || registration.waiting || registration.active;
+            if (worker.state === 'activated') resolve();
+            worker.addEventListener('statechange', () => worker.state === 'activated' && resolve());
+        });
+    }""")
+    page.wait_for_function("() => caches.keys().then(keys => keys.join() === 'digits-next-model')",
+                           timeout=support.ANSWER_TIMEOUT_MS)
+
+
+def test_the_page_can_be_installed(open_page, server):
+    page = open_page(f"{server}/")
+    manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert manifest["display"] == "standalone" and manifest["start_url"].startswith("./")
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=support.ANSWER_TIMEOUT_MS)
+    session = page.context.new_cdp_session(page)
+    errors = session.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # Playwright's contexts are incognito windows, where Chromium installs nothing: not the page's doing.
+    assert [error for error in errors if error["errorId"] != "in-incognito"] == [], errors
+
+
+def test_the_page_keeps_to_its_content_security_policy(open_page, server):
+    """The function's policy ('self', 'wasm-unsafe-eval', workers from 'self' and blob:) is
+    enough for everything the page does, WebAssembly and both workers included."""
+    page = open_page("about:blank", ready=False)
+    violations = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text and "invalid source" not in message.text else None)
+    page.goto(f"{server}/?mode=browser")
+    support.wait_until_ready(page)
+    wait_for_model(page)
+    recognise(page, 0)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=support.ANSWER_TIMEOUT_MS)
+    assert violations == []
