@@ -18,6 +18,12 @@ def _drawn(**options) -> Callable[[int], np.ndarray]:
     return lambda digit: canvas(digit, **options)
 
 
+def _enlarged(factor: int, **options) -> Callable[[int], np.ndarray]:
+    """Drawn on the usual canvas, then every pixel repeated factor x factor times: a big
+    picture whose crop is pooled before preprocessing thickens or scales it."""
+    return lambda digit: np.kron(canvas(digit, **options), np.ones((factor, factor, 1), dtype=np.uint8))
+
+
 HARD_CASES: dict[str, Callable[[int], np.ndarray]] = {
     "usual canvas (280x280, 18 px pen)": _drawn(),
     "transparent canvas, black ink": _drawn(mode="transparent-black"),
@@ -32,6 +38,8 @@ HARD_CASES: dict[str, Callable[[int], np.ndarray]] = {
     "wide handwriting": _drawn(aspect=1.0),
     "narrow handwriting": _drawn(aspect=0.5),
     "JPEG, quality 30": lambda digit: jpeg_round_trip(canvas(digit), 30),
+    "840x840 canvas, 3-pixel pen": _enlarged(3, stroke=1),
+    "840x840 canvas, 54-pixel pen": _enlarged(3),
 }
 
 
