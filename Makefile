@@ -4,6 +4,9 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov conflicts with pins in constraints.txt, so it has a virtualenv of its own inside .venv.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: help setup lint train test evaluate tensorboard bench bench-training clean
 
@@ -12,6 +15,11 @@ $(PY_STAMP): requirements.txt constraints.txt lambda/requirements.txt
 	test -x $(PYTHON) || $(PYTHON_FOR_VENV) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(CHECKOV_STAMP): tests/function/checkov-requirements.txt $(PY_STAMP)
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON_FOR_VENV) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tests/function/checkov-requirements.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -23,7 +31,7 @@ help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 ## setup: create .venv and install the Python and npm packages
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
 ## train: train with the default recipe and export every format, replacing the shipped model (20-26 minutes on 2 cores)
 train: setup
