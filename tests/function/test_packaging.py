@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -156,3 +157,32 @@ def test_card_disagreeing_with_the_preprocessing_is_refused(tmp_path, classifier
     (tmp_path / "card.json").write_text(json.dumps(card))
     with pytest.raises(classifier_module.ModelUnavailable, match="box 22"):
         classifier_module.Classifier(tmp_path)
+
+
+def test_the_app_needs_only_what_lambda_requirements_install():
+    """Every module the app loads, /docs included, comes from the function's own folder, the
+    standard library or a distribution in lambda/requirements.txt, so the Lambda zip and a
+    container built from lambda/ alone have everything (Swagger UI's files among them)."""
+    code = """
+import importlib.metadata, json, os, sys
+from fastapi.testclient import TestClient  # the test's own tool, loaded before the app
+before = set(sys.modules)
+import app
+from swagger_ui_bundle import swagger_ui_path
+assert (swagger_ui_path / "swagger-ui-bundle.js").is_file()
+owners = importlib.metadata.packages_distributions()
+stdlib = sys.stdlib_module_names
+here = os.environ["PYTHONPATH"]
+loaded = {name.split(".")[0] for name in set(sys.modules) - before}
+own = {name for name in loaded if (getattr(sys.modules.get(name), "__file__", None) or "").startswith(here)}
+print(json.dumps(sorted({dist for name in loaded - own - stdlib for dist in owners.get(name, [])})))
+"""
+    completed = subprocess.run([sys.executable, "-c", code], cwd=LAMBDA_DIR, capture_output=True, text=True,
+                               timeout=120, env={**os.environ, "PYTHONPATH": str(LAMBDA_DIR)})
+    assert completed.returncode == 0, completed.stderr
+    distributions = {re.sub(r"[-_.]+", "-", name).lower() for name in json.loads(completed.stdout.splitlines()[-1])}
+    runtime = set(pins(LAMBDA_DIR / "requirements.txt"))
+    # Powertools imports botocore when it is there (the Lambda runtime has it) to tag AWS SDK
+    # calls, and does without it; the function makes no AWS SDK call.
+    assert distributions - runtime <= {"botocore"}, distributions - runtime
+    assert {"aws-lambda-powertools", "swagger-ui-bundle-v2", "ai-edge-litert", "fastapi"} <= distributions

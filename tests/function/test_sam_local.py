@@ -13,6 +13,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -226,7 +227,15 @@ def test_cors_preflight_for_a_page_opened_from_disk(sam_api):
 def test_docs_behind_the_api(sam_api):
     status, _, body = request(sam_api["url"] + "/openapi.json")
     assert status == 200 and "/predict" in json.loads(body)["paths"]
-    assert request(sam_api["url"] + "/docs")[0] == 200
+    status, headers, page = request(sam_api["url"] + "/docs")
+    assert status == 200
+    # Swagger UI's files come from the zip (swagger-ui-bundle-v2), not a CDN
+    references = re.findall(r'(?:src|href)="([^"]+)"', page.decode())
+    assert references and all(reference.startswith("/") for reference in references), references
+    for reference in references:
+        status, _, asset = request(sam_api["url"] + reference)
+        assert status == 200 and len(asset) > 100, reference
+    assert {key.lower(): value for key, value in headers.items()}["x-content-type-options"] == "nosniff"
 
 
 def test_request_log_reaches_the_function_log(sam_api):
