@@ -190,7 +190,10 @@ def _window(pixels: np.ndarray, paper_pixel: np.ndarray) -> tuple[int, int, int,
         words = np.ascontiguousarray(pixels).view(np.uint32)[:, :, 0]
         differs = words != np.ascontiguousarray(paper_pixel).view(np.uint32)[0]
     else:
-        differs = (pixels != paper_pixel).any(axis=2)
+        red, green, blue = (int(value) for value in paper_pixel)
+        differs = pixels[:, :, 0] != red
+        differs |= pixels[:, :, 1] != green
+        differs |= pixels[:, :, 2] != blue
     rows = np.flatnonzero(differs.any(axis=1))
     if rows.size == 0:
         return None
@@ -301,11 +304,16 @@ def pool(levels: np.ndarray, factor: int, how: str) -> np.ndarray:
     """Step 4: the maximum ("max") or the sum ("mean", divided later) of each factor x factor
     block, the last row and column of blocks completed with paper (0)."""
     height, width = levels.shape
-    blocks_down, blocks_across = -(-height // factor), -(-width // factor)
-    padded = np.zeros((blocks_down * factor, blocks_across * factor), dtype=np.int64)
-    padded[:height, :width] = levels
-    blocks = padded.reshape(blocks_down, factor, blocks_across, factor)
-    return blocks.max(axis=(1, 3)) if how == "max" else blocks.sum(axis=(1, 3))
+    padded = np.pad(levels, ((0, -height % factor), (0, -width % factor)))
+    combine = np.maximum if how == "max" else np.add
+    # Whole rows first (each a contiguous slice), then the columns of a factor-times smaller array.
+    rows = padded[0::factor].astype(np.int64)  # sums of up to factor^2 levels need 64 bits
+    for offset in range(1, factor):
+        combine(rows, padded[offset::factor], out=rows)
+    blocks = rows[:, 0::factor].copy()
+    for offset in range(1, factor):
+        combine(blocks, rows[:, offset::factor], out=blocks)
+    return blocks
 
 
 def dilate(image: np.ndarray, radius: int) -> np.ndarray:
