@@ -265,9 +265,9 @@ def test_metrics_in_embedded_metric_format(client, capsys, seven_png):
     client.post("/predict", content=seven_png, headers={"Content-Type": "image/png", "X-Request-Id": "m-1"})
     client.post("/predict", content=b"x", headers={"Content-Type": "text/plain", "X-Request-Id": "m-2"})
     metrics = metric_lines(capsys.readouterr().out)
-    names = {(metric["Name"], tuple(directive["Dimensions"][0]))
+    names = {(metric["Name"], tuple(sorted(directive["Dimensions"][0])))
              for line in metrics for directive in line["_aws"]["CloudWatchMetrics"] for metric in directive["Metrics"]}
-    assert {("Requests", ("service",)), ("Latency", ("service",)), ("Predictions", ("service", "digit")),
+    assert {("Requests", ("service",)), ("Latency", ("service",)), ("Predictions", ("digit", "service")),
             ("Errors", ("service", "status"))} <= names
     prediction = next(line for line in metrics if "Predictions" in line)
     assert prediction["digit"] == "7" and prediction["request_id"] == "m-1" and prediction["Predictions"] == [1.0]
