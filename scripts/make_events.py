@@ -102,6 +102,8 @@ def events() -> dict[str, dict]:
                                           bomb.getvalue()),
         "error-bad-base64": event("error-bad-base64", "POST", "/predict", "application/json",
                                   b'{"image": "data:image/png;base64,not base64 at all!"}'),
+        "error-nested-json": event("error-nested-json", "POST", "/predict", "application/json",
+                                   b'{"pixels": ' + b"[" * 1000 + b"]" * 1000 + b"}"),
     }
 
 

@@ -23,6 +23,7 @@ EXPECTED = {  # event -> (status, digit or words in the error)
     "error-blank-canvas": (422, "no digit found"),
     "error-decompression-bomb": (413, "not decoded"),
     "error-bad-base64": (400, "base64"),
+    "error-nested-json": (400, "levels deep"),
 }
 
 
