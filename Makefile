@@ -109,10 +109,11 @@ vectors: setup
 events: setup
 	$(PYTHON) -m scripts.make_events
 
-## bench-function: the function's accuracy, cold start, warm latency, req/s and size
+## bench-function: the function's accuracy, cold start, warm latency, hostile pictures, req/s and size
 bench-function: setup
 	$(PYTHON) bench/function_accuracy.py
 	$(PYTHON) bench/function_latency.py
+	$(PYTHON) bench/function_hostile.py
 	$(PYTHON) bench/function_throughput.py
 	$(PYTHON) bench/function_size.py
 
