@@ -24,8 +24,12 @@ from fastapi.staticfiles import StaticFiles
 from mangum import Mangum
 from starlette.routing import Match, Mount
 
+try:
+    from settings import settings
+except ValueError as error:  # settings.SettingsError: a DIGITS_* variable the function cannot use
+    sys.exit(f"error: {error}")
+
 import classifier
-from settings import settings
 
 try:
     MODEL = classifier.load()

@@ -186,3 +186,31 @@ print(json.dumps(sorted({dist for name in loaded - own - stdlib for dist in owne
     # calls, and does without it; the function makes no AWS SDK call.
     assert distributions - runtime <= {"botocore"}, distributions - runtime
     assert {"aws-lambda-powertools", "swagger-ui-bundle-v2", "ai-edge-litert", "fastapi"} <= distributions
+
+
+def test_broken_model_stops_uvicorn_with_the_same_one_line(tmp_path):
+    (tmp_path / "digits.tflite").write_bytes(b"TFL3" * 1000)
+    (tmp_path / "card.json").write_text((shipped_model_dir() / "card.json").read_text())
+    completed = subprocess.run([sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda", "--port", "0"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "DIGITS_MODEL_DIR": str(tmp_path)})
+    assert completed.returncode == 1
+    lines = [line for line in completed.stderr.splitlines() if line.strip() and "XNNPACK" not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'digits.tflite'}"), completed.stderr
+
+
+@pytest.mark.parametrize(("variable", "value"), [("DIGITS_MAX_BATCH", "lots"), ("DIGITS_MAX_BODY_BYTES", "-1"),
+                                                 ("DIGITS_CPU_WORKERS", "0")])
+def test_a_setting_it_cannot_use_stops_start_up_with_one_line(variable, value):
+    completed = subprocess.run([sys.executable, "-c", "import app"], cwd=LAMBDA_DIR, capture_output=True,
+                               text=True, timeout=120, env={**os.environ, variable: value})
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [completed.stderr.strip()]
+    assert completed.stderr.startswith(f"error: {variable}={value!r}: expected a whole number")
+
+
+def test_settings_are_read_in_one_place():
+    readers = [path.name for path in LAMBDA_DIR.glob("*.py")
+               if path.name != "settings.py" and re.search(r"os\.environ\.get|os\.getenv|os\.environ\[",
+                                                           path.read_text())]
+    assert readers == [], "read the environment in settings.py only"
