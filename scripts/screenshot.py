@@ -26,7 +26,8 @@ def take(browser, url: str, path: Path, *, viewport: dict, scale: float = 1, dig
         page = context.new_page()
         page.goto(url)
         support.wait_until_ready(page)
-        page.wait_for_function("!document.querySelector('#about-service').textContent.includes('checking')")
+        page.wait_for_function("() => !document.querySelector('#about-service').textContent.includes('checking')")
+        page.wait_for_function("() => document.querySelector('#about-model').dataset.version")
         support.draw_digit(page, digit)
         state = support.recognise(page)
         if state != "done":

@@ -34,7 +34,7 @@ def test_unreachable_service_says_connection_lost_and_offers_the_browser(open_pa
     assert message.startswith("Connection lost")
     assert dead in message
     assert page.inner_text("#output") == ""
-    page.wait_for_function("document.querySelector('#about-service').textContent.includes('not answering')")
+    page.wait_for_function("() => document.querySelector('#about-service').textContent.includes('not answering')")
 
     # Still usable: one press recognises the same drawing in the browser instead.
     before = support.answers_shown(page)

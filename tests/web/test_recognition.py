@@ -127,7 +127,7 @@ def test_served_page_talks_to_its_own_origin(open_page, server):
     page = open_page(server + "/")
     assert page.input_value("#mode") == "server"
     assert page.get_attribute("#about-service", "data-api") == server
-    page.wait_for_function("document.querySelector('#about-service').textContent.includes('answering')")
+    page.wait_for_function("() => document.querySelector('#about-service').textContent.includes('answering')")
 
 
 def test_recognises_as_you_draw(open_page, server):

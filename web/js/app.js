@@ -110,8 +110,8 @@
     const model = await loadClassifier();
     // The model's one-off loading is reported on its own, not as this answer's time.
     const since = Math.max(started, model.readyAt);
-    const probabilities = await model.predict(modelInput);
-    return { probabilities, modelVersion: model.version, backend: model.backend, started: since };
+    const { probabilities, inferenceMs } = await model.predict(modelInput);
+    return { probabilities, inferenceMs, modelVersion: model.version, backend: model.backend, started: since };
   }
 
   /* Loads once, in the background, as soon as browser mode is chosen. */

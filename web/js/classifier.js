@@ -9,7 +9,8 @@
  * loads there (WebAssembly's binary is fetched, so it gives way to WebGL or the CPU).
  *
  *   const classifier = await DigitsClassifier.load({ fromDisk, backend, card });
- *   classifier.predict(pixels)  -> Promise<number[classes]>, pixels: Float32Array(size * size)
+ *   classifier.predict(pixels)  -> Promise<{probabilities: number[classes], inferenceMs}>,
+ *                                  pixels: Float32Array(size * size)
  *   classifier.backend, .where ("worker" or "page"), .tried, .loadMs, .warmUpMs
  */
 (function (root) {
@@ -66,7 +67,11 @@
     return {
       ...engine,
       where: "page",
-      predict: async (pixels) => Array.from(await engine.predict(pixels)),
+      async predict(pixels) {
+        const started = performance.now();
+        const probabilities = Array.from(await engine.predict(pixels));
+        return { probabilities, inferenceMs: performance.now() - started };
+      },
     };
   }
 
@@ -91,7 +96,7 @@
           pending.delete(data.id);
           if (!request) return;
           if (data.error) request.reject(new ModelError(data.error));
-          else request.resolve(Array.from(data.probabilities));
+          else request.resolve({ probabilities: Array.from(data.probabilities), inferenceMs: data.inferenceMs });
         }
       };
       worker.postMessage({

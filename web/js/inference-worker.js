@@ -5,7 +5,7 @@
  *   -> {type: "load", backends, modelUrl, size, classes, multithreaded}
  *   <- {type: "ready", backend, tried, loadMs, warmUpMs} or {type: "failed", message}
  *   -> {type: "predict", id, pixels}       (pixels: Float32Array, transferred)
- *   <- {type: "answer", id, probabilities} or {type: "answer", id, error}
+ *   <- {type: "answer", id, probabilities, inferenceMs} or {type: "answer", id, error}
  */
 /* global DigitsEngine */
 "use strict";
@@ -45,8 +45,10 @@ async function load({ backends, modelUrl, modelName, size, classes, multithreade
 
 async function predict({ id, pixels }) {
   try {
+    const started = performance.now();
     const probabilities = Float32Array.from(await engine.predict(pixels)); // its own buffer, to transfer
-    self.postMessage({ type: "answer", id, probabilities }, [probabilities.buffer]);
+    const inferenceMs = performance.now() - started;
+    self.postMessage({ type: "answer", id, probabilities, inferenceMs }, [probabilities.buffer]);
   } catch (error) {
     self.postMessage({ type: "answer", id, error: (error && error.message) || String(error) });
   }

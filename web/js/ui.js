@@ -88,14 +88,15 @@
     $("#result").removeClass("is-busy").attr("data-state", state).removeAttr("aria-busy");
   }
 
-  function showAnswer({ label, confidence, probabilities, classes, modelInput, elapsedMs, modelVersion, mode, backend,
-    scrollIntoView = false }) {
+  function showAnswer({ label, confidence, probabilities, classes, modelInput, elapsedMs, inferenceMs, modelVersion,
+    mode, backend, scrollIntoView = false }) {
     settle("done");
     answersShown += 1;
     $("#result").attr({
       "data-mode": mode,
       "data-answers": answersShown,
       "data-elapsed-ms": elapsedMs.toFixed(2),
+      "data-inference-ms": inferenceMs === undefined ? "" : inferenceMs.toFixed(2),
       "data-model-version": modelVersion || "",
     });
     $("#output").text(label).removeClass("is-empty");
