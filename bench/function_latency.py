@@ -90,13 +90,16 @@ print(json.dumps({"import_and_load": imported - started, "first_request": answer
 class SavedModelClassifier:
     """The baseline: the same interface as classifier.Classifier, running TensorFlow."""
 
-    def __init__(self, saved_model_dir: str, card_path: Path):
+    def __init__(self, saved_model_dir: str):
         import tensorflow as tf
+
+        import classifier
+        import model_card
 
         self._tf = tf
         self._serve = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
-        self.card = json.loads(card_path.read_text())
-        self.version = self.card["version"]
+        self.card_info = card = model_card.read(classifier.model_dir())
+        self.card, self.version, self.classes, self.size = card.data, card.version, list(card.classes), card.size
         self.predict(__import__("numpy").zeros((1, 28, 28, 1), "float32"))
 
     def predict(self, images):
@@ -110,8 +113,7 @@ def use_saved_model(saved_model_dir: str) -> None:
 
     import classifier
 
-    card = classifier.model_dir() / classifier.CARD_FILE
-    classifier.load = functools.lru_cache(maxsize=1)(lambda: SavedModelClassifier(saved_model_dir, card))
+    classifier.load = functools.lru_cache(maxsize=1)(lambda: SavedModelClassifier(saved_model_dir))
 
 
 def cold_start(backend: str, saved_model: str, function_dir: Path, runs: int) -> dict:
@@ -375,13 +377,14 @@ def tf_handler(saved_model: str):
     from mangum import Mangum
 
     import app as app_module
-    import classifier
     import routes
 
-    baseline = SavedModelClassifier(saved_model, classifier.model_dir() / classifier.CARD_FILE)
+    baseline = SavedModelClassifier(saved_model)
     tensorflow_app = app_module.create_app()
     tensorflow_app.dependency_overrides[routes.current_classifier] = lambda: baseline
-    return Mangum(tensorflow_app, lifespan="off")
+    handler = Mangum(tensorflow_app, lifespan="off")
+    wrap = getattr(getattr(app_module, "observability", None), "lambda_handler", None)  # as app.handler is
+    return wrap(handler) if wrap else handler
 
 
 if __name__ == "__main__":
