@@ -51,8 +51,8 @@ def page_policy(script_hashes: list[str]) -> str:
     ])
 
 
-# Swagger UI sets inline styles and draws its icons as data: images; its scripts are local files.
-DOCS_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+# Swagger UI draws its icons as data: images; its scripts and styles are local files.
+DOCS_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
