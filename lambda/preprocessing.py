@@ -134,14 +134,14 @@ def ink_levels(pixels: np.ndarray) -> Ink:
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     full = FULL[channels]
 
-    corner = window = window_luma = None
+    corner = window = window_weighted = None
     background = 0
     if channels == 4:  # needs sums over the whole picture: the window around the corner's colour gives them
         corner = pixels[0, 0]
         window = _window(pixels, corner)
         if window is not None:
-            window_luma = _luma(_inside(pixels, window))
-        background = _background(pixels, corner, window, window_luma)
+            window_weighted = _luma_times_alpha(_inside(pixels, window))
+        background = _background(pixels, corner, window, window_weighted)
 
     border = np.concatenate([pixels[0, :], pixels[-1, :], pixels[:, 0], pixels[:, -1]])
     border_levels = _grey(border, channels, background)
@@ -152,12 +152,12 @@ def ink_levels(pixels: np.ndarray) -> Ink:
     # A border pixel with no ink (on the paper's side of the median) marks where the ink is not.
     paper_pixel = border[order[count // 2] if dark_ink else order[(count - 1) // 2]]
     if corner is None or not np.array_equal(paper_pixel, corner):
-        window, window_luma = _window(pixels, paper_pixel), None
+        window, window_weighted = _window(pixels, paper_pixel), None
     if window is None:
         raise BlankImageError("no digit found: the image is blank or holds only faint marks")
 
     top, _, left, _ = window
-    doubled = _grey(_inside(pixels, window), channels, background, window_luma)
+    doubled = _grey(_inside(pixels, window), channels, background, window_weighted)
     doubled *= 2
     if dark_ink:
         levels = np.subtract(paper_twice, doubled, out=doubled)
@@ -214,8 +214,13 @@ def _luma(pixels: np.ndarray) -> np.ndarray:
     return (pixels.astype(np.float32) @ weights).astype(np.int32)
 
 
+def _luma_times_alpha(pixels: np.ndarray) -> np.ndarray:
+    """int32 luma x A of (..., 4) uint8 pixels: the grey level of RGBA on a black background."""
+    return np.multiply(_luma(pixels), pixels[..., 3], dtype=np.int32)
+
+
 def _background(pixels: np.ndarray, corner: np.ndarray, window: tuple[int, int, int, int] | None,
-                window_luma: np.ndarray | None) -> int:
+                window_weighted: np.ndarray | None) -> int:
     """Step 1's backdrop for RGBA: 0 (black) when the visible pixels are light on average, else 1.
 
     The sums are exact: the window's pixels, plus every other pixel, which equals `corner`.
@@ -224,7 +229,7 @@ def _background(pixels: np.ndarray, corner: np.ndarray, window: tuple[int, int, 
     weighted = coverage = 0
     if window is not None:
         alpha = _inside(pixels, window)[:, :, 3]
-        weighted = int(np.multiply(window_luma, alpha, dtype=np.int32).sum(dtype=np.int64))
+        weighted = int(window_weighted.sum(dtype=np.int64))
         coverage = int(alpha.sum(dtype=np.int64))
         outside -= alpha.size
     weighted += outside * int(_luma(corner)) * int(corner[3])
@@ -232,21 +237,17 @@ def _background(pixels: np.ndarray, corner: np.ndarray, window: tuple[int, int, 
     return 0 if coverage > 0 and 2 * weighted > LUMA_FULL * coverage else 1
 
 
-def _grey(pixels: np.ndarray, channels: int, background: int, luma: np.ndarray | None = None) -> np.ndarray:
-    """Step 1: int32 grey levels of uint8 pixels (grey, RGB or RGBA) out of FULL[channels]."""
+def _grey(pixels: np.ndarray, channels: int, background: int, weighted: np.ndarray | None = None) -> np.ndarray:
+    """Step 1: int32 grey levels of uint8 pixels (grey, RGB or RGBA) out of FULL[channels];
+    for RGBA, `weighted` may hold their luma x A already."""
     if channels == 1:
         return pixels.astype(np.int32)
-    luma = _luma(pixels) if luma is None else luma.copy()
     if channels == 3:
-        return luma
-    alpha = pixels[..., 3].astype(np.int32)
-    if background == 0:
-        return np.multiply(luma, alpha, out=luma)
-    # luma x A + 255,000 x (255 - A) = A x (luma - 255,000) + 65,025,000
-    luma -= LUMA_FULL
-    luma *= alpha
-    luma += LUMA_FULL * 255
-    return luma
+        return _luma(pixels)
+    grey = _luma_times_alpha(pixels) if weighted is None else weighted  # which nothing else uses
+    if background == 1:  # luma x A + 255,000 x (255 - A)
+        grey += np.multiply(np.subtract(255, pixels[..., 3], dtype=np.int32), LUMA_FULL, dtype=np.int32)
+    return grey
 
 
 # --- step 3: the ink's box -----------------------------------------------------------------
