@@ -64,6 +64,7 @@ FULL = {1: 255, 3: LUMA_FULL, 4: LUMA_FULL * 255}  # the level of white, by chan
 # The page's canvas is 280x280, so its drawings are never pooled; a crop of a bigger picture
 # is pooled to at most this many pixels before thickening, which bounds the filter's cost.
 WORK_SIDE = 280
+BLACK_MASK = np.frombuffer(bytes([255, 255, 255, 0]), dtype=np.uint32)[0]  # R, G and B of an RGBA pixel as 32 bits
 
 
 class BlankImageError(ValueError):
@@ -216,6 +217,9 @@ def _luma(pixels: np.ndarray) -> np.ndarray:
 
 def _luma_times_alpha(pixels: np.ndarray) -> np.ndarray:
     """int32 luma x A of (..., 4) uint8 pixels: the grey level of RGBA on a black background."""
+    if pixels.ndim == 3 and not np.any(pixels.view(np.uint32) & BLACK_MASK):
+        # Black ink on a transparent canvas, as the page's canvas exports it: no luma to compute.
+        return np.zeros(pixels.shape[:2], dtype=np.int32)
     return np.multiply(_luma(pixels), pixels[..., 3], dtype=np.int32)
 
 
