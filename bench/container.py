@@ -72,18 +72,19 @@ def wait_for_health(url: str, alive, timeout: float = 120.0) -> float:
 
 
 class Serve:
-    """`make serve`: uvicorn app:app --app-dir lambda from .venv, one process."""
+    """`make serve`: uvicorn app:app --app-dir lambda from .venv, one process, its log to a file."""
 
     label = "make serve (uvicorn, .venv)"
 
     def __init__(self):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - open for the server's lifetime, closed in stop()
         started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda", "--host", "127.0.0.1",
              "--port", str(self.port)],
-            cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=PROJECT_ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         wait_for_health(self.url, lambda: self.process.poll() is None)
         self.ready_seconds = time.monotonic() - started
 
@@ -101,23 +102,39 @@ class Serve:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        self.log.close()
 
 
 class Container:
-    """The image under `docker run`, locked down as the Deployment runs it."""
+    """The image under `docker run`, locked down as the Deployment runs it.
 
-    def __init__(self, image: str, workers: int = 1, cpus: str | None = None, memory: str | None = None):
-        self.label = f"container, {workers} worker{'s' if workers > 1 else ''}" + (
-            f", --cpus {cpus}" if cpus else "")
-        limits = (["--cpus", cpus] if cpus else []) + (["--memory", memory] if memory else [])
+    network "host" shares this machine's loopback, as `make serve` uses it (and as a pod's
+    network adds no proxy); "published" goes through `-p` (Docker's bridge and its userland
+    proxy). logs "docker" is Docker's default json-file driver; "none" drops the log.
+    """
+
+    def __init__(self, image: str, workers: int = 1, cpus: str | None = None, memory: str | None = None,
+                 network: str = "host", logs: str = "docker"):
+        self.label = (f"container, {workers} worker{'s' if workers > 1 else ''}" + (f", --cpus {cpus}" if cpus else "")
+                      + (", via -p" if network == "published" else "") + (", no log" if logs == "none" else ""))
+        options = (["--cpus", cpus] if cpus else []) + (["--memory", memory] if memory else [])
+        options += ["--log-driver", "none"] if logs == "none" else []
+        port = free_port()
+        if network == "host":
+            options += ["--network", "host", "--env", f"PORT={port}"]
+        else:
+            options += ["--publish", f"127.0.0.1::{CONTAINER_PORT}"]
         started = time.monotonic()
-        completed = subprocess.run(
-            ["docker", "run", "--detach", "--publish", f"127.0.0.1::{CONTAINER_PORT}", *LOCKED_DOWN, *limits,
-             "--env", f"WEB_CONCURRENCY={workers}", image], capture_output=True, text=True, check=True)
+        completed = subprocess.run(["docker", "run", "--detach", *LOCKED_DOWN, *options,
+                                    "--env", f"WEB_CONCURRENCY={workers}", image],
+                                   capture_output=True, text=True, check=True)
         self.id = completed.stdout.strip()
-        published = subprocess.run(["docker", "port", self.id, f"{CONTAINER_PORT}/tcp"], capture_output=True,
-                                   text=True).stdout.split()[0]
-        self.url = f"http://{published}"
+        if network == "host":
+            self.url = f"http://127.0.0.1:{port}"
+        else:
+            published = subprocess.run(["docker", "port", self.id, f"{CONTAINER_PORT}/tcp"], capture_output=True,
+                                       text=True).stdout.split()[0]
+            self.url = f"http://{published}"
         wait_for_health(self.url, self.running)
         self.ready_seconds = time.monotonic() - started
 
@@ -144,6 +161,17 @@ class Container:
         subprocess.run(["docker", "rm", "--force", self.id], capture_output=True)
 
 
+def docker_run_overhead(image: str, starts: int) -> float:
+    """`docker run` of a process that does nothing: what any container start costs here."""
+    times = []
+    for _ in range(starts):
+        started = time.monotonic()
+        subprocess.run(["docker", "run", "--rm", *LOCKED_DOWN, "--entrypoint", "true", image], check=True,
+                       capture_output=True)
+        times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
 def median_start(make, starts: int) -> float:
     times = []
     for _ in range(starts):
@@ -151,6 +179,15 @@ def median_start(make, starts: int) -> float:
         times.append(server.ready_seconds)
         server.stop()
     return statistics.median(times)
+
+
+def median_result(results: list[dict]) -> dict:
+    merged = {kind: {key: statistics.median(result[kind][key] for result in results)
+                     for key in ("rate", "p50", "p99", "cores")} for kind in ("predict", "health")}
+    for kind in ("predict", "health"):
+        merged[kind]["errors"] = sum(result[kind]["errors"] for result in results)
+    merged["peak_memory"] = max((result["peak_memory"] or 0) for result in results)
+    return merged
 
 
 def load(server, body: Path, seconds: int, connections: int, scratch: Path) -> dict:
@@ -191,13 +228,13 @@ def lambda_comparison(image: str, invokes: int, scratch: Path) -> dict:
                            cwd=PROJECT_ROOT, capture_output=True, text=True, env=SAM_ENV, timeout=900)
     if built.returncode != 0:
         sys.exit(f"sam build failed:\n{(built.stdout + built.stderr)[-3000:]}")
-    zip_runs = sam_cold_starts(build_dir / "template.yaml", ["--invoke-image", standin, "DigitsFunction"], invokes)
+    zip_runs = sam_cold_starts(build_dir / "template.yaml", ["DigitsFunction", "--invoke-image", standin], invokes)
     # SAM adds its emulator to an image with a build step that needs root: wrap the image with USER root.
     local_tag = f"{image.split(':', maxsplit=1)[0]}:sam-local"
     subprocess.run(["docker", "build", "--quiet", "--tag", local_tag, "-"], input=f"FROM {image}\nUSER root\n",
                    capture_output=True, text=True, check=True)
     image_runs = sam_cold_starts(PROJECT_ROOT / "deploy" / "lambda-image" / "template.yaml",
-                                 ["--parameter-overrides", f"ImageUri={local_tag}", "DigitsImageFunction"], invokes)
+                                 ["DigitsImageFunction", "--parameter-overrides", f"ImageUri={local_tag}"], invokes)
     return {"zip": zip_runs, "image": image_runs}
 
 
@@ -210,6 +247,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each load (default %(default)s)")
     parser.add_argument("--connections", type=int, default=4, help="concurrent connections (default %(default)s)")
     parser.add_argument("--starts", type=int, default=5, help="starts timed for the median (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds, medians kept (default %(default)s)")
     parser.add_argument("--lambda", dest="with_lambda", action="store_true",
                         help="also compare Lambda cold starts, zip against image, under sam local invoke")
     parser.add_argument("--invokes", type=int, default=3, help="cold starts per Lambda package (default %(default)s)")
@@ -235,48 +273,74 @@ def main() -> None:
 
     try:
         serve_start = median_start(Serve, arguments.starts)
-        container_start = median_start(lambda: Container(image), arguments.starts)
+        container_start = median_start(lambda: Container(image, network="published"), arguments.starts)
+        overhead = docker_run_overhead(image, arguments.starts)
         idle = Container(image)
         time.sleep(2)
         idle_memory = idle.memory()
         idle.stop()
 
-        rows = {}
-        for make in (Serve, lambda: Container(image, 1), lambda: Container(image, 2),
-                     lambda: Container(image, 1, cpus=cpu_limit, memory=limits["memory"].replace("Mi", "m"))):
-            server = make()
-            try:
-                rows[server.label] = load(server, body, arguments.seconds, arguments.connections, scratch)
-            finally:
-                server.stop()
-        lambda_results = lambda_comparison(image, arguments.invokes, scratch) if arguments.with_lambda else None
+        # Interleaved rounds, the median of each: the machine's other load drifts during a run.
+        configurations = {
+            Serve.label: Serve,
+            "container, 1 worker, no log": lambda: Container(image, 1, logs="none"),
+            "container, 1 worker": lambda: Container(image, 1),
+            "container, 1 worker, via -p": lambda: Container(image, 1, network="published"),
+            "container, 2 workers": lambda: Container(image, 2),
+            f"container, 1 worker, --cpus {cpu_limit}": lambda: Container(
+                image, 1, cpus=cpu_limit, memory=limits["memory"].replace("Mi", "m")),
+        }
+        rounds = {label: [] for label in configurations}
+        for _ in range(arguments.rounds):
+            for label, make in configurations.items():
+                server = make()
+                try:
+                    rounds[label].append(load(server, body, arguments.seconds, arguments.connections, scratch))
+                finally:
+                    server.stop()
+        rows = {label: median_result(results) for label, results in rounds.items()}
+        print_tables(image, size, arguments.starts, serve_start, container_start, overhead, idle_memory, rows)
+        if arguments.with_lambda:
+            print_lambda(lambda_comparison(image, arguments.invokes, scratch))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
+
+def print_tables(image, size, starts, serve_start, container_start, overhead, idle_memory, rows) -> None:
     print(f"image size (uncompressed): {size / 1e6:.0f} MB")
-    print(f"start to first answer, median of {arguments.starts}: container {container_start:.2f} s, "
-          f"make serve {serve_start:.2f} s ({container_start / serve_start:.2f}x)")
+    print(f"start to first answer, median of {starts}: container {container_start:.2f} s, "
+          f"make serve {serve_start:.2f} s ({container_start / serve_start:.2f}x); `docker run` of `true` alone: "
+          f"{overhead:.2f} s")
     print(f"container memory at rest: {megabytes(idle_memory)}\n")
     baseline = rows[Serve.label]
-    print(f"{'':34s}{'predict req/s':>14s}{'ratio':>7s}{'p50 ms':>8s}{'p99 ms':>8s}{'cores':>7s}"
-          f"{'health req/s':>14s}{'ratio':>7s}{'peak memory':>13s}")
+    print("req/CPU-s: requests served per second of CPU the server used, which the other jobs sharing this "
+          "machine disturb far less than req/s\n")
+    print(f"{'':44s}{'predict req/s':>14s}{'ratio':>7s}{'p50 ms':>8s}{'p99 ms':>8s}{'cores':>7s}{'req/CPU-s':>10s}"
+          f"{'ratio':>7s}{'health req/s':>14s}{'ratio':>7s}{'req/CPU-s':>10s}{'ratio':>7s}{'peak memory':>13s}")
     for label, result in rows.items():
         predict, health = result["predict"], result["health"]
-        print(f"{label:34s}{predict['rate']:14.0f}{predict['rate'] / baseline['predict']['rate']:7.2f}"
-              f"{predict['p50']:8.2f}{predict['p99']:8.2f}{predict['cores']:7.2f}"
-              f"{health['rate']:14.0f}{health['rate'] / baseline['health']['rate']:7.2f}"
-              f"{megabytes(result['peak_memory']):>13s}")
+        predict_efficiency, health_efficiency = (result[kind]["rate"] / result[kind]["cores"]
+                                                 for kind in ("predict", "health"))
+        base_predict, base_health = (baseline[kind]["rate"] / baseline[kind]["cores"] for kind in ("predict", "health"))
+        print(f"{label:44s}{predict['rate']:14.0f}{predict['rate'] / baseline['predict']['rate']:7.2f}"
+              f"{predict['p50']:8.2f}{predict['p99']:8.2f}{predict['cores']:7.2f}{predict_efficiency:10.0f}"
+              f"{predict_efficiency / base_predict:7.2f}"
+              f"{health['rate']:14.0f}{health['rate'] / baseline['health']['rate']:7.2f}{health_efficiency:10.0f}"
+              f"{health_efficiency / base_health:7.2f}{megabytes(result['peak_memory']):>13s}")
     errors = sum(result[kind]["errors"] for result in rows.values() for kind in ("predict", "health"))
     print(f"\nnon-2xx answers: {errors}")
-    if lambda_results:
-        print("\nLambda cold start under `sam local invoke` (first invocation of a fresh container, health event):")
-        for kind, runs in lambda_results.items():
-            duration = statistics.median(run["duration_ms"] for run in runs)
-            wall = statistics.median(run["wall_s"] for run in runs)
-            print(f"  {kind:6s} init + first answer (REPORT Duration): median {duration:6.0f} ms;"
-                  f" whole `sam local invoke`: median {wall:5.1f} s")
     print(json.dumps({"image": image, "size": size, "container_start": container_start, "serve_start": serve_start,
-                      "idle_memory": idle_memory, "rows": rows, "lambda": lambda_results}))
+                      "docker_run_overhead": overhead, "idle_memory": idle_memory, "rows": rows}))
+
+
+def print_lambda(results: dict) -> None:
+    print("\nLambda cold start under `sam local invoke` (first invocation of a fresh container, health event):")
+    for kind, runs in results.items():
+        duration = statistics.median(run["duration_ms"] for run in runs)
+        wall = statistics.median(run["wall_s"] for run in runs)
+        print(f"  {kind:6s} init + first answer (REPORT Duration): median {duration:6.0f} ms;"
+              f" whole `sam local invoke`: median {wall:5.1f} s")
+    print(json.dumps({"lambda": results}))
 
 
 if __name__ == "__main__":
