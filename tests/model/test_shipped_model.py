@@ -70,7 +70,8 @@ def test_tfjs_model_loads_under_node_and_agrees_with_tflite(project_root, test_s
     images = test_set[0][:300]
     probabilities = export.predict_tfjs(project_root / "web/model", images)
     np.testing.assert_array_equal(probabilities.argmax(1), tflite_probabilities[:300].argmax(1))
-    np.testing.assert_allclose(probabilities, tflite_probabilities[:300], atol=1e-4)
+    # The TF.js weights are quantised: the page downloads a third of the bytes.
+    np.testing.assert_allclose(probabilities, tflite_probabilities[:300], atol=export.MAX_TFJS_PROBABILITY_DIFFERENCE)
 
 
 def test_version_is_the_shipped_weights(project_root, card):
