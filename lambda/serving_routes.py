@@ -18,7 +18,7 @@ import classifier
 import serving
 from decoding import InputError
 from errors import status_of
-from routes import parse_json, read_body
+from reading import parse_json, read_body
 from serving import MODEL_NAME, ProtocolError, ServedModel
 
 tf_serving = APIRouter(prefix="/v1/models", tags=["TensorFlow Serving REST API"])
