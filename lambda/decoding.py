@@ -160,13 +160,13 @@ def _shrunk_8_bit(image: Image.Image, factor: int) -> np.ndarray:
     levels = _grey_levels(image)
     for top in range(0, height, band):
         piece = image.crop((0, top, width, min(top + band, height)))
-        if levels:
-            piece = Image.fromarray(levels(piece), "L")
-        elif piece.mode != mode:
-            piece = piece.convert(mode)
-        if factor > 1:
-            piece = piece.reduce(factor)
-        shrunk[top // factor:top // factor + piece.height] = np.asarray(piece).reshape(piece.height, -1, channels)
+        if levels:  # 16- and 32-bit grey: shrunk as 32-bit integers, then brought to 8 bits
+            piece = piece.convert("I") if piece.mode != "I" else piece
+            piece = levels(piece.reduce(factor) if factor > 1 else piece)
+        else:
+            piece = piece.convert(mode) if piece.mode != mode else piece
+            piece = np.asarray(piece.reduce(factor) if factor > 1 else piece)
+        shrunk[top // factor:top // factor + piece.shape[0]] = piece.reshape(piece.shape[0], -1, channels)
     return shrunk[:, :, 0] if channels == 1 else shrunk
 
 
@@ -183,7 +183,7 @@ def _8_bit_mode(image: Image.Image) -> str:
 
 
 def _grey_levels(image: Image.Image):
-    """For 16- and 32-bit grey, a function from a band to its 8-bit levels; else None.
+    """For 16- and 32-bit grey, a function from a band (as "I") to its 8-bit levels; else None.
 
     16-bit levels are scaled by 257 (65535 -> 255); 32-bit ones too when any exceeds 255.
     """

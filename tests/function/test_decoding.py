@@ -87,7 +87,7 @@ def test_big_pictures_in_any_mode_shrink_band_by_band_as_they_would_whole(mode, 
     grey = np.kron(GREY, np.ones((9, 9), dtype=np.uint8))  # 1080x1080: shrunk by 2
     if mode == "I;16":
         image = Image.fromarray(grey.astype(np.uint16) * 257 + 100)
-        whole = Image.fromarray(np.rint(np.asarray(image) / 257).astype(np.uint8)).reduce(2)
+        whole = np.rint(np.asarray(image.convert("I").reduce(2)) / 257).astype(np.uint8)
     else:
         image = Image.fromarray(grey).convert(mode)
         whole = image.convert({"P": "RGB", "1": "L"}.get(mode, "RGBA")).reduce(2)
