@@ -19,16 +19,18 @@ LAPTOP, PHONE = support.LAPTOP, support.PHONE
 DIGIT = 3
 
 
-def take(browser, url: str, path: Path, *, viewport: dict, scale: float = 1, digit: int = DIGIT) -> str:
-    """Save a screenshot of `url` with `digit` drawn and recognised; returns the answer."""
-    context = browser.new_context(viewport=viewport, device_scale_factor=scale)
+def take(browser, url: str, path: Path, *, viewport: dict, scale: float = 1, digit: int = DIGIT,
+         touch: bool = False) -> str:
+    """Save a screenshot of `url` with `digit` drawn and recognised; returns the answer.
+    `touch`: a phone's touch screen (no keyboard-shortcut line)."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=touch, is_mobile=touch)
     try:
         page = context.new_page()
         page.goto(url)
         support.wait_until_ready(page)
         page.wait_for_function("() => !document.querySelector('#about-service').textContent.includes('checking')")
         page.wait_for_function("() => document.querySelector('#about-model').dataset.version")
-        support.draw_digit(page, digit)
+        (support.draw_digit_by_touch if touch else support.draw_digit)(page, digit)
         state = support.recognise(page)
         if state != "done":
             raise RuntimeError(f"the page did not recognise the digit: {page.inner_text('#message')}")
@@ -58,7 +60,7 @@ def main() -> None:
         answer = take(browser, f"{url}/?mode=server", args.path, viewport=LAPTOP)
         print(f"{args.path}: drew a {DIGIT}, the page answered {answer}")
         if args.phone:
-            answer = take(browser, f"{url}/?mode=server", args.phone, viewport=PHONE, scale=2)
+            answer = take(browser, f"{url}/?mode=server", args.phone, viewport=PHONE, scale=2, touch=True)
             print(f"{args.phone}: drew a {DIGIT}, the page answered {answer}")
         browser.close()
 
