@@ -145,16 +145,6 @@ def _shrunk_8_bit(image: Image.Image, factor: int) -> np.ndarray:
         return np.asarray(image.reduce(factor) if factor > 1 else image)
     width, height = image.size
     band = factor * max(1, BAND_PIXELS // (width * factor))  # whole blocks of rows
-    if factor > 1 and mode == "RGBA":
-        # Pillow shrinks transparent pictures premultiplied by alpha ("RGBa"), which bands do
-        # as well; only the shrunk picture is turned back.
-        small = Image.new("RGBa", (-(-width // factor), -(-height // factor)))
-        for top in range(0, height, band):
-            piece = image.crop((0, top, width, min(top + band, height)))
-            if piece.mode != "RGBA":
-                piece = piece.convert("RGBA")
-            small.paste(piece.convert("RGBa").reduce(factor), (0, top // factor))
-        return np.asarray(small.convert("RGBA"))
     channels = len(mode)
     shrunk = np.empty((-(-height // factor), -(-width // factor), channels), dtype=np.uint8)
     levels = _grey_levels(image)
