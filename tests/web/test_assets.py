@@ -90,3 +90,21 @@ def test_a_whole_session_stays_on_this_machine(open_page, server):
                    for url in requests), "the fallback backends load only when WebAssembly fails"
     assert any(url.endswith("/predict") for url in requests)
     assert all(url.startswith(server) for url in requests)
+
+
+def test_the_service_worker_keeps_every_file_the_page_needs_offline():
+    """sw.js lists the page's files by hand: every script, style and library that the page
+    and its inference worker load for browser mode must be in it."""
+    sw = (ROOT / "web/sw.js").read_text()
+    listed = set(re.findall(r'"((?:js|css|vendor|model|icons)/[^"]+|index\.html|manifest\.webmanifest)"', sw))
+    page = (ROOT / "web/index.html").read_text()
+    needed = set(re.findall(r'(?:src|href)="((?:js|css|vendor|icons)/[^"]+|manifest\.webmanifest)"', page))
+    needed |= {"js/inference-worker.js", "model/card.json", "model/model.json"}
+    engine = (ROOT / "web/js/tf-engine.js").read_text()
+    default = re.search(r'BACKENDS = \["(\w+)"', engine).group(1)
+    scripts = dict(re.findall(r'(\w+): "([\w.-]+\.js)"', engine))
+    needed |= {f"vendor/{scripts[part]}" for part in ("core", "converter", default)}
+    needed.add("vendor/tfjs-backend-wasm-simd.wasm")
+    assert needed <= listed, f"sw.js does not keep {sorted(needed - listed)}"
+    for path in listed:
+        assert (ROOT / "web" / path).is_file(), f"sw.js lists {path}, which web/ does not have"
