@@ -41,18 +41,23 @@ import errors
 import observability
 from routes import router
 from security import SecurityHeaders
+from serving import PROTOCOL_PATHS
 from serving_routes import open_inference, tf_serving
 
 
 class PageMount(Mount):
     """The page's files at /, except at the API's own paths: there a method the route does not
-    take gets the route's 405 (`GET /predict` -> `Allow: POST`), not the files' 404 or 405."""
+    take gets the route's 405 (`GET /predict` -> `Allow: POST`), not the files' 404 or 405; and
+    never under the serving protocols' paths, which answer unknown routes in their own shape."""
 
     def __init__(self, path: str, app, name: str, routes: list):
         super().__init__(path, app=app, name=name)
         self._routes = routes
 
     def matches(self, scope) -> tuple[Match, dict]:
+        path = scope.get("path", "")
+        if path == "/v2" or path.startswith(PROTOCOL_PATHS):
+            return Match.NONE, {}
         if any(route is not self and route.matches(scope)[0] != Match.NONE for route in self._routes):
             return Match.NONE, {}
         return super().matches(scope)
@@ -63,8 +68,9 @@ def create_app(web_dir: Path = settings.web_dir) -> FastAPI:
         title="MNIST digit classifier",
         version=MODEL.version,
         description="Draw a digit, get it recognised. `POST /predict` takes one picture (upload, raw "
-                    "image, data URL or 28x28 pixels); `POST /v1/models/digits:predict` speaks "
-                    "TensorFlow Serving's REST format.",
+                    "image, data URL or 28x28 pixels). The model-serving protocols carry model inputs: "
+                    "TensorFlow Serving's REST API under `/v1/models/digits` and the Open Inference "
+                    "Protocol (KServe v2, Triton) under `/v2`.",
         docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
     )
     application.include_router(tf_serving)

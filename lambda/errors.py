@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from decoding import InputError, InvalidInput, TooLarge, UndecodableInput, UnsupportedFormat
 from preprocessing import BlankImageError
 from schemas import ErrorMessage
+from serving import PROTOCOL_PATHS
 
 STATUS_CODES: dict[type[Exception], int] = {
     UnsupportedFormat: 415,
@@ -58,7 +61,19 @@ async def _validation_error(request: Request, error: RequestValidationError | Va
     return error_response(request, 422, describe_validation(list(error.errors())))
 
 
+async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """Routing's own 404 and 405: in the serving protocols' shape under their paths."""
+    path = request.url.path
+    if path == "/v2" or path.startswith(PROTOCOL_PATHS):
+        detail = {404: f"{path} is not a route of this server (see /docs for the /v1 and /v2 routes)",
+                  405: f"{request.method} is not allowed on {path}"}.get(error.status_code, str(error.detail))
+        request.state.error = detail
+        return JSONResponse({"error": detail}, status_code=error.status_code, headers=error.headers)
+    return await http_exception_handler(request, error)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     for kind in (InputError, BlankImageError):
         app.add_exception_handler(kind, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

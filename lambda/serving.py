@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MODEL_NAME = "digits"
+# Paths whose errors, routing's 404 and 405 included, answer in the protocols' shape {"error": "..."}.
+PROTOCOL_PATHS = ("/v1/models/", "/v2/")
 SIGNATURE = "serving_default"
 FLOAT_TYPES = (float, int)
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 
 import classifier
 import serving
@@ -21,10 +24,81 @@ from errors import status_of
 from reading import parse_json, read_body
 from serving import MODEL_NAME, ProtocolError, ServedModel
 
+
+class _Segment(Convertor):
+    """A model name or version: one path segment without ':', which starts a verb (`digits:predict`)."""
+
+    regex = "[^/:]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("segment", _Segment())
+
 tf_serving = APIRouter(prefix="/v1/models", tags=["TensorFlow Serving REST API"])
 open_inference = APIRouter(prefix="/v2", tags=["Open Inference Protocol (KServe v2)"])
 
 JSON_BODY = {"application/json": {"schema": {"type": "object"}}}
+
+
+# --- what the routes answer, for /docs and /openapi.json --------------------------------------
+
+
+class ProtocolErrorBody(BaseModel):
+    error: str = Field(description="what was wrong, for a person to read",
+                       examples=["input 'image' has datatype 'INT8'; expected \"FP32\""])
+
+
+class TfStatus(BaseModel):
+    model_version_status: list[dict[str, Any]]
+
+
+class TfMetadata(BaseModel):
+    model_spec: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class TfPredictAnswer(BaseModel):
+    predictions: list[list[float]] | None = Field(None, description="row format: ten probabilities per instance")
+    outputs: list[list[float]] | None = Field(None, description="columnar format: ten probabilities per input")
+
+
+class TfClassifyAnswer(BaseModel):
+    results: list[list[tuple[str, float]]] = Field(description="for each example, (class, probability) x 10")
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+class V2ModelMetadata(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
+
+
+class V2ModelReady(BaseModel):
+    name: str
+    ready: bool
+
+
+class V2InferAnswer(BaseModel):
+    model_name: str
+    model_version: str
+    id: str | None = None
+    outputs: list[dict[str, Any]] = Field(description="`probabilities`: FP32 [N, 10], as JSON `data` or binary")
+
+
+def _documented(answer: type[BaseModel], *statuses: int) -> dict:
+    return {200: {"model": answer}, **{status: {"model": ProtocolErrorBody} for status in statuses}}
 
 
 def served_model() -> ServedModel:
@@ -128,35 +202,41 @@ TF_CLASSIFY = {"requestBody": {"required": True, "content": JSON_BODY, "descript
     "`[[class, probability], ...]` for the ten digits.")}}
 
 
-@tf_serving.get("/{name}", summary="Model status")
-@tf_serving.get("/{name}/versions/{version}", summary="Model status of one version")
+@tf_serving.get("/{name:segment}", summary="Model status", responses=_documented(TfStatus, 404))
+@tf_serving.get("/{name:segment}/versions/{version:segment}", summary="Model status of one version",
+                responses=_documented(TfStatus, 404))
 async def tf_status(name: str, version: str | None = None) -> JSONResponse:
     """GetModelStatusResponse: the served version is AVAILABLE. The version is the card's
     training time as a number (`20261121102151` for card version `20261121-102151-...`)."""
     return _lookup(name, version, serving.tf_status)
 
 
-@tf_serving.get("/{name}/metadata", summary="Model metadata: the serving_default signature")
-@tf_serving.get("/{name}/versions/{version}/metadata", summary="Model metadata of one version")
+@tf_serving.get("/{name:segment}/metadata", summary="Model metadata: the serving_default signature",
+                responses=_documented(TfMetadata, 404))
+@tf_serving.get("/{name:segment}/versions/{version:segment}/metadata", summary="Model metadata of one version",
+                responses=_documented(TfMetadata, 404))
 async def tf_metadata(name: str, version: str | None = None) -> JSONResponse:
     return _lookup(name, version, serving.tf_metadata)
 
 
-@tf_serving.post("/{name}:predict", summary="Predict (row or columnar format)", openapi_extra=TF_PREDICT)
-@tf_serving.post("/{name}/versions/{version}:predict", summary="Predict with one version", openapi_extra=TF_PREDICT)
+@tf_serving.post("/{name:segment}:predict", summary="Predict (row or columnar format)", openapi_extra=TF_PREDICT,
+                 responses=_documented(TfPredictAnswer, 400, 404, 413))
+@tf_serving.post("/{name:segment}/versions/{version:segment}:predict", summary="Predict with one version",
+                 openapi_extra=TF_PREDICT, responses=_documented(TfPredictAnswer, 400, 404, 413))
 async def tf_predict(request: Request, name: str, version: str | None = None) -> Response:
     return await _run(request, name, version, _predict)
 
 
-@tf_serving.post("/{name}:classify", summary="Classify: each digit class with its probability",
-                 openapi_extra=TF_CLASSIFY)
-@tf_serving.post("/{name}/versions/{version}:classify", summary="Classify with one version",
-                 openapi_extra=TF_CLASSIFY)
+@tf_serving.post("/{name:segment}:classify", summary="Classify: each digit class with its probability",
+                 openapi_extra=TF_CLASSIFY, responses=_documented(TfClassifyAnswer, 400, 404, 413))
+@tf_serving.post("/{name:segment}/versions/{version:segment}:classify", summary="Classify with one version",
+                 openapi_extra=TF_CLASSIFY, responses=_documented(TfClassifyAnswer, 400, 404, 413))
 async def tf_classify(request: Request, name: str, version: str | None = None) -> Response:
     return await _run(request, name, version, _classify)
 
 
-@tf_serving.post("/{name}:regress", summary="Regress: not served (a classifier)")
+@tf_serving.post("/{name:segment}:regress", summary="Regress: not served (a classifier)",
+                 responses={400: {"model": ProtocolErrorBody}})
 async def tf_regress(name: str) -> JSONResponse:
     return _error(f"model {name!r} is a classifier and has no regression signature; use :predict or :classify",
                   400)
@@ -188,20 +268,24 @@ async def v2_server_metadata(request: Request) -> dict:
     return {"name": request.app.title, "version": request.app.version, "extensions": []}
 
 
-@open_inference.get("/models/{name}", summary="Model metadata")
-@open_inference.get("/models/{name}/versions/{version}", summary="Model metadata of one version")
+@open_inference.get("/models/{name:segment}", summary="Model metadata", responses=_documented(V2ModelMetadata, 404))
+@open_inference.get("/models/{name:segment}/versions/{version:segment}", summary="Model metadata of one version",
+                    responses=_documented(V2ModelMetadata, 404))
 async def v2_model_metadata(name: str, version: str | None = None) -> JSONResponse:
     return _lookup(name, version, serving.v2_model_metadata)
 
 
-@open_inference.get("/models/{name}/ready", summary="Model ready")
-@open_inference.get("/models/{name}/versions/{version}/ready", summary="Model ready, one version")
+@open_inference.get("/models/{name:segment}/ready", summary="Model ready", responses=_documented(V2ModelReady, 404))
+@open_inference.get("/models/{name:segment}/versions/{version:segment}/ready", summary="Model ready, one version",
+                    responses=_documented(V2ModelReady, 404))
 async def v2_model_ready(name: str, version: str | None = None) -> JSONResponse:
     return _lookup(name, version, lambda _model: {"name": MODEL_NAME, "ready": True})
 
 
-@open_inference.post("/models/{name}/infer", summary="Inference", openapi_extra=V2_INFER)
-@open_inference.post("/models/{name}/versions/{version}/infer", summary="Inference with one version",
-                     openapi_extra=V2_INFER)
+@open_inference.post("/models/{name:segment}/infer", summary="Inference", openapi_extra=V2_INFER,
+                     responses=_documented(V2InferAnswer, 400, 404, 413))
+@open_inference.post("/models/{name:segment}/versions/{version:segment}/infer", summary="Inference with one version",
+                     openapi_extra=V2_INFER, responses=_documented(V2InferAnswer, 400, 404, 413))
 async def v2_infer(request: Request, name: str, version: str | None = None) -> Response:
     return await _run(request, name, version, _infer)
+

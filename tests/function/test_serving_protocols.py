@@ -241,3 +241,15 @@ def test_tf_serving_refuses_huge_numbers_and_bad_json_in_its_error_shape(client)
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["error"]
+
+
+def test_unknown_routes_and_methods_answer_in_the_protocols_shape(client):
+    for path in ("/v2/models/digits/explain", "/v1/models/digits/labels/stable", "/v2/nothing"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "is not a route of this server" in response.json()["error"]
+    response = client.get("/v1/models/digits:predict")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json() == {"error": "GET is not allowed on /v1/models/digits:predict"}
+    assert client.post("/v2/health/live").status_code == 405
