@@ -67,16 +67,17 @@ def _write(work_dir: Path, run: UnfinishedRun) -> None:
     os.replace(scratch, work_dir / RECORD)
 
 
-def start(work_dir: Path, config: TrainingConfig, log_dir: Path | None) -> None:
+def start(work_dir: Path, config: TrainingConfig, log_dir: Path | None) -> UnfinishedRun:
     """Record a fresh run, forgetting any earlier unfinished one."""
     finish(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    _write(work_dir, UnfinishedRun(config, log_dir, 0, None))
+    run = UnfinishedRun(config, log_dir, 0, None)
+    _write(work_dir, run)
+    return run
 
 
-def save_epoch(work_dir: Path, model, epochs_done: int) -> None:
-    """Record that `epochs_done` epochs are finished, with the model's and optimizer's state."""
-    run = read(work_dir)
+def save_epoch(work_dir: Path, run: UnfinishedRun, model, epochs_done: int) -> None:
+    """Record that `epochs_done` epochs of `run` are finished, with the model's and optimizer's state."""
     weights = work_dir / f"resume-epoch-{epochs_done}.weights.h5"
     model.save_weights(weights, overwrite=True)
     _write(work_dir, dataclasses.replace(run, epochs_done=epochs_done, weights=weights))

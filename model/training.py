@@ -136,12 +136,12 @@ def read_history(path: Path, epochs: int | None = None) -> dict:
 class ResumePoint(keras.callbacks.Callback):
     """Records every finished epoch for `--resume`; a finished run leaves nothing behind."""
 
-    def __init__(self, work_dir: Path):
+    def __init__(self, work_dir: Path, run: resume_state.UnfinishedRun):
         super().__init__()
-        self.work_dir = work_dir
+        self.work_dir, self.run = work_dir, run
 
     def on_epoch_end(self, epoch, logs=None):
-        resume_state.save_epoch(self.work_dir, self.model, epoch + 1)
+        resume_state.save_epoch(self.work_dir, self.run, self.model, epoch + 1)
 
     def on_train_end(self, logs=None):
         # Keras calls this only when every epoch ran (an interrupt skips it).
@@ -174,9 +174,10 @@ def fit(model: keras.Model, training: tuple, validation: tuple, config: Training
 
     work_dir.mkdir(parents=True, exist_ok=True)
     best_path, history_path = work_dir / "best.keras", work_dir / "history.csv"
-    best_so_far, first_epoch = None, 0
+    best_so_far, first_epoch, run = None, 0, resume
     if resume is not None:
         resume_state.restore(model, resume)
+        run = dataclasses.replace(resume, log_dir=log_dir)  # where this part of the run logs
         first_epoch = resume.epochs_done
         earlier = read_history(history_path, first_epoch)
         # Epochs logged after the last recorded one will run again: forget them.
@@ -187,7 +188,7 @@ def fit(model: keras.Model, training: tuple, validation: tuple, config: Training
         # A fresh run must not pick up the best epoch of an earlier one.
         best_path.unlink(missing_ok=True)
         if resumable:
-            resume_state.start(work_dir, config, log_dir)
+            run = resume_state.start(work_dir, config, log_dir)
 
     callbacks = [
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max",
@@ -202,7 +203,7 @@ def fit(model: keras.Model, training: tuple, validation: tuple, config: Training
                       ConfusionMatrixImages(val_ds, y_val, log_dir / "validation")]
     if resumable:
         # Last, so an epoch counts as done only once everything above has recorded it.
-        callbacks.append(ResumePoint(work_dir))
+        callbacks.append(ResumePoint(work_dir, run))
     started = time.perf_counter()
     # shuffle=False: train_ds shuffles itself every epoch (Keras cannot shuffle a tf.data.Dataset).
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=first_epoch,
