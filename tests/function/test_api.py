@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
 
@@ -313,3 +314,20 @@ def test_requests_never_load_the_model_again(client, monkeypatch, seven_png):
     monkeypatch.setattr(classifier_module.Classifier, "__init__", refuse)
     for _ in range(3):
         assert client.post("/predict", content=seven_png, headers={"Content-Type": "image/png"}).status_code == 200
+
+
+def test_the_page_is_served_compressed_and_cacheable(client):
+    path = "/vendor/tf-core.es2017.min.js"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as packed:
+        sent = b"".join(packed.iter_raw())
+    assert plain.status_code == packed.status_code == 200
+    assert packed.headers["content-encoding"] == "gzip"
+    assert len(sent) < 0.6 * len(plain.content)
+    assert gzip.decompress(sent) == plain.content
+    etag = plain.headers["etag"]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    small = client.get("/health", headers={"Accept-Encoding": "gzip"})
+    assert small.status_code == 200
+    assert "content-encoding" not in small.headers

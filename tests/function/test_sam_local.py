@@ -209,6 +209,37 @@ def test_tensorflow_serving_predict(sam_api):
     assert len(predictions) == 2 and max(range(10), key=predictions[0].__getitem__) == 4
 
 
+def test_tensorflow_serving_metadata_and_columnar_predict(sam_api):
+    status, _, answer = request(sam_api["url"] + "/v1/models/digits/metadata")
+    assert status == 200
+    assert "serving_default" in json.loads(answer)["metadata"]["signature_def"]["signature_def"]
+    instance = (canvas(7, width=28, height=28, size=20, stroke=2.5, mode="white-on-black") / 255).round(3).tolist()
+    status, _, answer = request(sam_api["url"] + "/v1/models/digits:predict",
+                                json.dumps({"inputs": {"image": [instance]}}).encode(), "application/json")
+    assert status == 200
+    assert int(np.argmax(json.loads(answer)["outputs"][0])) == 7
+    status, _, answer = request(sam_api["url"] + "/v1/models/letters")
+    assert status == 404 and "not served here" in json.loads(answer)["error"]
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json-tensors", "binary-tensors"])
+def test_open_inference_protocol_with_tritonclient(sam_api, binary, mnist, classifier):
+    import tritonclient.http as httpclient
+
+    triton = httpclient.InferenceServerClient(sam_api["url"].removeprefix("http://"), network_timeout=120)
+    try:
+        assert triton.is_server_live() and triton.is_server_ready() and triton.is_model_ready("digits")
+        assert triton.get_model_metadata("digits")["inputs"][0]["shape"] == [-1, 28, 28, 1]
+        images = (mnist.x_test[:20] / 255).astype(np.float32)[..., np.newaxis]
+        tensor = httpclient.InferInput("image", list(images.shape), "FP32")
+        tensor.set_data_from_numpy(images, binary_data=binary)
+        result = triton.infer("digits", [tensor],
+                              outputs=[httpclient.InferRequestedOutput("probabilities", binary_data=binary)])
+        np.testing.assert_allclose(result.as_numpy("probabilities"), classifier.predict(images), atol=1e-6)
+    finally:
+        triton.close()
+
+
 def test_errors_keep_their_status_and_detail(sam_api):
     status, _, answer = request(sam_api["url"] + "/predict", b"seven", "text/plain")
     assert status == 415 and "not supported" in json.loads(answer)["detail"]
