@@ -52,8 +52,15 @@ def _cpu_slots() -> anyio.CapacityLimiter:
     return anyio.CapacityLimiter(settings.cpu_workers)
 
 
-async def off_the_loop(work: Callable[..., Result], *args: object) -> Result:
-    """Run CPU-bound work in a worker thread; requests beyond cpu_workers wait their turn."""
+async def off_the_loop(request: Request, work: Callable[..., Result], *args: object) -> Result:
+    """Run CPU-bound work in a worker thread, so the event loop stays free for other requests
+    (under uvicorn); requests beyond cpu_workers wait their turn.
+
+    On Lambda (Mangum puts the event in the scope) a container serves one request at a time,
+    so there is nothing for the loop to serve meanwhile: the work runs in place. A thread would
+    only add its start, since anyio stops its workers when each invocation's task ends."""
+    if "aws.event" in request.scope:
+        return work(*args)
     return await anyio.to_thread.run_sync(work, *args, limiter=_cpu_slots())
 
 
@@ -121,7 +128,7 @@ async def predict(request: Request, model: Model) -> Prediction:
     body = await read_body(request)
     if kind == MULTIPART:
         body = await reading.form_file(request.headers, body)
-    probabilities = await off_the_loop(recognise, model, kind, body)
+    probabilities = await off_the_loop(request, recognise, model, kind, body)
 
     digit = int(probabilities.argmax())
     request.state.digit = digit

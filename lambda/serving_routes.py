@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 import classifier
@@ -22,6 +21,7 @@ import serving
 from decoding import InputError
 from errors import status_of
 from reading import parse_json, read_body
+from routes import off_the_loop
 from serving import MODEL_NAME, ProtocolError, ServedModel
 
 
@@ -140,7 +140,7 @@ async def _run(request: Request, name: str, version: str | None, work: Work) -> 
         def job() -> tuple[dict, bytes, int]:
             return work(model, parse_json(document), binary)
 
-        answer, tensors, instances = await run_in_threadpool(job)
+        answer, tensors, instances = await off_the_loop(request, job)
     except ProtocolError as error:
         request.state.error = str(error)
         return _error(str(error), error.status)
