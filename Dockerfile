@@ -18,18 +18,18 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=igno
     PIP_BREAK_SYSTEM_PACKAGES=1
 COPY constraints.txt ./
 COPY lambda/requirements.txt lambda/
-COPY deploy/docker/ deploy/docker/
 # deploy/docker/wheels/ holds the wheels `make image` downloaded on the host, whose pip knows
-# the network's index, proxy and certificates; without it, pip asks the index itself. A base
-# without pip (Debian's Python) runs pip from its wheel there. Console scripts would point at
-# this stage's paths, so bin/ goes (the image runs `python3 -m`), and so does NumPy's own
-# test suite (16 MB), never run here.
+# the network's index, proxy and certificates; without it (a plain `docker build`), pip asks
+# the index itself. A base without pip (Debian's Python) runs pip from its wheel there.
+# Console scripts would point at this stage's paths, so bin/ goes (the image runs
+# `python3 -m`), and so does NumPy's own test suite (16 MB), never run here.
+COPY deploy/docker/requirements.txt deploy/docker/wheel[s] wheels/
 RUN set -eu; \
     source=""; pip="python3 -m pip"; \
-    if ls deploy/docker/wheels/*.whl >/dev/null 2>&1; then source="--no-index --find-links deploy/docker/wheels"; fi; \
-    if ! python3 -m pip --version >/dev/null 2>&1; then pip="python3 $(ls deploy/docker/wheels/pip-*.whl | head -n 1)/pip"; fi; \
+    if ls wheels/*.whl >/dev/null 2>&1; then source="--no-index --find-links wheels"; fi; \
+    if ! python3 -m pip --version >/dev/null 2>&1; then pip="python3 $(ls wheels/pip-*.whl | head -n 1)/pip"; fi; \
     $pip install --quiet $source --only-binary=:all: --no-compile --target /opt/digits/packages \
-        -r lambda/requirements.txt -r deploy/docker/requirements.txt -c constraints.txt; \
+        -r lambda/requirements.txt -r wheels/requirements.txt -c constraints.txt; \
     rm -rf /opt/digits/packages/bin; \
     find /opt/digits/packages/numpy -depth -type d -name tests -exec rm -rf {} +
 COPY lambda/ /opt/digits/function/

@@ -7,8 +7,9 @@
   `make serve`'s uvicorn until the same; the median of --starts;
 * requests/s and p50/p99 latency of POST /predict (a 280x280 canvas PNG) and GET /health, with
   wrk (Debian's `wrk`; else a Python client, and the table says so), for `make serve` and the
-  container with 1 and 2 worker processes (WEB_CONCURRENCY), and with the Deployment's CPU
-  limit; the container's CPU (cores busy during the load) and peak memory, which set the
+  container with 1 and 2 worker processes (WEB_CONCURRENCY), 1 and 4 threads beside the event
+  loop (DIGITS_CPU_WORKERS; the app's default is the CPU count, 2 here), and with the
+  Deployment's CPU limit; the container's CPU (cores busy during the load) and peak memory, which set the
   Deployment's requests and limits;
 * with --lambda: the cold start of the zip function (template.yaml, `sam build`, on SAM's
   python3.11 stand-in image) against the container image (deploy/lambda-image/template.yaml),
@@ -114,10 +115,12 @@ class Container:
     """
 
     def __init__(self, image: str, workers: int = 1, cpus: str | None = None, memory: str | None = None,
-                 network: str = "host", logs: str = "docker"):
+                 network: str = "host", logs: str = "docker", threads: int | None = None):
         self.label = (f"container, {workers} worker{'s' if workers > 1 else ''}" + (f", --cpus {cpus}" if cpus else "")
-                      + (", via -p" if network == "published" else "") + (", no log" if logs == "none" else ""))
+                      + (", via -p" if network == "published" else "") + (", no log" if logs == "none" else "")
+                      + (f", {threads} thread{'s' if threads > 1 else ''}" if threads else ""))
         options = (["--cpus", cpus] if cpus else []) + (["--memory", memory] if memory else [])
+        options += ["--env", f"DIGITS_CPU_WORKERS={threads}"] if threads else []
         options += ["--log-driver", "none"] if logs == "none" else []
         port = free_port()
         if network == "host":
@@ -287,6 +290,8 @@ def main() -> None:
             "container, 1 worker": lambda: Container(image, 1),
             "container, 1 worker, via -p": lambda: Container(image, 1, network="published"),
             "container, 2 workers": lambda: Container(image, 2),
+            "container, 1 worker, 1 thread": lambda: Container(image, 1, threads=1),
+            "container, 1 worker, 4 threads": lambda: Container(image, 1, threads=4),
             f"container, 1 worker, --cpus {cpu_limit}": lambda: Container(
                 image, 1, cpus=cpu_limit, memory=limits["memory"].replace("Mi", "m")),
         }

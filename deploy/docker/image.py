@@ -81,7 +81,7 @@ def _input_files() -> list[Path]:
         path = ROOT / name
         candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
         files += [file for file in candidates if file.is_file() and "__pycache__" not in file.parts
-                  and file.suffix != ".pyc" and WHEELS not in file.parents]
+                  and file.suffix != ".pyc" and not {WHEELS, WHEELS.with_name("wheels.download")} & set(file.parents)]
     return files
 
 
@@ -141,18 +141,26 @@ def choose_base(requested: str | None = None) -> tuple[str, str]:
 
 
 def download_wheels() -> None:
-    """Every wheel the Dockerfile installs, for any glibc-2.36-or-older CPython 3.11 on x86-64."""
-    WHEELS.mkdir(exist_ok=True)
+    """Every wheel the Dockerfile installs, and nothing else, for CPython 3.11 on glibc 2.36 x86-64.
+
+    Downloaded afresh into a new folder that then replaces the old one (pip's cache makes that
+    quick), so a changed pin leaves no stale wheel behind; Docker's build cache compares the
+    files' contents, so the same wheels reuse the installed layer.
+    """
+    fresh = WHEELS.with_name("wheels.download")
+    shutil.rmtree(fresh, ignore_errors=True)
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
                "--only-binary=:all:", *(f"--platform={tag}_x86_64" for tag in GLIBC_PLATFORMS),
-               "--python-version", "3.11",
-               "--implementation", "cp", "--abi", "cp311", "--dest", str(WHEELS),
+               "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--dest", str(fresh),
                "-r", str(ROOT / "lambda" / "requirements.txt"), "-r", str(HERE / "requirements.txt"),
                "-c", str(ROOT / "constraints.txt"), BUILD_PIP]
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
+        shutil.rmtree(fresh, ignore_errors=True)
         tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
         raise ImageError(f"pip download failed:\n{tail}")
+    shutil.rmtree(WHEELS, ignore_errors=True)
+    fresh.rename(WHEELS)
 
 
 def build(tag: str, base: str) -> None:
