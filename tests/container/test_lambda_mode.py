@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from tests.container.conftest import STARTUP_TIMEOUT, host_url, remove, running, start_container
-from tests.support import EVENTS_DIR
+from tests.support import EVENTS_DIR, PROJECT_ROOT
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -84,3 +85,10 @@ def test_the_entrypoint_starts_awslambdaric_only_when_the_runtime_api_is_set(lam
         capture_output=True, text=True).stdout
     assert "-m awslambdaric app.handler" in processes
     assert "uvicorn" not in processes
+
+
+def test_the_image_function_template_is_valid():
+    template = PROJECT_ROOT / "deploy" / "lambda-image" / "template.yaml"
+    completed = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(template)],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
