@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -183,7 +184,16 @@ def ensure_image(tag: str | None = None, base: str | None = None) -> tuple[str, 
     chosen, how = choose_base(base)
     print(f"image: building {tag} on {chosen}: {how}", file=sys.stderr, flush=True)
     build(tag, chosen)
+    remove_older_content_tags(keep=tag)
     return tag, f"{chosen}: {how}"
+
+
+def remove_older_content_tags(keep: str) -> None:
+    """Untag the images built from earlier inputs (their layers stay while anything uses them)."""
+    tags = docker("images", IMAGE, "--format", "{{.Tag}}", check=False).stdout.split()
+    older = [f"{IMAGE}:{tag}" for tag in tags if re.fullmatch(r"[0-9a-f]{12}", tag) and f"{IMAGE}:{tag}" != keep]
+    if older:
+        docker("rmi", *older, check=False)
 
 
 def main() -> int:
