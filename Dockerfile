@@ -50,8 +50,12 @@ RUN groupadd --system --gid 10001 digits \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin digits
 COPY --from=build /opt/digits /opt/digits
+# One malloc arena, as template.yaml gives the zip function: with an arena per thread, four
+# 4096x4096 pictures at once took the container to 270 MiB and left 217 MiB held; with one,
+# 193 MiB at the peak and 61 MiB after.
 ENV PYTHONPATH=/opt/digits/function:/opt/digits/packages \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=1 \
     LAMBDA_TASK_ROOT=/opt/digits/function \
     DIGITS_WEB_DIR=/opt/digits/web \
     PORT=8080 \
