@@ -54,8 +54,8 @@ evaluate: setup
 tensorboard: setup
 	$(VENV)/bin/tensorboard --logdir model/checkpoints/tensorboard
 
-## bench: print every benchmark table (training, function, page)
-bench: bench-training bench-function bench-web
+## bench: print every benchmark table (training, function, container, page)
+bench: bench-training bench-function bench-container bench-web
 
 ## bench-training: training throughput at batch 16, with and without augmentation (median of 5)
 bench-training: setup

@@ -109,6 +109,26 @@ def test_mnist_digits_are_recognised_as_in_process(service, in_process, mnist_pn
     assert right >= DIGITS_SENT - 1  # 99.64 % of the test set: at most one miss expected in 40
 
 
+def test_the_serving_protocols_answer_through_the_container(service, mnist):
+    import tritonclient.http as httpclient
+
+    images = (mnist.x_test[:20] / 255).astype(np.float32)[..., np.newaxis]
+    triton = httpclient.InferenceServerClient(service.url.removeprefix("http://"), network_timeout=60)
+    try:
+        assert triton.is_server_ready() and triton.is_model_ready("digits")
+        tensor = httpclient.InferInput("image", list(images.shape), "FP32")
+        tensor.set_data_from_numpy(images)
+        through_v2 = triton.infer("digits", [tensor]).as_numpy("probabilities")
+    finally:
+        triton.close()
+    with httpx.Client(base_url=service.url, timeout=30) as client:
+        through_v1 = client.post("/v1/models/digits:predict", json={"instances": images.tolist()})
+        assert through_v1.status_code == 200, through_v1.text
+        assert "serving_default" in client.get("/v1/models/digits/metadata").text
+    np.testing.assert_allclose(through_v2, np.array(through_v1.json()["predictions"]), atol=1e-6)
+    assert (through_v2.argmax(1) == mnist.y_test[:20]).mean() >= 0.95
+
+
 def test_client_against_the_container(service):
     sample = PROJECT_ROOT / "docs" / "digit.png"
     arguments = [str(sample)] if sample.is_file() else ["--sample"]
