@@ -18,26 +18,13 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    reason = support.chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = support.launch_chromium(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def server():
     with api_server() as url:
         yield url
 
 
-def open_with_violation_log(chromium, url: str):
-    context = chromium.new_context(viewport=support.LAPTOP)
+def open_with_violation_log(browser, url: str):
+    context = browser.new_context(viewport=support.LAPTOP)
     context.add_init_script(RECORD_VIOLATIONS)
     page = context.new_page()
     errors: list[str] = []
@@ -49,8 +36,8 @@ def open_with_violation_log(chromium, url: str):
 
 
 @pytest.mark.parametrize("mode", ["server", "browser"])
-def test_page_works_under_its_policy(chromium, server, mode):
-    context, page, errors = open_with_violation_log(chromium, f"{server}/?mode={mode}")
+def test_page_works_under_its_policy(browser, server, mode):
+    context, page, errors = open_with_violation_log(browser, f"{server}/?mode={mode}")
     try:
         support.wait_until_ready(page)
         support.draw_digit(page, 7)
@@ -62,8 +49,8 @@ def test_page_works_under_its_policy(chromium, server, mode):
         context.close()
 
 
-def test_docs_render_offline_under_their_policy(chromium, server):
-    context, page, errors = open_with_violation_log(chromium, f"{server}/docs")
+def test_docs_render_offline_under_their_policy(browser, server):
+    context, page, errors = open_with_violation_log(browser, f"{server}/docs")
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     try:

@@ -5,6 +5,7 @@ and the page benchmark.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import math
@@ -36,6 +37,24 @@ def chromium_missing_reason() -> str | None:
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def chromium_or_skip():
+    """Debian's Chromium under Playwright for a test fixture; skips, saying what is missing, without it."""
+    import pytest
+
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 # --- digits drawn as a person draws them -----------------------------------------------

@@ -26,19 +26,6 @@ def web_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    reason = support.chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = support.launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="session")
 def server(web_dir, browser) -> str:
     """The API and the page, served by uvicorn on a free loopback port."""
     with servers.api_server(web_dir) as url:

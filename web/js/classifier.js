@@ -27,17 +27,10 @@
     }
   }
 
+  /* A <script> that failed to load is the model's failure here (DigitsCard's loader names the file). */
   function loadScript(src) {
-    return new Promise((resolve, reject) => {
-      const script = root.document.createElement("script");
-      script.src = src;
-      script.async = true;
-      script.onload = () => resolve();
-      script.onerror = () => {
-        script.remove();
-        reject(new ModelError(`${src} could not be loaded`));
-      };
-      root.document.head.appendChild(script);
+    return DigitsCard.loadScript(src).catch((error) => {
+      throw new ModelError(error.message);
     });
   }
 

@@ -74,5 +74,5 @@
     return { kind, parameters, description: architecture.description || "" };
   }
 
-  root.DigitsCard = { CARD_URL, CardError, load, loadBundle, classes, inputSize, network };
+  root.DigitsCard = { CARD_URL, CardError, load, loadBundle, loadScript, classes, inputSize, network };
 }(window));
