@@ -173,7 +173,8 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    print(f"{'':30s}{'LiteRT req/s':>14s}{'TF req/s':>11s}{'ratio':>8s}{'LiteRT p50/p99 ms':>20s}{'TF p50/p99 ms':>16s}")
+    print(f"{'':30s}{'LiteRT req/s':>14s}{'TF req/s':>11s}{'ratio':>8s}"
+          f"{'LiteRT p50/p99 ms':>20s}{'TF p50/p99 ms':>16s}")
     for label in ("GET /health", "POST /predict (280x280 PNG)"):
         lite, tf = results["litert", label], results["tensorflow", label]
         print(f"{label:30s}{lite['rate']:14.0f}{tf['rate']:11.0f}{lite['rate'] / tf['rate']:7.1f}x"
