@@ -41,12 +41,3 @@ def pytest_sessionfinish(session, exitstatus):
 def project_root() -> Path:
     return PROJECT_ROOT
 
-
-@pytest.fixture(scope="session")
-def browser():
-    """One Debian Chromium under Playwright for every suite that needs a browser (one Playwright
-    per process: a second would find the first one's event loop running)."""
-    from tests.support.browser import chromium_or_skip
-
-    with chromium_or_skip() as chromium:
-        yield chromium

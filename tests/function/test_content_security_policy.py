@@ -23,6 +23,14 @@ def server():
         yield url
 
 
+@pytest.fixture(scope="module")
+def browser():
+    # Closed when this module ends: Playwright's event loop must not outlive it, or the
+    # Lambda handler tests after it would find a loop already running.
+    with support.chromium_or_skip() as chromium:
+        yield chromium
+
+
 def open_with_violation_log(browser, url: str):
     context = browser.new_context(viewport=support.LAPTOP)
     context.add_init_script(RECORD_VIOLATIONS)

@@ -26,6 +26,12 @@ def web_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def browser():
+    with support.chromium_or_skip() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="session")
 def server(web_dir, browser) -> str:
     """The API and the page, served by uvicorn on a free loopback port."""
     with servers.api_server(web_dir) as url:
