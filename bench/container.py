@@ -36,10 +36,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(PROJECT_ROOT)]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.function_throughput import free_port, run_python_client, run_wrk  # noqa: E402
+from bench.function_throughput import free_port, run_python_client, run_wrk
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 CONTAINER_PORT = 8080
 LOCKED_DOWN = ["--user", "10001:10001", "--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=16m",

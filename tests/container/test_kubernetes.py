@@ -56,7 +56,9 @@ def rendered(request):
         # where kubectl is installed, its own kustomize must render the same objects
         theirs = subprocess.run(["kubectl", "kustomize", str(folder)], capture_output=True, text=True, timeout=120)
         assert theirs.returncode == 0, theirs.stderr
-        key = lambda item: (item["kind"], item["metadata"]["name"])  # noqa: E731
+        def key(item: dict) -> tuple[str, str]:
+            return item["kind"], item["metadata"]["name"]
+
         assert sorted(objects, key=key) == sorted(
             (item for item in yaml.safe_load_all(theirs.stdout) if item), key=key)
     return {item["kind"]: item for item in objects}
