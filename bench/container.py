@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.function_throughput import free_port, run_python_client, run_wrk
+from bench.function_throughput import canvas_png, free_port, load_tool, run_python_client, run_wrk
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -258,8 +258,6 @@ def main() -> None:
     arguments = parser.parse_args()
 
     from tests.container.conftest import manifest
-    from tests.support.drawing import canvas
-    from tests.support.images import encode
 
     builder = load_module("image_builder", PROJECT_ROOT / "deploy" / "docker" / "image.py")
     image, base = builder.ensure_image()
@@ -269,10 +267,9 @@ def main() -> None:
     cpu_limit = str(int(limits["cpu"][:-1]) / 1000) if str(limits["cpu"]).endswith("m") else str(limits["cpu"])
 
     scratch = Path(tempfile.mkdtemp(prefix="container-bench-"))
-    body = scratch / "seven.png"
-    body.write_bytes(encode(canvas(7, mode="transparent-black")))
-    tool = "wrk" if shutil.which("wrk") else "a Python client (wrk not installed)"
-    print(f"image {image} on {base}; load by {tool}, {arguments.connections} connections, {arguments.seconds} s each; "
+    body = canvas_png(scratch)
+    print(f"image {image} on {base}; load by {load_tool()}, {arguments.connections} connections, "
+          f"{arguments.seconds} s each; "
           f"{os.cpu_count()} CPUs shared with the load tool, load average {os.getloadavg()[0]:.1f}\n")
 
     try:

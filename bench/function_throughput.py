@@ -134,6 +134,21 @@ def run_python_client(url: str, path: str, body: Path | None, seconds: int, conn
             "p99": ordered[int(0.99 * (len(ordered) - 1))], "errors": errors[0]}
 
 
+def load_tool() -> str:
+    """What generates the load: wrk where it is installed, else the Python client."""
+    return "wrk" if shutil.which("wrk") else "a Python client (wrk not installed)"
+
+
+def canvas_png(scratch: Path) -> Path:
+    """The page's usual request body, a 7 on a transparent 280x280 canvas, as a file in scratch."""
+    from tests.support.drawing import canvas
+    from tests.support.images import encode
+
+    body = scratch / "seven.png"
+    body.write_bytes(encode(canvas(7, mode="transparent-black")))
+    return body
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -144,13 +159,9 @@ def main() -> None:
         sys.exit("no SavedModel for the TensorFlow baseline: run `make train` first")
 
     sys.path[:0] = [str(PROJECT_ROOT)]
-    from tests.support.drawing import canvas
-    from tests.support.images import encode
-
     scratch = Path(tempfile.mkdtemp(prefix="function-throughput-"))
-    body = scratch / "seven.png"
-    body.write_bytes(encode(canvas(7, mode="transparent-black")))
-    tool = "wrk" if shutil.which("wrk") else "python client (wrk not installed)"
+    body = canvas_png(scratch)
+    tool = load_tool()
     print(f"uvicorn, 1 worker, 127.0.0.1, {tool}, {arguments.connections} connections, {arguments.seconds} s each, "
           f"{os.cpu_count()} CPUs shared with the load tool, load average {os.getloadavg()[0]:.1f}\n")
 
