@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model_card import Card
+
 MODEL_NAME = "digits"
 # Paths whose errors, routing's 404 and 405 included, answer in the protocols' shape {"error": "..."}.
 PROTOCOL_PATHS = ("/v1/models/", "/v2/")
@@ -49,16 +51,14 @@ class ServedModel:
     max_batch: int
 
     @classmethod
-    def from_card(cls, card: dict, max_batch: int) -> ServedModel:
-        card_version = str(card["version"])
-        digits = re.match(r"(\d{8})-(\d{6})", card_version)
-        size = int(card["preprocessing"]["size"])
-        return cls(card_version=card_version,
+    def from_card(cls, card: Card, max_batch: int) -> ServedModel:
+        digits = re.match(r"(\d{8})-(\d{6})", card.version)
+        return cls(card_version=card.version,
                    version=digits[1] + digits[2] if digits else "1",
-                   input_name=str(card.get("input", {}).get("name", "image")),
-                   output_name=str(card.get("output", {}).get("name", "probabilities")),
-                   image_shape=(size, size, 1),
-                   classes=tuple(str(name) for name in card["classes"]),
+                   input_name=str(card.data.get("input", {}).get("name", "image")),
+                   output_name=str(card.data.get("output", {}).get("name", "probabilities")),
+                   image_shape=(card.size, card.size, 1),
+                   classes=card.classes,
                    max_batch=max_batch)
 
     @property

@@ -102,13 +102,13 @@ def _documented(answer: type[BaseModel], *statuses: int) -> dict:
 
 
 def served_model() -> ServedModel:
-    model = classifier.load()
-    return _served(model.version, id(model))
+    return _served(classifier.load())
 
 
 @functools.lru_cache(maxsize=1)
-def _served(_version: str, _model_id: int) -> ServedModel:
-    return ServedModel.from_card(classifier.load().card, classifier.MAX_BATCH)
+def _served(model: classifier.Classifier) -> ServedModel:
+    """What the protocols say about the process's model, worked out once per model."""
+    return ServedModel.from_card(model.card_info, classifier.MAX_BATCH)
 
 
 def _error(message: str, status: int) -> JSONResponse:
