@@ -29,9 +29,6 @@ from PIL import (
 # importing a plugin registers it with Image.open.
 READERS = (BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin)
 
-# API Gateway hands binary bodies to Lambda in base64 (4/3 larger) and Lambda takes at most
-# 6 MB per invocation, so 4 MiB is about the largest body that reaches the function at all.
-MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 4096  # a 16-megapixel photo; decoded, at most 64 MB
 # Larger pictures are shrunk by a whole factor before preprocessing so memory stays small;
 # the 28x28 result cannot tell the difference.
@@ -77,11 +74,6 @@ def media_type(content_type: str | None) -> str:
 
 def megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
-
-
-def check_body_size(size: int) -> None:
-    if size > MAX_BODY_BYTES:
-        raise TooLarge(f"the request body is {megabytes(size)}; the limit is {megabytes(MAX_BODY_BYTES)}")
 
 
 def decode_image(data: bytes) -> np.ndarray:
@@ -221,31 +213,3 @@ def decode_base64_image(text: str) -> bytes:
         return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise UndecodableInput("the image is not valid base64 (nor a base64 data URL)") from None
-
-
-def instances_problem(instances: object, max_batch: int) -> str | None:
-    """Why TensorFlow Serving `instances` are unusable, in words, or None if their shape is fine."""
-    if not isinstance(instances, list) or not 1 <= len(instances) <= max_batch:
-        return f'"instances" must be a list of 1 to {max_batch} images'
-    for index, instance in enumerate(instances):
-        try:
-            array = np.asarray(instance, dtype=np.float64)
-        except (ValueError, TypeError):
-            return f"instances[{index}] is not a rectangular array of numbers"
-        if array.shape not in ((28, 28), (28, 28, 1)):
-            shape = "x".join(map(str, array.shape)) or "a single number"
-            return f"instances[{index}] is {shape}; each instance must be 28x28 or 28x28x1"
-        if not np.all((array >= 0) & (array <= 1)):
-            return f"instances[{index}] has values outside [0, 1] (white digit on black, scaled to 0-1)"
-    return None
-
-
-def pixels_to_image(pixels: list[list[float]]) -> np.ndarray:
-    """28 x 28 numbers 0-255 (already validated) -> uint8 (28, 28), white digit on black."""
-    return np.rint(np.asarray(pixels, dtype=np.float64)).astype(np.uint8)
-
-
-def instances_to_batch(instances: list) -> np.ndarray:
-    """TensorFlow Serving instances (already validated) -> float32 (N, 28, 28, 1)."""
-    # Instances may mix 28x28 and 28x28x1, so each is shaped on its own.
-    return np.stack([np.asarray(instance, dtype=np.float32).reshape(28, 28, 1) for instance in instances])

@@ -205,22 +205,3 @@ def test_bad_base64(text, error):
 def test_media_type_normalises_parameters_and_aliases():
     assert decoding.media_type("Image/JPG; charset=binary") == "image/jpeg"
     assert decoding.media_type(None) == ""
-
-
-# --- TensorFlow Serving instances --------------------------------------------------------
-
-
-def test_instances_may_mix_28x28_and_28x28x1():
-    batch = decoding.instances_to_batch([np.zeros((28, 28)).tolist(), np.ones((28, 28, 1)).tolist()])
-    assert batch.shape == (2, 28, 28, 1) and batch.dtype == np.float32
-    assert batch[1].min() == 1
-
-
-@pytest.mark.parametrize(("instances", "message"), [
-    ([], "1 to 256"),
-    ([np.zeros((28, 27)).tolist()], "28x27"),
-    ([[[0.0] * 28] * 27 + [[0.0] * 3]], "rectangular"),
-    ([np.full((28, 28), 2.0).tolist()], "outside"),
-])
-def test_instances_problems_are_described(instances, message):
-    assert message in decoding.instances_problem(instances, 256)

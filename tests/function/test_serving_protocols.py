@@ -194,7 +194,11 @@ def test_tf_serving_row_and_columnar_predict_agree_with_the_model(client, digits
     columnar = client.post(f"/v1/models/digits/versions/{served_version}:predict",
                            json={"signature_name": "serving_default", "inputs": {"image": batch.tolist()}})
     flat = client.post("/v1/models/digits:predict", json={"inputs": batch.reshape(20, 784).tolist()})
-    for response, key in ((row, "predictions"), (named, "predictions"), (columnar, "outputs"), (flat, "outputs")):
+    mixed = client.post("/v1/models/digits:predict",  # 28x28 and 28x28x1 instances in one request
+                        json={"instances": [image.reshape(28, 28).tolist() if index % 2 else image.tolist()
+                                            for index, image in enumerate(batch)]})
+    for response, key in ((row, "predictions"), (named, "predictions"), (columnar, "outputs"), (flat, "outputs"),
+                          (mixed, "predictions")):
         assert response.status_code == 200, response.text
         np.testing.assert_allclose(np.array(response.json()[key]), expected, atol=1e-6)
 
