@@ -31,6 +31,7 @@ class Classifier:
         self.card_info = card = model_card.read(model_dir)
         self.card, self.version, self.classes = card.data, card.version, list(card.classes)
         self.size = card.size
+        self.uncertainty = card.uncertainty
         # The card is the source of truth for these numbers; refuse to serve on a mismatch.
         for key, wanted, ours in (("size", card.size, preprocessing.SIZE), ("box", card.box, preprocessing.BOX)):
             if wanted is not None and wanted != ours:

@@ -1,19 +1,22 @@
 """The model card (card.json, written by the exporter): what the model takes and gives.
 
 It is the one source of the numbers the function must agree on with training and the page:
-the input size, the classes, the model version. Reading it needs no LiteRT, so schemas.py
-can describe the API from it without loading the model.
+the input size, the classes, the model version, and the rule that says whether an answer is
+sure (`uncertainty`). Reading it needs no LiteRT, so schemas.py can describe the API from it
+without loading the model.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from settings import settings
+from uncertainty import RULE, Rule
 
 MODEL_FILE = "digits.tflite"
 CARD_FILE = "card.json"
@@ -34,6 +37,7 @@ class Card:
     size: int  # the model's input is size x size, white digit on black in [0, 1]
     box: int | None  # the digit is scaled to fit box x box before centring
     model_bytes: int | None  # the size of digits.tflite when the card was written
+    uncertainty: Rule  # when an answer is not sure, and which digits it may be then
 
     @property
     def model_path(self) -> Path:
@@ -55,13 +59,50 @@ def read(model_dir: Path) -> Card:
         card = Card(path=card_path, data=data, version=str(data["version"]),
                     classes=tuple(str(name) for name in data["classes"]), size=size,
                     box=int(preprocessing["box"]) if "box" in preprocessing else None,
-                    model_bytes=data.get("formats", {}).get("tflite", {}).get("bytes"))
+                    model_bytes=data.get("formats", {}).get("tflite", {}).get("bytes"),
+                    uncertainty=uncertainty_rule(data))
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
         raise ModelUnavailable(f"{card_path} is not a valid model card ({type(error).__name__}: {error}); "
                                f"{HOW_TO_FIX}") from None
+    except UnusableRule as error:
+        raise ModelUnavailable(f"{card_path}: {error}; {HOW_TO_FIX}") from None
     if not card.classes or card.size < 1:
         raise ModelUnavailable(f"{card_path} names no classes or no input size; {HOW_TO_FIX}")
+    if card.uncertainty.max_alternatives > len(card.classes):
+        raise ModelUnavailable(f"{card_path}: uncertainty.max_alternatives is {card.uncertainty.max_alternatives}, "
+                               f"more than the {len(card.classes)} classes; {HOW_TO_FIX}")
     return card
+
+
+class UnusableRule(Exception):
+    """The card states no uncertainty rule, or one this function cannot apply."""
+
+
+def uncertainty_rule(data: dict[str, Any]) -> Rule:
+    """The card's `uncertainty` block, checked: the function never makes up a threshold."""
+    block = data.get("uncertainty")
+    if not isinstance(block, dict):
+        raise UnusableRule('no "uncertainty" block (the rule that says when an answer is not sure; '
+                           'the exporter writes it with the calibrated model)')
+    if block.get("rule") != RULE:
+        raise UnusableRule(f'uncertainty.rule is {json.dumps(block.get("rule"))}; this function applies '
+                           f'only "{RULE}"')
+
+    def fraction(key: str, low_open: bool) -> float:
+        value = block.get(key)
+        in_range = (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+                    and (0 < value <= 1 if low_open else 0 <= value <= 1))
+        if not in_range:
+            wanted = "above 0 and at most 1" if low_open else "from 0 to 1"
+            raise UnusableRule(f"uncertainty.{key} is {json.dumps(value)}; expected a probability {wanted}")
+        return float(value)
+
+    threshold = fraction("threshold", low_open=True)
+    min_probability = fraction("alternatives_min_probability", low_open=False)
+    most = block.get("max_alternatives")
+    if not isinstance(most, int) or isinstance(most, bool) or most < 1:
+        raise UnusableRule(f"uncertainty.max_alternatives is {json.dumps(most)}; expected a whole number, at least 1")
+    return Rule(threshold=threshold, alternatives_min_probability=min_probability, max_alternatives=most)
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,10 +5,12 @@ appear on the terminal.
 
     {"level": "INFO", "message": "POST /predict 200", "service": "digits", "request_id": "...",
      "correlation_id": "...", "cold_start": false, "method": "POST", "path": "/predict",
-     "status": 200, "latency_ms": 3.1, "digit": 7, "confidence": 0.998, "model_version": "..."}
+     "status": 200, "latency_ms": 3.1, "digit": 7, "confidence": 0.998, "uncertain": false,
+     "model_version": "..."}
 
 Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, dimension `service`): `Requests` and
-`Latency` for every request; `Predictions` by `digit`; `Errors` by `status`; `ColdStart`.
+`Latency` for every request; `Predictions` by `digit`; `Uncertain` for every answer the
+model is not sure of; `Errors` by `status`; `ColdStart`.
 
 The request id is Lambda's own (so a line can be found from the invocation) or, outside
 Lambda, the caller's X-Request-Id or a new one; responses carry it in X-Request-Id. The
@@ -30,7 +32,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit
 from settings import settings
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-REPORTED = ("digit", "confidence", "instances", "model_version", "error")
+REPORTED = ("digit", "confidence", "uncertain", "instances", "model_version", "error")
 
 
 class _CurrentStdout:
@@ -95,6 +97,8 @@ def record(line: dict) -> None:
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=line["latency_ms"])
     if line["cold_start"]:
         metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
+    if line.get("uncertain"):
+        metrics.add_metric(name="Uncertain", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
     if "digit" in line:
         _one_metric("Predictions", "digit", str(line["digit"]), line["request_id"])

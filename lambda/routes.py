@@ -19,10 +19,12 @@ import classifier
 import decoding
 import preprocessing
 import reading
+import uncertainty
 from decoding import IMAGE_TYPES, InvalidInput, UnsupportedFormat
 from errors import responses
 from reading import parse_json, read_body
 from schemas import (
+    Alternative,
     Health,
     ImageRequest,
     ModelCard,
@@ -111,7 +113,7 @@ def recognise(model: classifier.Classifier, kind: str, body: bytes) -> np.ndarra
     return model.predict(preprocessing.to_mnist(picture)[np.newaxis])[0]
 
 
-@router.post("/predict", response_model=Prediction, openapi_extra=PREDICT_BODY,
+@router.post("/predict", response_model=Prediction, response_model_exclude_none=True, openapi_extra=PREDICT_BODY,
              responses=responses(400, 413, 415, 422), summary="Recognise the digit in one picture")
 async def predict(request: Request, model: Model) -> Prediction:
     """Send the picture as a multipart upload (field `file`), as a raw image body
@@ -121,6 +123,9 @@ async def predict(request: Request, model: Model) -> Prediction:
 
     Any drawing works: dark on light or light on dark, transparent canvas, any size and
     position; it is made MNIST-like (cropped, scaled into 20x20, centred by mass) first.
+
+    Every answer says whether the model is sure (`uncertain`), by the rule in its card; when
+    it is not, `alternatives` lists the digits it may be.
     """
     kind = decoding.media_type(request.headers.get("content-type"))
     if kind not in ACCEPTED:
@@ -130,12 +135,17 @@ async def predict(request: Request, model: Model) -> Prediction:
         body = await reading.form_file(request.headers, body)
     probabilities = await off_the_loop(request, recognise, model, kind, body)
 
+    listed = probabilities.tolist()
+    judgement = uncertainty.judge(listed, model.uncertainty)
     digit = int(probabilities.argmax())
     request.state.digit = digit
-    request.state.confidence = round(float(probabilities[digit]), 4)
+    request.state.confidence = round(listed[digit], 4)
+    request.state.uncertain = judgement.uncertain
     request.state.model_version = model.version
-    return Prediction(digit=digit, confidence=float(probabilities[digit]),
-                      probabilities=[float(p) for p in probabilities], model_version=model.version)
+    alternatives = [Alternative(digit=index, probability=probability)
+                    for index, probability in judgement.alternatives] if judgement.uncertain else None
+    return Prediction(digit=digit, confidence=listed[digit], probabilities=listed, uncertain=judgement.uncertain,
+                      alternatives=alternatives, model_version=model.version)
 
 
 @router.get("/health", response_model=Health, summary="Is the function up, and with which model")

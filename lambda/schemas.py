@@ -12,6 +12,7 @@ CARD = model_card.current()  # the card, not the model: describing the API needs
 SIZE = CARD.size
 CLASSES = len(CARD.classes)
 DIGITS = f"{CARD.classes[0]}-{CARD.classes[-1]}"
+UNCERTAINTY = CARD.uncertainty  # the card's rule, so /docs gives this model's numbers
 # A handwritten 3 from the MNIST test set (#18) as a 28x28 PNG: what /docs offers to send.
 EXAMPLE_PNG_BASE64 = (
     "iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAABJklEQVR42mNgoD9ghFA8spkM8y5gV8LT+Pfv31+LhbBKtv79+/fv379P3bBJpv"
@@ -52,17 +53,44 @@ class UploadRequest(BaseModel):
     file: bytes = Field(json_schema_extra={"format": "binary"}, description="PNG, JPEG, WebP, BMP or GIF")
 
 
+class Alternative(BaseModel):
+    digit: int = Field(ge=0, le=CLASSES - 1, description="a digit the picture may show", examples=[4])
+    probability: float = Field(ge=0, le=1, description="its probability", examples=[0.55])
+
+
 class Prediction(BaseModel):
     digit: int = Field(ge=0, le=CLASSES - 1, description="the most probable digit", examples=[7])
-    confidence: float = Field(ge=0, le=1, description="its probability", examples=[0.998])
+    confidence: float = Field(ge=0, le=1, description="its probability (calibrated on the validation digits, so "
+                                                      "that it means what it says)", examples=[0.998])
     probabilities: list[float] = Field(min_length=CLASSES, max_length=CLASSES,
                                        description=f"probability of each digit {DIGITS}, summing to 1")
+    uncertain: bool = Field(description=f"true when the model is not sure: `confidence` is below the model "
+                                        f"card's threshold (`uncertainty.threshold`, {UNCERTAINTY.threshold:g} "
+                                        "for this model)", examples=[False])
+    alternatives: list[Alternative] | None = Field(
+        default=None, min_length=1, max_length=CLASSES,
+        description=f"only when `uncertain`: the digits it may be, likeliest first (the first is `digit`): those "
+                    f"with a probability of at least {UNCERTAINTY.alternatives_min_probability:g}, at most "
+                    f"{UNCERTAINTY.max_alternatives} (the card's `uncertainty.alternatives_min_probability` and "
+                    "`max_alternatives`), and always at least the likeliest one",
+        examples=[[{"digit": 4, "probability": 0.55}, {"digit": 9, "probability": 0.4}]])
     model_version: str = Field(description="the model card's version", examples=["20261121-095000-1a2b3c4d"])
 
 
 class Health(BaseModel):
     status: Literal["ok"]
     model_version: str
+
+
+class UncertaintyRule(BaseModel):
+    """When an answer is not sure, and how often that happened on the exporter's checks."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rule: str = Field(description="how an answer is judged", examples=["top probability below threshold"])
+    threshold: float = Field(gt=0, le=1, description="an answer whose top probability is below this is uncertain")
+    alternatives_min_probability: float = Field(ge=0, le=1, description="an alternative has at least this probability")
+    max_alternatives: int = Field(ge=1, description="at most this many alternatives are named")
 
 
 class ModelCard(BaseModel):
@@ -73,6 +101,10 @@ class ModelCard(BaseModel):
     version: str
     classes: list[str]
     preprocessing: dict[str, Any]
+    calibration: dict[str, Any] | None = Field(
+        default=None, description="how the probabilities were calibrated (temperature, fitted on the validation "
+                                  "digits, expected calibration error)")
+    uncertainty: UncertaintyRule
 
 
 class ErrorMessage(BaseModel):

@@ -21,7 +21,8 @@ CANVAS_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", 
 def assert_prediction(response, digit: int, version: str) -> dict:
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"digit", "confidence", "probabilities", "model_version"}
+    assert set(body) - {"alternatives"} == {"digit", "confidence", "probabilities", "uncertain", "model_version"}
+    assert ("alternatives" in body) is body["uncertain"]
     assert body["digit"] == digit
     assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-4
     assert body["confidence"] == max(body["probabilities"]) == body["probabilities"][digit]
