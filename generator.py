@@ -63,15 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return interrupted(args)
 
+    # Calibrate on the validation split and choose when to answer "not sure"
+    assessment = calibrate(model, mnist, training, args.config)
+
     # Evaluate on the test set and export every format
     from model import export
 
     print("Evaluating on the 10,000 test digits and exporting ...", flush=True)
     output_root = args.output_root.resolve()
     try:
-        card = export.export_model(model, mnist, training=training, trained_at=trained_at,
+        card = export.export_model(assessment.model, mnist, training=training, trained_at=trained_at,
                                    root=output_root, tfjs_digits=args.tfjs_check,
-                                   cross_validation=cross_validation)
+                                   cross_validation=cross_validation, assessment=assessment)
     except KeyboardInterrupt:
         print(f"\nInterrupted while exporting: the exports under {output_root} are whole "
               "(they are swapped in all together or not at all).", file=sys.stderr)
@@ -100,7 +103,7 @@ def load_data(data_dir: str | None):
 def train_model(args: argparse.Namespace, mnist):
     """Train the network; return it with the card's training record and the time it finished."""
     from model.network import build_network
-    from model.training import train
+    from model.training import train, training_digits
 
     config = args.config
     x_train, y_train = training_digits(config, mnist)
@@ -130,10 +133,25 @@ def train_model(args: argparse.Namespace, mnist):
     return result.model, training, datetime.datetime.now(datetime.UTC)
 
 
+def calibrate(model, mnist, training: dict, config):
+    """Fit the temperature and the "not sure" threshold on the validation split of the run
+    that trained `model` (its card's settings when exported again from a .keras file)."""
+    from model import trust
+    from model.config import TrainingConfig
+
+    if "seed" in training:
+        config = TrainingConfig.from_dict(training)
+    print("Calibrating on the validation digits ...", flush=True)
+    assessment = trust.assess(model, mnist, config)
+    print(trust.describe(assessment.sections), flush=True)
+    return assessment
+
+
 def cross_validate(args: argparse.Namespace, mnist) -> dict:
     """Train one model per fold, print and record each fold's validation accuracy."""
     from model.network import build_network
     from model.training import cross_validate as run_folds
+    from model.training import training_digits
 
     config = args.config
     x_train, y_train = training_digits(config, mnist)
@@ -199,17 +217,6 @@ def evaluate(args: argparse.Namespace, mnist) -> int:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def training_digits(config, mnist):
-    """The training digits, or `config.limit` of them chosen with the seed."""
-    import numpy as np
-
-    x_train, y_train = mnist.x_train, mnist.y_train
-    if config.limit is not None:
-        chosen = np.random.default_rng(config.seed).permutation(len(x_train))[:config.limit]
-        x_train, y_train = x_train[chosen], y_train[chosen]
-    return x_train, y_train
 
 
 def run_log_dir(args: argparse.Namespace, suffix: str = "") -> Path | None:

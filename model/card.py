@@ -53,7 +53,8 @@ def library_versions() -> dict:
 
 
 def build_card(*, model: keras.Model, trained_at: datetime.datetime, training: dict,
-               data: dict, test: dict, formats: dict, cross_validation: dict | None = None) -> dict:
+               data: dict, test: dict, formats: dict, cross_validation: dict | None = None,
+               trust: dict | None = None) -> dict:
     """Assemble the card. `test` is the Keras model's test-set summary (see evaluation)."""
     card = {
         "name": "mnist-digit-classifier",
@@ -66,7 +67,8 @@ def build_card(*, model: keras.Model, trained_at: datetime.datetime, training: d
         },
         "input": {"name": "image", "shape": [None, *INPUT_SHAPE], "dtype": "float32",
                   "range": [0.0, 1.0], "polarity": "white digit on black"},
-        "output": {"name": "probabilities", "shape": [None, NUM_CLASSES], "activation": "softmax"},
+        "output": {"name": "probabilities", "shape": [None, NUM_CLASSES], "activation": "softmax",
+                   **({"of": "logits / calibration.temperature"} if trust else {})},
         "classes": [str(digit) for digit in range(NUM_CLASSES)],
         "preprocessing": PREPROCESSING,
         "training": training,
@@ -78,6 +80,7 @@ def build_card(*, model: keras.Model, trained_at: datetime.datetime, training: d
             "per_class_accuracy": test["per_class_accuracy"],
             "confusion_matrix": test["confusion_matrix"],
         },
+        **(trust or {}),  # "calibration" and "uncertainty"
         "formats": formats,
         "libraries": library_versions(),
     }

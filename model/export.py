@@ -11,7 +11,8 @@ Layout under the output root (the repository by default):
     lambda/model/               digits.tflite for LiteRT and card.json
 
 Every format takes float32 [N, 28, 28, 1] in [0, 1] (white digit on black) and returns
-[N, 10] softmax probabilities. Everything is first written into a staging folder beside
+[N, 10] softmax probabilities, calibrated (softmax of the logits divided by the card's
+temperature). Everything is first written into a staging folder beside
 the destinations, loaded back and compared with Keras; only then are the destinations
 swapped in, with SIGINT and SIGTERM held back, so an interrupted or failed run leaves the
 previous model in place, whole.
@@ -60,6 +61,7 @@ TFJS_UINT8_MIN_VALUES = 65_536
 TFJS_WEIGHTS = f"float16; uint8 for tensors of {TFJS_UINT8_MIN_VALUES:,}+ values"
 MAX_TFJS_PROBABILITY_DIFFERENCE = 2e-2
 
+NON_DIGITS_CHECKED = 16  # of the examples in the report
 TFJS_SCRIPT = Path(__file__).with_name("tfjs_predict.mjs")
 
 
@@ -221,7 +223,7 @@ def check_agreement(name: str, reference: np.ndarray, other: np.ndarray,
 
 
 def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root: Path,
-                 tfjs_digits: int, cross_validation: dict | None = None) -> dict:
+                 tfjs_digits: int, cross_validation: dict | None = None, assessment=None) -> dict:
     """Evaluate on the test set, write and check every format, the card and the reports in a
     staging folder, then publish them under `root`. Returns the card."""
     from model import card as cards
@@ -231,6 +233,10 @@ def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root:
 
     x_test = to_model_input(mnist.x_test)
     y_test = mnist.y_test.astype(np.int64)
+    # Non-digits too: their probabilities sit in the middle, where a format that lost the
+    # temperature would show it.
+    non_digits = (None if assessment is None
+                  else np.asarray(assessment.examples[0][-NON_DIGITS_CHECKED:], dtype=np.float32)[..., np.newaxis])
     with staging(root) as stage:
         write_formats(model, stage)
         reference = predict_keras(model, x_test)
@@ -241,6 +247,9 @@ def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root:
             probabilities = predict(stage / path, x_test)
             formats[name] = {"path": str(path), "accuracy": summarize(y_test, probabilities)["accuracy"],
                              **check_agreement(name, reference, probabilities)}
+            if non_digits is not None:
+                check_agreement(f"{name} on non-digits", predict_keras(model, non_digits),
+                                predict(stage / path, non_digits))
         formats["tfjs"] = {"path": str(WEB_MODEL_DIR / "model.json"), "weights": TFJS_WEIGHTS}
         if tfjs_digits and tfjs_available():
             count = min(tfjs_digits, len(x_test))
@@ -256,7 +265,8 @@ def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root:
         card = cards.build_card(model=model, trained_at=trained_at, training=training,
                                 data={"source": mnist.source, "checksums_sha256": mnist.checksums,
                                       "files_sha256": mnist.files},
-                                test=test, formats=formats, cross_validation=cross_validation)
+                                test=test, formats=formats, cross_validation=cross_validation,
+                                trust=None if assessment is None else assessment.sections)
         write_card(card, stage)
         reports = stage / REPORTS_DIR
         reports.mkdir(parents=True, exist_ok=True)
@@ -265,6 +275,10 @@ def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root:
                                        reports / "training_curves.png")
         plots.plot_confusion_matrix(test["confusion_matrix"], test["accuracy"],
                                     reports / "confusion_matrix.png")
+        if assessment is not None:
+            from model import trust
+
+            trust.write_reports(assessment, reports)
         publish(stage, root)
     return card
 

@@ -6,8 +6,10 @@ by a strided 5x5 convolution that learns its own pooling, BatchNorm after every
 convolution, 40 % dropout after each block, and a 4x4 convolution down to 128 features
 before the softmax.
 
-Both take the same input and end in the same softmax layer named ``probabilities``, so
-every export of either serves the function and the page unchanged.
+Both take the same input and end in the same head: a dense layer of ten ``logits``, a
+``temperature`` layer that divides them by the temperature fitted on the validation split
+(1 while training; see model/calibration.py), and the softmax named ``probabilities``. So
+every export returns calibrated probabilities and serves the function and the page unchanged.
 """
 
 from __future__ import annotations
@@ -34,6 +36,32 @@ def _conv_bn(filters: int, kernel_size: int, name: str, strides: int = 1, paddin
     ]
 
 
+def head(temperature: float = 1.0) -> list:
+    """Ten logits, divided by the temperature, then the softmax."""
+    return [layers.Dense(NUM_CLASSES, name="logits"), *calibrated_softmax(temperature)]
+
+
+def calibrated_softmax(temperature: float) -> list:
+    return [layers.Rescaling(1.0 / temperature, name="temperature"),
+            layers.Softmax(name="probabilities")]
+
+
+def with_temperature(model: keras.Model, temperature: float) -> keras.Model:
+    """The same network (sharing its weights) whose softmax divides the logits by `temperature`."""
+    body = model.layers[:[layer.name for layer in model.layers].index("logits") + 1]
+    return keras.Sequential([keras.Input(shape=INPUT_SHAPE, name="image"), *body,
+                             *calibrated_softmax(temperature)], name=model.name)
+
+
+def logits_model(model: keras.Model) -> keras.Model:
+    """The network up to its logits (sharing its weights)."""
+    return keras.Model(model.inputs, model.get_layer("logits").output, name=f"{model.name}_logits")
+
+
+def temperature_of(model: keras.Model) -> float:
+    return 1.0 / float(model.get_layer("temperature").scale)
+
+
 def build_cnn() -> keras.Model:
     """Return the uncompiled CNN; it takes float32 [N, 28, 28, 1] in [0, 1], white on black."""
     return keras.Sequential(
@@ -53,7 +81,7 @@ def build_cnn() -> keras.Model:
             *_conv_bn(128, 4, "conv3"),
             layers.Flatten(name="flatten"),
             layers.Dropout(DROPOUT, name="drop3"),
-            layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"),
+            *head(),
         ],
         name="digits_cnn",
     )
@@ -66,7 +94,7 @@ def build_mlp(hidden: tuple[int, ...] = DEFAULT_HIDDEN) -> keras.Model:
     for index, units in enumerate(hidden, start=1):
         stack += [layers.Dense(units, activation="relu", name=f"dense{index}"),
                   layers.Dropout(MLP_DROPOUT, name=f"drop{index}")]
-    stack.append(layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
+    stack += head()
     return keras.Sequential(stack, name="digits_mlp")
 
 

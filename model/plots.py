@@ -1,4 +1,5 @@
-"""The PNG reports every run writes: training curves and the test-set confusion matrix."""
+"""The PNG reports every run writes: training curves, the test-set confusion matrix, the
+reliability diagram and examples of the "not sure" rule."""
 
 from __future__ import annotations
 
@@ -57,4 +58,51 @@ def plot_confusion_matrix(matrix: list | np.ndarray, accuracy: float, path: Path
     figure.colorbar(image, ax=axes, label="mistakes")
     figure.tight_layout()
     figure.savefig(path, dpi=110, format="png")
+    plt.close(figure)
+
+
+def plot_reliability(before: dict, after: dict, temperature: float, path: Path) -> None:
+    """Reliability diagrams of the test set before and after temperature scaling: accuracy
+    against mean top probability per bin (see model.calibration.reliability)."""
+    figure, axes_pair = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True)
+    for axes, bins, title in ((axes_pair[0], before, "Before calibration"),
+                              (axes_pair[1], after, f"After: softmax(logits / {temperature:.3f})")):
+        count = len(bins["counts"])
+        edges = np.linspace(0, 1, count + 1)
+        filled = np.asarray(bins["counts"]) > 0
+        centres = (edges[:-1] + edges[1:]) / 2
+        axes.bar(centres[filled], np.asarray(bins["accuracy"])[filled], width=1 / count, edgecolor="black",
+                 label="accuracy")
+        axes.bar(centres[filled], (np.asarray(bins["confidence"]) - np.asarray(bins["accuracy"]))[filled],
+                 bottom=np.asarray(bins["accuracy"])[filled], width=1 / count, color="tab:red", alpha=0.35,
+                 edgecolor="tab:red", label="gap to mean top probability")
+        axes.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
+        for centre, digits, accuracy in zip(centres[filled], np.asarray(bins["counts"])[filled],
+                                            np.asarray(bins["accuracy"])[filled], strict=True):
+            axes.text(centre, min(accuracy + 0.02, 0.97), f"{digits:,}", ha="center", fontsize=6, rotation=90)
+        axes.set(title=f"{title}\nECE {bins['ece']:.2%} (15 bins)", xlabel="top probability",
+                 xlim=(0, 1), ylim=(0, 1))
+        axes.legend(loc="upper left", fontsize=8)
+    axes_pair[0].set_ylabel("accuracy (10,000 test digits)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_uncertainty_examples(images: np.ndarray, probabilities: np.ndarray, threshold: float,
+                              captions: list[str], path: Path, columns: int = 8) -> None:
+    """A grid of inputs as the network sees them, each with its answer or "not sure"."""
+    rows = int(np.ceil(len(images) / columns))
+    figure, grid = plt.subplots(rows, columns, figsize=(columns * 1.45, rows * 1.75))
+    for axes in np.ravel(grid):
+        axes.axis("off")
+    for axes, image, row, caption in zip(np.ravel(grid), images, probabilities, captions, strict=False):
+        axes.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+        digit, top = int(row.argmax()), float(row.max())
+        sure = top >= threshold
+        answer = f"{digit} ({top:.0%})" if sure else f"not sure\n({digit}: {top:.0%})"
+        axes.set_title(f"{caption}\n{answer}", fontsize=7, color="black" if sure else "tab:red")
+    figure.suptitle(f'Calibrated answers; "not sure" below {threshold:.0%}', fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
     plt.close(figure)

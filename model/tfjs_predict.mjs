@@ -1,5 +1,6 @@
-// Runs the exported TF.js graph model under node with the pure-JS @tensorflow/tfjs,
-// exactly as the page loads it (tf.io.fromMemory on model.json and its weight shards).
+// Runs the exported TF.js graph model under node, exactly as the page loads it
+// (tf.io.fromMemory on model.json and its weight shards), on the WebAssembly backend the
+// page prefers (about 2 ms a digit; the pure-JavaScript one, the fallback, takes 60).
 //
 //   node model/tfjs_predict.mjs MODEL_DIR INPUT.f32 OUTPUT.f32
 //
@@ -8,6 +9,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
 
 const [modelDir, inputPath, outputPath] = process.argv.slice(2);
 if (!outputPath) {
@@ -20,6 +22,9 @@ function loadWeights(manifest) {
   const total = Buffer.concat(buffers);
   return total.buffer.slice(total.byteOffset, total.byteOffset + total.byteLength);
 }
+
+if (!(await tf.setBackend("wasm"))) await tf.setBackend("cpu");
+await tf.ready();
 
 const modelJson = JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
 const model = await tf.loadGraphModel(

@@ -24,12 +24,15 @@ import tensorflow as tf
 
 from model import resume as resume_state
 from model.config import TrainingConfig
-from model.network import INPUT_SHAPE
+from model.network import INPUT_SHAPE, NUM_CLASSES
 
 # Augmentation ranges of the Kaggle notebook: +-10 degrees, +-10 % zoom, +-10 % shift.
 ROTATION_DEGREES = 10
 ZOOM = 0.10
 SHIFT = 0.10
+# Distinct non-digits drawn for a run (at most; fewer when an epoch uses fewer): with the
+# augmentation, each is seen anew every time it comes round.
+NON_DIGIT_POOL = 10_000
 
 
 @dataclasses.dataclass
@@ -41,6 +44,15 @@ class TrainingResult:
     train_size: int
     validation_size: int
     recipe: dict  # optimizer, learning-rate schedule and loss, from Keras's own configs (describe_recipe)
+
+
+def training_digits(config: TrainingConfig, mnist):
+    """The training digits, or `config.limit` of them chosen with the seed."""
+    x_train, y_train = mnist.x_train, mnist.y_train
+    if config.limit is not None:
+        chosen = np.random.default_rng(config.seed).permutation(len(x_train))[:config.limit]
+        x_train, y_train = x_train[chosen], y_train[chosen]
+    return x_train, y_train
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
@@ -65,24 +77,82 @@ def build_augmenter(seed: int) -> keras.Sequential:
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle: bool,
-                 augmenter: keras.Sequential | None = None, seed: int = 0) -> tf.data.Dataset:
-    """uint8 (N, 28, 28) digits -> batches of float32 (B, 28, 28, 1) in [0, 1] and labels."""
+                 augmenter: keras.Sequential | None = None, seed: int = 0,
+                 non_digits: np.ndarray | None = None, non_digits_per_batch: int = 0,
+                 non_digit_weight: float = 0.0) -> tf.data.Dataset:
+    """uint8 (N, 28, 28) digits -> batches of float32 (B, 28, 28, 1) in [0, 1] and one-hot targets.
+
+    With `non_digits`, every batch of `batch_size` digits also carries `non_digits_per_batch`
+    of them (cycling through the pool), with the uniform distribution as target and
+    `non_digit_weight` as sample weight (digits weigh 1): outlier exposure.
+    """
     dataset = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
 
-    def to_float(x, y):
-        return tf.cast(tf.reshape(x, (-1, *INPUT_SHAPE)), tf.float32) / 255.0, y
+    def to_float(x):
+        return tf.cast(tf.reshape(x, (-1, *INPUT_SHAPE)), tf.float32) / 255.0
+
+    def digits(x, y):
+        return to_float(x), tf.one_hot(y, NUM_CLASSES), tf.ones(tf.shape(y), tf.float32)
 
     # With augmentation, sequential maps: random augmentation is stateful, and under the
     # deterministic ops that training enables TensorFlow makes such a pipeline's parallel maps
     # sequential anyway, logging a spurious error about each op it rewrites.
     parallel = tf.data.AUTOTUNE if augmenter is None else None
-    dataset = dataset.map(to_float, num_parallel_calls=parallel)
+    dataset = dataset.map(digits, num_parallel_calls=parallel)
+    if non_digits is not None and len(non_digits) and non_digits_per_batch:
+        others = (tf.data.Dataset.from_tensor_slices(non_digits).repeat()
+                  .shuffle(len(non_digits), seed=seed + 3, reshuffle_each_iteration=True)
+                  .batch(non_digits_per_batch, drop_remainder=True))
+
+        def mixed(batch, other):
+            x, y, w = batch
+            uniform = tf.fill((non_digits_per_batch, NUM_CLASSES), 1.0 / NUM_CLASSES)
+            return (tf.concat([x, to_float(other)], 0), tf.concat([y, uniform], 0),
+                    tf.concat([w, tf.fill((non_digits_per_batch,), float(non_digit_weight))], 0))
+
+        dataset = tf.data.Dataset.zip(dataset, others).map(mixed)
     if augmenter is not None:
-        dataset = dataset.map(lambda x, y: (augmenter(x, training=True), y))
+        dataset = dataset.map(lambda x, y, w: (augmenter(x, training=True), y, w))
+    else:
+        dataset = dataset.map(lambda x, y, w: (x, y, w))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+@keras.saving.register_keras_serializable(package="digits")
+class DigitAccuracy(keras.metrics.Metric):
+    """Accuracy over the digits of a batch only: non-digits (uniform targets) have no right answer."""
+
+    def __init__(self, name: str = "accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        is_digit = tf.cast(tf.reduce_max(y_true, axis=-1) > 0.5, tf.float32)
+        right = tf.cast(tf.equal(tf.argmax(y_true, -1), tf.argmax(y_pred, -1)), tf.float32)
+        self.correct.assign_add(tf.reduce_sum(right * is_digit))
+        self.total.assign_add(tf.reduce_sum(is_digit))
+
+    def result(self):
+        return self.correct / tf.maximum(self.total, 1.0)
+
+    def reset_state(self):
+        self.correct.assign(0.0)
+        self.total.assign(0.0)
+
+
+def non_digit_pool(config: TrainingConfig, steps_per_epoch: int) -> np.ndarray | None:
+    """The non-digits a run trains on, drawn with its seed (None when outlier exposure is off)."""
+    if not config.non_digits_per_batch:
+        return None
+    from model import outliers
+
+    count = min(NON_DIGIT_POOL, steps_per_epoch * config.non_digits_per_batch)
+    print(f"Drawing {count:,} non-digits for outlier exposure ...", flush=True)
+    return outliers.generate(count, config.seed, "training")
 
 
 def make_optimizer(config: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -100,8 +170,9 @@ def make_optimizer(config: TrainingConfig, steps_per_epoch: int) -> keras.optimi
 
 
 def compile_model(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> None:
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    # Targets are distributions: one-hot for digits, uniform for non-digits.
+    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(),
+                  metrics=[DigitAccuracy()])
 
 
 def describe_recipe(model: keras.Model) -> dict:
@@ -166,10 +237,13 @@ def fit(model: keras.Model, training: tuple, validation: tuple, config: Training
     """
     (x_train, y_train), (x_val, y_val) = training, validation
     augmenter = build_augmenter(config.seed) if config.augment else None
-    train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True,
-                            augmenter=augmenter, seed=config.seed)
-    val_ds = make_dataset(x_val, y_val, 256, shuffle=False)
     steps_per_epoch = int(np.ceil(len(x_train) / config.batch_size))
+    train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True,
+                            augmenter=augmenter, seed=config.seed,
+                            non_digits=non_digit_pool(config, steps_per_epoch),
+                            non_digits_per_batch=config.non_digits_per_batch,
+                            non_digit_weight=config.non_digit_weight)
+    val_ds = make_dataset(x_val, y_val, 256, shuffle=False)
     compile_model(model, make_optimizer(config, steps_per_epoch))
 
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -215,7 +289,7 @@ def fit(model: keras.Model, training: tuple, validation: tuple, config: Training
     values = read_history(history_path)
     best_epoch = int(np.argmax(values["val_accuracy"])) + 1
     recipe = describe_recipe(model)
-    best = keras.models.load_model(best_path)
+    best = keras.models.load_model(best_path, compile=False)
     return TrainingResult(best, values, best_epoch, seconds, len(x_train), len(x_val), recipe)
 
 

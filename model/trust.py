@@ -1,0 +1,94 @@
+"""After training: calibrate the network, choose the "not sure" threshold and measure both.
+
+The temperature and the threshold are chosen on the validation split (the same digits that
+picked the best epoch, held out from training with the run's seed); the test digits and
+the held-out non-digits (kinds of drawing and fonts training never saw, another seed) are
+only measured. The result is the calibrated network every format is exported from, the
+card's "calibration" and "uncertainty" sections, and two reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from model import calibration, outliers, plots
+from model.config import TrainingConfig
+from model.data import to_model_input
+from model.network import logits_model, with_temperature
+
+HELD_OUT_NON_DIGITS = 2_000
+EXAMPLE_DIGITS, EXAMPLE_NON_DIGITS = 8, 16
+RELIABILITY_FILE = "reliability_diagram.png"
+EXAMPLES_FILE = "uncertainty_examples.png"
+
+
+@dataclasses.dataclass
+class Assessment:
+    model: keras.Model  # the calibrated network
+    sections: dict  # the card's "calibration" and "uncertainty"
+    reliability_before: dict
+    reliability_after: dict
+    examples: tuple  # images, calibrated probabilities, captions
+
+
+def held_out_non_digits(seed: int, count: int = HELD_OUT_NON_DIGITS) -> np.ndarray:
+    """Non-digits training never sees: the held-out kinds and fonts, drawn with another seed."""
+    return outliers.generate(count, seed + 1, "held_out")
+
+
+def predict_logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    network = logits_model(model)
+    x = to_model_input(images)
+    return np.concatenate([network.predict_on_batch(x[i:i + 1000]) for i in range(0, len(x), 1000)])
+
+
+def assess(model: keras.Model, mnist, config: TrainingConfig) -> Assessment:
+    from model.training import split_validation, training_digits
+
+    x, y = training_digits(config, mnist)
+    _, (x_val, y_val) = split_validation(x, y, config.validation_split, config.seed)
+    y_val, y_test = y_val.astype(np.int64), mnist.y_test.astype(np.int64)
+    val_logits = predict_logits(model, x_val)
+    temperature = calibration.fit_temperature(val_logits, y_val)
+    threshold = calibration.choose_threshold(calibration.softmax(val_logits, temperature).max(axis=1))
+
+    test_logits = predict_logits(model, mnist.x_test)
+    non_digits = held_out_non_digits(config.seed)
+    non_digit_logits = predict_logits(model, non_digits)
+    sections = calibration.card_sections(temperature=temperature, threshold=threshold,
+                                         validation=(val_logits, y_val), test=(test_logits, y_test),
+                                         non_digits=non_digit_logits)
+    before = calibration.reliability(calibration.softmax(test_logits), y_test)
+    after = calibration.reliability(calibration.softmax(test_logits, temperature), y_test)
+
+    # Examples: the first test digits, then non-digits of every held-out kind.
+    images = np.concatenate([mnist.x_test[:EXAMPLE_DIGITS], non_digits[:EXAMPLE_NON_DIGITS]])
+    probabilities = calibration.softmax(np.concatenate([test_logits[:EXAMPLE_DIGITS],
+                                                        non_digit_logits[:EXAMPLE_NON_DIGITS]]), temperature)
+    captions = [f"digit {d}" for d in y_test[:EXAMPLE_DIGITS]] + ["non-digit"] * EXAMPLE_NON_DIGITS
+    return Assessment(with_temperature(model, temperature), sections, before, after,
+                      (images.astype(np.float32) / 255.0, probabilities, captions))
+
+
+def write_reports(assessment: Assessment, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    plots.plot_reliability(assessment.reliability_before, assessment.reliability_after,
+                           assessment.sections["calibration"]["temperature"], folder / RELIABILITY_FILE)
+    images, probabilities, captions = assessment.examples
+    plots.plot_uncertainty_examples(images, probabilities, assessment.sections["uncertainty"]["threshold"],
+                                    captions, folder / EXAMPLES_FILE)
+
+
+def describe(sections: dict) -> str:
+    """Two lines for the end of a run."""
+    ece, rule = sections["calibration"]["ece_15_bins"], sections["uncertainty"]
+    return (f"Calibration: temperature {sections['calibration']['temperature']:.3f}; test ECE "
+            f"{ece['test_before']:.2%} -> {ece['test_after']:.2%}\n"
+            f"Not sure below {rule['threshold']:.4f}: flags {rule['validation_digits_flagged']:.2%} of "
+            f"validation digits, {rule['test_digits_flagged']:.2%} of test digits, "
+            f"{rule['held_out_non_digits_flagged']:.2%} of held-out non-digits; test accuracy when sure "
+            f"{rule['test_accuracy_when_sure']:.2%}")
