@@ -18,7 +18,7 @@ const SHELL = [
   "./", "index.html", "manifest.webmanifest", "css/style.css",
   "icons/icon-192.png", "icons/icon-512.png",
   "vendor/jquery.min.js",
-  "js/boot.js", "js/preprocessing.js", "js/drawing.js", "js/api.js", "js/model-card.js", "js/tf-engine.js",
+  "js/boot.js", "js/preprocessing.js", "js/drawing.js", "js/api.js", "js/uncertainty.js", "js/model-card.js", "js/tf-engine.js",
   "js/classifier.js", "js/inference-worker.js", "js/ui.js", "js/app.js",
   "model/card.json", "model/model.json",
 ];

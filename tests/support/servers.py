@@ -26,10 +26,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0):
-    """uvicorn serving the API and the page on a free loopback port; yields its URL."""
+def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0, model_dir: Path | None = None):
+    """uvicorn serving the API and the page on a free loopback port (the model from
+    model_dir, else as the tests' environment says); yields its URL."""
     port = free_port()
     env = {**os.environ, "DIGITS_WEB_DIR": str(web_dir)}
+    if model_dir is not None:
+        env["DIGITS_MODEL_DIR"] = str(model_dir)
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],

@@ -1,5 +1,6 @@
 """The page's pure modules under node's own test runner (tests/web/js/*.test.mjs):
-preprocessing against the shared test vectors, and the API client against a real server.
+preprocessing and the uncertainty rule against the shared test vectors, and the API
+client against a real server.
 """
 
 import re
@@ -30,4 +31,4 @@ def test_javascript_module(test_file, project_root):
 
 
 def test_every_javascript_test_file_runs():
-    assert {path.name for path in NODE_TESTS} >= {"preprocessing.test.mjs", "api.test.mjs"}
+    assert {path.name for path in NODE_TESTS} >= {"preprocessing.test.mjs", "api.test.mjs", "uncertainty.test.mjs"}

@@ -5,7 +5,9 @@
  * No DOM, so node tests it against a real HTTP server.
  *
  *   apiBaseUrl(pageUrl)                      -> "http://127.0.0.1:3000"
- *   predict(baseUrl, dataUrl)                -> {digit, confidence, probabilities, modelVersion}
+ *   predict(baseUrl, dataUrl)                -> {digit, confidence, probabilities, modelVersion,
+ *                                               uncertain, alternatives: [{digit, probability}]}
+ *                                               (the last two when the service says them)
  *   health(baseUrl)                          -> {status, modelVersion}
  * Failures reject with a ServiceError whose `kind` is "connection", "timeout",
  * "refused" (4xx), "failed" (5xx) or "unreadable", and whose message is for people.
@@ -135,12 +137,24 @@
       throw new ServiceError("The recognition service sent an answer this page does not understand.",
         { kind: "unreadable" });
     }
-    return {
+    const answer = {
       digit: body.digit,
       confidence: typeof body.confidence === "number" ? body.confidence : probabilities[body.digit],
       probabilities,
       modelVersion: body.model_version || null,
     };
+    return typeof body.uncertain === "boolean" ? { ...answer, ...readJudgement(body) } : answer;
+  }
+
+  /* Whether the service is sure; when it is not, the digits it may be (at least its answer). */
+  function readJudgement(body) {
+    if (!body.uncertain) return { uncertain: false, alternatives: [] };
+    const listed = Array.isArray(body.alternatives) ? body.alternatives.filter((alternative) => alternative
+      && Number.isInteger(alternative.digit) && alternative.digit >= 0 && alternative.digit < CLASSES
+      && typeof alternative.probability === "number" && Number.isFinite(alternative.probability)) : [];
+    const alternatives = listed.length ? listed.map(({ digit, probability }) => ({ digit, probability }))
+      : [{ digit: body.digit, probability: body.probabilities[body.digit] }];
+    return { uncertain: true, alternatives };
   }
 
   return { DISK_DEFAULT_URL, TIMEOUT_MS, ServiceError, apiBaseUrl, predict, health };

@@ -8,13 +8,16 @@
  * WebAssembly use several threads where the page is cross-origin isolated; for measuring).
  *
  * What the model is (its classes, input size, version, network) comes from its card,
- * read once at start (DigitsCard).
+ * read once at start (DigitsCard), and so does the rule that says whether an answer is
+ * sure: the service applies it in server mode, DigitsUncertainty in browser mode.
  */
 (function (root) {
   "use strict";
 
   if (!root.jQuery) return; // the page says the libraries are missing (index.html)
-  const { DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsCard, DigitsClassifier, DigitsPreprocessing } = root;
+  const {
+    DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsCard, DigitsClassifier, DigitsPreprocessing, DigitsUncertainty,
+  } = root;
   const LIVE_DELAY_MS = 450; // after the last stroke, long enough to start the next one
   const MODES = ["server", "browser"];
   // Multithreaded WebAssembly (where the page is cross-origin isolated) measured no faster
@@ -77,8 +80,8 @@
       ui.showAnswer({
         ...answer,
         label: names[digit],
+        judgement: judgementIn(answer, names),
         confidence: answer.confidence !== undefined ? answer.confidence : answer.probabilities[digit],
-        classes: names,
         scrollIntoView: !fromLive,
         modelInput,
         elapsedMs: performance.now() - answer.started,
@@ -87,6 +90,16 @@
     } catch (error) {
       if (request === latestRequest) showFailure(error, requestMode);
     }
+  }
+
+  /* Whether the model is sure, with the alternatives named by class; null when an older
+     service did not say (the page then gives the answer without a judgement). */
+  function judgementIn(answer, names) {
+    if (typeof answer.uncertain !== "boolean") return null;
+    return {
+      uncertain: answer.uncertain,
+      alternatives: answer.alternatives.map(({ digit, probability }) => ({ label: names[digit], probability })),
+    };
   }
 
   /* The 28 x 28 image the model sees. In server mode the service makes its own (the same,
@@ -111,7 +124,10 @@
     // The model's one-off loading is reported on its own, not as this answer's time.
     const since = Math.max(started, model.readyAt);
     const { probabilities, inferenceMs } = await model.predict(modelInput);
-    return { probabilities, inferenceMs, modelVersion: model.version, backend: model.backend, started: since };
+    return {
+      probabilities, inferenceMs, modelVersion: model.version, backend: model.backend, started: since,
+      ...DigitsUncertainty.judge(probabilities, model.uncertaintyRule),
+    };
   }
 
   /* Loads once, in the background, as soon as browser mode is chosen. */
@@ -121,10 +137,11 @@
       classifier = card
         .then((modelCard) => {
           checkPreprocessing(modelCard);
+          const uncertaintyRule = DigitsCard.uncertainty(modelCard);
           return DigitsClassifier.load({
             fromDisk, backend: params.get("backend"), card: modelCard,
             multithreaded: (MULTITHREADED_WASM || params.get("threads") === "on") && root.crossOriginIsolated === true,
-          }).then((model) => ({ ...model, version: modelCard.version }));
+          }).then((model) => ({ ...model, version: modelCard.version, uncertaintyRule }));
         })
         .then((model) => {
           ui.showModelReady({ ...model, fromDisk });

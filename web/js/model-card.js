@@ -5,6 +5,7 @@
  *
  *   const card = await DigitsCard.load({ fromDisk });
  *   DigitsCard.classes(card), .inputSize(card), .network(card)
+ *   DigitsCard.uncertainty(card)  -> the rule that says when an answer is not sure (uncertainty.js)
  */
 (function (root) {
   "use strict";
@@ -63,6 +64,15 @@
     return size;
   }
 
+  /* When an answer is not sure: the card states the rule, and the page never makes one up. */
+  function uncertainty(card) {
+    try {
+      return root.DigitsUncertainty.ruleFromCard(card);
+    } catch (error) {
+      throw new CardError(error.message);
+    }
+  }
+
   /* The network in words, from what the card says it is. */
   function network(card) {
     const architecture = card.architecture || {};
@@ -74,5 +84,5 @@
     return { kind, parameters, description: architecture.description || "" };
   }
 
-  root.DigitsCard = { CARD_URL, CardError, load, loadBundle, loadScript, classes, inputSize, network };
+  root.DigitsCard = { CARD_URL, CardError, load, loadBundle, loadScript, classes, inputSize, network, uncertainty };
 }(window));

@@ -6,6 +6,9 @@
   "use strict";
 
   const BUSY_DELAY_MS = 150; // quick answers should not flash a "recognising" state
+  // An unsure answer whose likeliest digit has less than this is said to be perhaps no digit
+  // at all: the wording only; whether an answer is sure is the model card's rule.
+  const FAR_FROM_SURE = 0.5;
 
   let busyTimer = null;
   let answersShown = 0;
@@ -88,19 +91,23 @@
     $("#result").removeClass("is-busy").attr("data-state", state).removeAttr("aria-busy");
   }
 
-  function showAnswer({ label, confidence, probabilities, classes, modelInput, elapsedMs, inferenceMs, modelVersion,
-    mode, backend, scrollIntoView = false }) {
+  /* `judgement`: {uncertain, alternatives: [{label, probability}]} by the model card's rule,
+     or null when the service did not say. */
+  function showAnswer({ label, confidence, probabilities, judgement, modelInput, elapsedMs, inferenceMs,
+    modelVersion, mode, backend, scrollIntoView = false }) {
     settle("done");
     answersShown += 1;
+    const sure = judgement ? String(!judgement.uncertain) : "";
     $("#result").attr({
       "data-mode": mode,
       "data-answers": answersShown,
+      "data-sure": sure,
       "data-elapsed-ms": elapsedMs.toFixed(2),
       "data-inference-ms": inferenceMs === undefined ? "" : inferenceMs.toFixed(2),
       "data-model-version": modelVersion || "",
     });
-    $("#output").text(label).removeClass("is-empty");
-    $("#confidence").text(describeConfidence(label, confidence, probabilities, classes));
+    $("#output").text(label).removeClass("is-empty").toggleClass("is-uncertain", sure === "false");
+    $("#confidence").text(describeConfidence(label, confidence, judgement));
     const where = mode === "server" ? "by the recognition service" : `in this browser (${backendName(backend)})`;
     $("#details").text(`Answered in ${formatMs(elapsedMs)} ${where}.`);
     showProbabilities(probabilities);
@@ -110,12 +117,16 @@
     if (scrollIntoView) $("#output")[0].scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
-  function describeConfidence(label, confidence, probabilities, classes) {
-    if (confidence >= 0.8) return `It is ${withArticle(label)}, ${formatPercent(confidence)} sure.`;
-    const ranked = probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
-    const [runnerUp, runnerUpIndex] = ranked[1];
-    return `Probably ${withArticle(label)} (${formatPercent(confidence)}), `
-      + `but it could be ${withArticle(classes[runnerUpIndex])} (${formatPercent(runnerUp)}).`;
+  /* "It is a 3, 97.2% sure.", "Not sure: a 4 (55.0%) or a 9 (40.0%)?", "Not sure: this may
+     not be a digit. Perhaps a 4 (31.0%) or a 9 (22.0%)." */
+  function describeConfidence(label, confidence, judgement) {
+    if (!judgement) return `Most likely ${withArticle(label)} (${formatPercent(confidence)}).`;
+    if (!judgement.uncertain) return `It is ${withArticle(label)}, ${formatPercent(confidence)} sure.`;
+    const named = judgement.alternatives.map((alternative) => `${withArticle(alternative.label)} `
+      + `(${formatPercent(alternative.probability)})`);
+    const choices = named.length > 1 ? `${named.slice(0, -1).join(", ")} or ${named[named.length - 1]}` : named[0];
+    if (confidence < FAR_FROM_SURE) return `Not sure: this may not be a digit. Perhaps ${choices}.`;
+    return named.length > 1 ? `Not sure: ${choices}?` : `Not sure: probably ${choices}.`;
   }
 
   function withArticle(label) {
@@ -166,7 +177,8 @@
   function showIdle() {
     settle("idle");
     hideMessage();
-    $("#output").text("").addClass("is-empty");
+    $("#result").attr("data-sure", "");
+    $("#output").text("").addClass("is-empty").removeClass("is-uncertain");
     $("#confidence").text("Draw a digit, then press Recognise.");
     $("#details").text("");
     clearProbabilities();
@@ -182,7 +194,8 @@
   /* `action`: an optional {label, run} offered as a button, e.g. switching mode. */
   function showError(text, action) {
     settle("error");
-    $("#output").text("").addClass("is-empty");
+    $("#result").attr("data-sure", "");
+    $("#output").text("").addClass("is-empty").removeClass("is-uncertain");
     $("#confidence").text("No answer this time.");
     $("#details").text("");
     clearProbabilities();

@@ -23,6 +23,10 @@ const routes = {
   "/crash/predict": (res) => json(res, 500, { detail: "Internal Server Error" }),
   "/html/predict": (res) => { res.writeHead(502, { "Content-Type": "text/html" }); res.end("<h1>Bad gateway</h1>"); },
   "/garbled/predict": (res) => json(res, 200, { digit: 12, probabilities: [1] }),
+  "/unsure/predict": (res) => json(res, 200, { digit: 7, confidence: 0.62, probabilities: PROBABILITIES,
+    uncertain: true, alternatives: [{ digit: 7, probability: 0.62 }, { digit: 1, probability: 0.3 }], model_version: "v1" }),
+  "/sure/predict": (res) => json(res, 200, { digit: 7, confidence: 0.62, probabilities: PROBABILITIES,
+    uncertain: false, model_version: "v1" }),
   "/slow/predict": () => {},
   "/ok/health": (res) => json(res, 200, { status: "ok", model_version: "v1" }),
 };
@@ -71,6 +75,16 @@ test("the drawing is posted as {image: data URL} and the answer read", async () 
   assert.equal(received.method, "POST");
   assert.equal(received.contentType, "application/json");
   assert.deepEqual(JSON.parse(received.body), { image: "data:image/png;base64,iVBORw0KGgo=" });
+});
+
+test("whether the service is sure, and its alternatives, are read when it says them", async () => {
+  const unsure = await api.predict(`${baseUrl}/unsure`, "data:,");
+  assert.equal(unsure.uncertain, true);
+  assert.deepEqual(unsure.alternatives, [{ digit: 7, probability: 0.62 }, { digit: 1, probability: 0.3 }]);
+  const sure = await api.predict(`${baseUrl}/sure`, "data:,");
+  assert.equal(sure.uncertain, false);
+  assert.deepEqual(sure.alternatives, []);
+  assert.equal("uncertain" in await api.predict(`${baseUrl}/ok`, "data:,"), false);
 });
 
 test("a refused drawing shows the service's own reason", async () => {
