@@ -110,7 +110,8 @@ def test_card_describes_the_run(quick_run):
     schedule = training["learning_rate_schedule"]
     assert schedule["name"] == "CosineDecay" and schedule["warmup_target"] == 0.05
     assert schedule["warmup_steps"] + schedule["decay_steps"] == 169  # one epoch of 2,700 digits
-    assert training["loss"] == "sparse_categorical_crossentropy"
+    assert training["loss"] == "CategoricalCrossentropy"
+    assert training["non_digits_per_batch"] == 2 and training["non_digit_weight"] == 0.5
     test = card["test"]
     assert test["digits"] == 10_000
     assert np.asarray(test["confusion_matrix"]).sum() == 10_000
@@ -136,7 +137,8 @@ def test_version_names_the_weights(quick_run):
 
 
 def test_reports_are_real_pictures(quick_run):
-    for name in ("training_curves.png", "confusion_matrix.png"):
+    for name in ("training_curves.png", "confusion_matrix.png", "reliability_diagram.png",
+                 "uncertainty_examples.png"):
         with Image.open(quick_run["root"] / "model/reports" / name) as picture:
             assert picture.format == "PNG" and min(picture.size) >= 400
 

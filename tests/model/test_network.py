@@ -13,7 +13,7 @@ EXPECTED_OUTPUTS = [
     ("conv2c", (4, 4, 64)), ("conv2c_bn", (4, 4, 64)), ("drop2", (4, 4, 64)),
     ("conv3", (1, 1, 128)), ("conv3_bn", (1, 1, 128)),
     ("flatten", (128,)), ("drop3", (128,)),
-    ("probabilities", (10,)),
+    ("logits", (10,)), ("temperature", (10,)), ("probabilities", (10,)),
 ]
 
 
