@@ -1,6 +1,6 @@
 """Ask the digit API what a picture shows, from the command line.
 
-    python client.py docs/digit.png            # prints the digit and its confidence
+    python client.py docs/digit.png            # prints the digit and its confidence, or "not sure: ..."
     python client.py docs/digit.png --url http://127.0.0.1:3000    # through `make sam-local`
     python client.py docs/digit.png --url https://abc.execute-api.eu-west-1.amazonaws.com
     python client.py --sample                  # a random MNIST test digit, drawn here, with its label
@@ -110,7 +110,16 @@ def random_test_digit() -> tuple[object, int, int]:
 
 
 def describe(answer: dict) -> str:
-    return f"{answer['digit']} ({answer['confidence'] * 100:.1f} % confident, model {answer['model_version']})"
+    """`3 (95.9 % confident, model V)`, or when the model is not sure (by its card's rule)
+    `not sure: 4 (55.0 %) or 9 (40.0 %) (model V)`."""
+    model = f"model {answer['model_version']}"
+    if not answer.get("uncertain"):
+        return f"{answer['digit']} ({answer['confidence'] * 100:.1f} % confident, {model})"
+    named = [f"{alternative['digit']} ({alternative['probability'] * 100:.1f} %)"
+             for alternative in answer.get("alternatives") or [{"digit": answer["digit"],
+                                                                 "probability": answer["confidence"]}]]
+    choices = f"{', '.join(named[:-1])} or {named[-1]}" if len(named) > 1 else named[0]
+    return f"not sure: {choices} ({model})"
 
 
 def main(argv: list[str] | None = None) -> int:

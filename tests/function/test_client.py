@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 
+import httpx
 import numpy as np
 import pytest
 
 from tests.support import PROJECT_ROOT
+from tests.support.cards import model_copy
 from tests.support.drawing import canvas
 from tests.support.images import encode
 from tests.support.servers import api_server, free_port
@@ -89,9 +92,27 @@ def test_client_sample_draws_the_digit_and_shows_its_label(server_url):
     assert len(lines) == 28
     assert any("@" in line for line in lines)
     label = next(line for line in lines if "label:" in line).split("label:")[1].split()[0]
-    answer = next(line for line in lines if "answer:" in line).split("answer:")[1].split()[0]
+    answer = re.search(r"answer: (?:not sure: )?(\d)", completed.stdout).group(1)
     assert label in "0123456789" and answer in "0123456789"
     assert ("right" in completed.stdout) == (label == answer)
+
+
+def test_client_says_when_the_model_is_not_sure(tmp_path_factory, tmp_path):
+    """Against a function whose card doubts every answer (threshold 1): a 4 and a 9 drawn
+    over each other get `not sure: ` and the digits the function names, likeliest first."""
+    picture = tmp_path / "four-and-nine.png"
+    picture.write_bytes(encode(np.minimum(canvas(4), canvas(9))))
+    doubting = model_copy(tmp_path_factory.mktemp("doubting"), uncertainty={"threshold": 1.0})
+    with api_server(model_dir=doubting) as url:
+        completed = run_client(str(picture), url=url)
+        answer = httpx.post(f"{url}/predict", files={"file": (picture.name, picture.read_bytes(), "image/png")},
+                            timeout=60).json()
+    assert completed.returncode == 0, completed.stderr
+    assert answer["uncertain"] is True
+    named = [f"{alternative['digit']} ({alternative['probability'] * 100:.1f} %)"
+             for alternative in answer["alternatives"]]
+    choices = f"{', '.join(named[:-1])} or {named[-1]}" if len(named) > 1 else named[0]
+    assert completed.stdout.strip() == f"not sure: {choices} (model {answer['model_version']})"
 
 
 def test_client_reports_the_apis_refusal_in_one_line(server_url, tmp_path):
