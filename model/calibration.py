@@ -132,7 +132,6 @@ def card_sections(*, temperature: float, threshold: float, validation: tuple, te
             "test_digits_flagged": float((~sure).mean()),
             "held_out_non_digits_flagged": float(flagged(after_non_digits, threshold).mean()),
             "test_accuracy_when_sure": float((after_test.argmax(1)[sure] == test_labels[sure]).mean()),
-            "held_out_non_digits": len(non_digits),
         },
     }
 
