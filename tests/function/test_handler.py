@@ -68,6 +68,7 @@ def test_handler_answers_each_event(name, app, classifier):
         assert max(range(10), key=body["predictions"][0].__getitem__) == expected
     elif name.startswith("predict"):
         assert body["digit"] == expected and body["model_version"] == classifier.version
+        assert body["uncertain"] is (body["confidence"] < classifier.uncertainty.threshold)
     elif name == "health":
         assert body == {"status": "ok", "model_version": classifier.version}
     elif name == "model":

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.support import PROJECT_ROOT
+from tests.support.cards import MODEL_DIR
 
 LAMBDA_DIR = PROJECT_ROOT / "lambda"
 SAM = Path(sys.executable).with_name("sam")
@@ -111,7 +112,7 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
 
 def shipped_model_dir() -> Path:
-    return LAMBDA_DIR / "model"
+    return MODEL_DIR  # the model the tests serve: DIGITS_MODEL_DIR when set, else lambda/model
 
 
 @pytest.mark.parametrize("damage", ["truncated", "random-bytes", "random-bytes-same-size", "empty", "bad-card"])
