@@ -93,14 +93,14 @@ def plot_uncertainty_examples(images: np.ndarray, probabilities: np.ndarray, thr
                               captions: list[str], path: Path, columns: int = 8) -> None:
     """A grid of inputs as the network sees them, each with its answer or "not sure"."""
     rows = int(np.ceil(len(images) / columns))
-    figure, grid = plt.subplots(rows, columns, figsize=(columns * 1.45, rows * 1.75))
+    figure, grid = plt.subplots(rows, columns, figsize=(columns * 1.5, rows * 1.9))
     for axes in np.ravel(grid):
         axes.axis("off")
     for axes, image, row, caption in zip(np.ravel(grid), images, probabilities, captions, strict=False):
         axes.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
         digit, top = int(row.argmax()), float(row.max())
         sure = top >= threshold
-        answer = f"{digit} ({top:.0%})" if sure else f"not sure\n({digit}: {top:.0%})"
+        answer = f"{digit} ({top:.0%})" if sure else f"not sure ({digit}: {top:.0%})"
         axes.set_title(f"{caption}\n{answer}", fontsize=7, color="black" if sure else "tab:red")
     figure.suptitle(f'Calibrated answers; "not sure" below {threshold:.0%}', fontsize=9)
     figure.tight_layout()
