@@ -88,6 +88,13 @@ def test_server_mode_with_a_real_service_whose_card_doubts_everything(open_page,
         assert f"{alternative['digit']} (" in state["text"]
 
 
+def wait_for_the_model(page) -> None:
+    """Until browser mode's model is in, or has failed to load (then say why)."""
+    page.wait_for_selector("#model-status[data-state='ready'], #model-status[data-state='failed']",
+                           timeout=support.ANSWER_TIMEOUT_MS)
+    assert page.get_attribute("#model-status", "data-state") == "ready", page.inner_text("#message")
+
+
 def browser_mode_page(open_page, server: str, card: dict):
     page = open_page("about:blank", ready=False, service_workers="block")
     page.route("**/model/card.json", lambda route: route.fulfill(json=card))
@@ -101,7 +108,7 @@ def test_browser_mode_applies_the_cards_threshold(open_page, server):
     """The same drawing in browser mode: doubted under a card whose threshold is 1, trusted
     under one whose threshold is below its probability."""
     doubting = browser_mode_page(open_page, server, {**CARD, "uncertainty": {**CARD["uncertainty"], "threshold": 1.0}})
-    doubting.wait_for_selector("#model-status[data-state='ready']", timeout=support.ANSWER_TIMEOUT_MS)
+    wait_for_the_model(doubting)
     support.draw_digit(doubting, 4, strokes=FOUR_AND_NINE)
     assert support.recognise(doubting) == "done"
     state = shown(doubting)
@@ -111,7 +118,7 @@ def test_browser_mode_applies_the_cards_threshold(open_page, server):
 
     trusting = browser_mode_page(open_page, server,
                                  {**CARD, "uncertainty": {**CARD["uncertainty"], "threshold": top / 2}})
-    trusting.wait_for_selector("#model-status[data-state='ready']", timeout=support.ANSWER_TIMEOUT_MS)
+    wait_for_the_model(trusting)
     support.draw_digit(trusting, 4, strokes=FOUR_AND_NINE)
     assert support.recognise(trusting) == "done"
     assert shown(trusting)["sure"] == "true" and shown(trusting)["text"].startswith(f"It is a {state['output']}, ")
@@ -119,7 +126,7 @@ def test_browser_mode_applies_the_cards_threshold(open_page, server):
 
 def test_browser_mode_from_disk_reads_the_rule_from_model_js(open_page, tmp_path):
     page = open_page((web_copy(tmp_path / "web", **DOUBT_EVERYTHING) / "index.html").as_uri())
-    page.wait_for_selector("#model-status[data-state='ready']", timeout=support.ANSWER_TIMEOUT_MS)
+    wait_for_the_model(page)
     page.uncheck("#live")
     support.draw_digit(page, 4, strokes=FOUR_AND_NINE)
     assert support.recognise(page) == "done"
