@@ -27,6 +27,21 @@ def parse_layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+EXTRA_AUGMENTATIONS = ("stroke-width", "slant", "elastic")
+
+
+def parse_augmentations(text: str) -> tuple[str, ...]:
+    """"stroke-width,slant" -> ("stroke-width", "slant"); "none" -> (); ValueError otherwise."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if names == ("none",):
+        return ()
+    unknown = [name for name in names if name not in EXTRA_AUGMENTATIONS]
+    if unknown or not names:
+        raise ValueError(f"unknown augmentation {', '.join(unknown) or repr(text)}: expected none or "
+                         f"a comma-separated list of {', '.join(EXTRA_AUGMENTATIONS)}")
+    return tuple(dict.fromkeys(names))
+
+
 def option(default, help_text: str, **rules):
     """A training setting: its default, its help text, and rules for reading it from the
     command line: `low`/`high` bounds (`low_open`/`high_open` to exclude them), `choices`,
@@ -57,6 +72,10 @@ class TrainingConfig:
     augment: bool | None = option(
         None, "random rotations, zooms and shifts of the training digits; omitted: on for the CNN, "
               "off for the MLP (which has no notion of neighbouring pixels and underfits shifted digits)")
+    extra_augmentations: tuple[str, ...] = option(
+        (), "with --augment, further changes of the training digits, comma-separated: stroke-width "
+            "(thicker or thinner pen), slant (shear), elastic (elastic distortion); none: only "
+            "rotations, zooms and shifts", parse=parse_augmentations, metavar="NAMES")
     non_digits_per_batch: int = option(
         2, "non-digit drawings (letters, symbols, scribbles, shapes) mixed into every batch of digits, "
            "trained towards the uniform distribution (outlier exposure); 0 turns it off", low=0, metavar="N")
@@ -75,6 +94,7 @@ class TrainingConfig:
             self.hidden = DEFAULT_HIDDEN
         if self.augment is None:
             self.augment = self.arch == "cnn"
+        self.extra_augmentations = tuple(self.extra_augmentations)  # a list, when read back from JSON
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainingConfig:

@@ -34,13 +34,16 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
 
 
 def coverage(width: int, height: int, digit: int, *, left: float, top: float, size: float,
-             stroke: float, aspect: float = 0.75) -> np.ndarray:
+             stroke: float, aspect: float = 0.75, slant: float = 0.0) -> np.ndarray:
     """float64 (height, width) ink coverage in [0, 1] of `digit` drawn in a box `size`
-    pixels tall (and `aspect` times as wide) whose top-left corner is (left, top)."""
+    pixels tall (and `aspect` times as wide) whose top-left corner is (left, top), its
+    top leaning `slant` x `size` / 2 pixels right of its middle (and its bottom as far left)."""
     ys, xs = np.mgrid[0:height, 0:width] + 0.5
     distance = np.full((height, width), np.inf)
     for stroke_points in STROKES[digit]:
-        points = np.array(stroke_points) * [size * aspect, size] + [left, top]
+        unit = np.array(stroke_points)
+        unit[:, 0] += slant * (0.5 - unit[:, 1]) / aspect
+        points = unit * [size * aspect, size] + [left, top]
         for (x0, y0), (x1, y1) in itertools.pairwise(points):
             dx, dy = x1 - x0, y1 - y0
             length2 = dx * dx + dy * dy or 1e-12
@@ -51,7 +54,7 @@ def coverage(width: int, height: int, digit: int, *, left: float, top: float, si
 
 def canvas(digit: int, *, width: int = 280, height: int = 280, size: float | None = None,
            left: float | None = None, top: float | None = None, stroke: float = 18.0,
-           mode: str = "black-on-white", aspect: float = 0.75) -> np.ndarray:
+           mode: str = "black-on-white", aspect: float = 0.75, slant: float = 0.0) -> np.ndarray:
     """A uint8 picture of `digit` as a drawing app would save it.
 
     mode: "black-on-white" (RGB), "white-on-black" (grey), "transparent-black" (RGBA,
@@ -61,7 +64,8 @@ def canvas(digit: int, *, width: int = 280, height: int = 280, size: float | Non
     size = 0.7 * height if size is None else size
     left = (width - size * aspect) / 2 if left is None else left
     top = (height - size) / 2 if top is None else top
-    ink = coverage(width, height, digit, left=left, top=top, size=size, stroke=stroke, aspect=aspect)
+    ink = coverage(width, height, digit, left=left, top=top, size=size, stroke=stroke, aspect=aspect,
+                   slant=slant)
     level = np.rint(ink * 255).astype(np.uint8)
     if mode == "white-on-black":
         return level
@@ -75,6 +79,27 @@ def canvas(digit: int, *, width: int = 280, height: int = 280, size: float | Non
         rgba[level == 0] = 0
         return rgba
     raise ValueError(f"unknown mode {mode!r}")
+
+
+def varied_hands(count: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """`count` digits drawn on 280x280 canvases by hands unlike MNIST's, and their labels:
+    each with its own pen (1 to 60 pixels, at most a seventh of the digit's height), slant
+    (up to 0.4 either way), proportions (0.4 to 1.1 times as wide as tall), size (25 % to
+    95 % of the canvas) and place, from the seed."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, count)
+    pictures = []
+    for digit in labels:
+        size = rng.uniform(70, 266)
+        aspect = rng.uniform(0.4, 1.1)
+        slant = rng.uniform(-0.4, 0.4)
+        spread = abs(slant) * size / 2  # how far the slant carries the top and bottom sideways
+        room = max(280 - size * aspect - 2 * spread, 0.0)
+        pictures.append(canvas(int(digit), size=size, aspect=aspect, slant=slant,
+                               stroke=float(np.exp(rng.uniform(0.0, np.log(min(60.0, 0.14 * size))))),
+                               left=spread + rng.uniform(0, room), top=rng.uniform(0, 280 - size),
+                               mode="white-on-black"))
+    return pictures, labels
 
 
 def crossed_hairlines(side: int, channels: int = 1) -> np.ndarray:
