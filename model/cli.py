@@ -97,7 +97,9 @@ def _add_training_options(group, keep_defaults: bool) -> None:
             bounds = {key: rules.pop(key) for key in ("low", "high", "low_open", "high_open") if key in rules}
             value_type = _readable(parse) if parse else bounded(kind, **bounds)
             action = group.add_argument(flag(field.name), type=value_type, default=default, help=text, **rules)
-        if field.default is not None and "%(default)" not in action.help:
+        if isinstance(field.default, tuple):  # a list setting: as it is typed, "none" when empty
+            action.help += f" (default: {','.join(map(str, field.default)) or 'none'})"
+        elif field.default is not None and "%(default)" not in action.help:
             action.help += DEFAULT
 
 
