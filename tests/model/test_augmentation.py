@@ -9,7 +9,7 @@ from tests.support.drawing import canvas, varied_hands
 from tests.support.generator import run_generator
 
 pytest.importorskip("tensorflow")
-from model import training  # noqa: E402 (TensorFlow checked first)
+from model import training
 
 
 def digits(count: int = 12) -> np.ndarray:
