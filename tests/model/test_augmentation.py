@@ -4,12 +4,10 @@ inside the tf.data pipeline training runs, and the command line names what it ac
 import numpy as np
 import pytest
 
+from model import training
 from model.config import EXTRA_AUGMENTATIONS, TrainingConfig, parse_augmentations
 from tests.support.drawing import canvas, varied_hands
 from tests.support.generator import run_generator
-
-pytest.importorskip("tensorflow")
-from model import training
 
 
 def digits(count: int = 12) -> np.ndarray:
