@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help setup lint train test evaluate tensorboard bench bench-training clean
+.PHONY: help setup lint train test evaluate tensorboard bench bench-training bench-trust bench-augmentation clean
 
 $(PY_STAMP): requirements.txt constraints.txt lambda/requirements.txt
 	command -v $(PYTHON_FOR_VENV) >/dev/null || { echo "error: $(PYTHON_FOR_VENV) not found; set PYTHON_FOR_VENV=/path/to/python3.11" >&2; exit 1; }
@@ -55,11 +55,19 @@ tensorboard: setup
 	$(VENV)/bin/tensorboard --logdir model/checkpoints/tensorboard
 
 ## bench: print every benchmark table (training, function, container, page)
-bench: bench-training bench-function bench-container bench-web
+bench: bench-training bench-trust bench-function bench-container bench-web
 
-## bench-training: training throughput at batch 16, with and without augmentation (median of 5)
+## bench-training: training throughput at batch 16: augmentation, non-digits, each further augmentation (median of 5)
 bench-training: setup
 	$(PYTHON) bench/training_throughput.py --repeats 5
+
+## bench-trust: how often the model says "not sure" on digits and non-digits, against the model on main
+bench-trust: setup
+	$(PYTHON) bench/uncertainty.py
+
+## bench-augmentation: each further augmentation trained at reduced scale, scored on validation and drawn digits (slow)
+bench-augmentation: setup
+	$(PYTHON) bench/augmentation.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache model/checkpoints .export-staging-*

@@ -3,8 +3,9 @@
     .venv/bin/python bench/uncertainty.py [--previous REF] [--non-digits N]
 
 Compares the model in lambda/model/ (its TFLite file and the card's threshold) with the
-model of an earlier commit (default `main`, read with `git show REF:lambda/model/...` into
-a temporary folder), on the same inputs:
+model of an earlier commit (default: the model shipped before the one committed last, i.e.
+the second-newest commit that changed lambda/model/digits.tflite; read with
+`git show REF:lambda/model/...` into a temporary folder), on the same inputs:
 
 - MNIST's 10,000 test digits;
 - N held-out non-digits (model/outliers.py: kinds of drawing and fonts training never saw,
@@ -40,6 +41,14 @@ from model.training import split_validation, training_digits  # noqa: E402
 from model.trust import held_out_non_digits  # noqa: E402
 
 MODEL_FILES = ("digits.tflite", "card.json")
+
+
+def model_before_the_last() -> str:
+    commits = subprocess.run(["git", "log", "--format=%h", "-n", "2", "--", "lambda/model/digits.tflite"],
+                             cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+    if len(commits) < 2:
+        sys.exit("bench/uncertainty.py: no earlier model in the history; name one with --previous REF")
+    return commits[1]
 
 
 def previous_model(ref: str, folder: Path) -> Path:
@@ -88,9 +97,11 @@ def drawn_digits() -> tuple:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--previous", default="main", help="git revision of the model to compare with")
+    parser.add_argument("--previous", help="git revision of the model to compare with; omitted: the model "
+                                           "shipped before the one committed last")
     parser.add_argument("--non-digits", type=int, default=2000, help="held-out non-digits to draw")
     args = parser.parse_args(argv)
+    args.previous = args.previous or model_before_the_last()
     quiet.import_tensorflow()
 
     mnist = load_mnist(allow_download=False)
