@@ -3,8 +3,8 @@
     .venv/bin/python bench/uncertainty.py [--previous REF] [--non-digits N]
 
 Compares the model in lambda/model/ (its TFLite file and the card's threshold) with the
-model of an earlier commit (default: the model shipped before the one committed last, i.e.
-the second-newest commit that changed lambda/model/digits.tflite; read with
+model of an earlier commit (default: the one before it, i.e. the newest commit that changed
+lambda/model/digits.tflite, or the one before that when lambda/model/ is as committed; read with
 `git show REF:lambda/model/...` into a temporary folder), on the same inputs:
 
 - MNIST's 10,000 test digits;
@@ -43,12 +43,15 @@ from model.trust import held_out_non_digits  # noqa: E402
 MODEL_FILES = ("digits.tflite", "card.json")
 
 
-def model_before_the_last() -> str:
-    commits = subprocess.run(["git", "log", "--format=%h", "-n", "2", "--", "lambda/model/digits.tflite"],
+def model_before_this_one() -> str:
+    model = "lambda/model/digits.tflite"
+    commits = subprocess.run(["git", "log", "--format=%h", "-n", "2", "--", model],
                              cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
-    if len(commits) < 2:
+    committed = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", model], cwd=ROOT).returncode == 0
+    earlier = commits[1:] if committed else commits
+    if not earlier:
         sys.exit("bench/uncertainty.py: no earlier model in the history; name one with --previous REF")
-    return commits[1]
+    return earlier[0]
 
 
 def previous_model(ref: str, folder: Path) -> Path:
@@ -98,10 +101,10 @@ def drawn_digits() -> tuple:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--previous", help="git revision of the model to compare with; omitted: the model "
-                                           "shipped before the one committed last")
+                                           "shipped before this one")
     parser.add_argument("--non-digits", type=int, default=2000, help="held-out non-digits to draw")
     args = parser.parse_args(argv)
-    args.previous = args.previous or model_before_the_last()
+    args.previous = args.previous or model_before_this_one()
     quiet.import_tensorflow()
 
     mnist = load_mnist(allow_download=False)
