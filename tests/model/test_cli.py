@@ -49,9 +49,14 @@ def test_help_shows_the_recipe_defaults_from_the_config(project_root):
                      or text.startswith(f"{flag(field.name)}, "))  # --nesterov, --no-nesterov
         if field.default is None:
             assert "omitted: " in entry, entry
+        elif isinstance(field.default, tuple):  # as typed on the command line
+            assert f"(default: {','.join(map(str, field.default)) or 'none'})" in entry, entry
         else:
             assert f"(default: {field.default})" in entry, entry
     for text in ("--epochs N passes over the training digits (default: 15)",
+                 "--extra-augmentations NAMES with --augment, further changes of the training digits, "
+                 "comma-separated: stroke-width (thicker or thinner pen), slant (shear), elastic (elastic "
+                 "distortion); none: only rotations, zooms and shifts (default: none)",
                  "--batch-size N digits per training step (default: 16)",
                  "--momentum M SGD momentum (default: 0.9)"):
         assert text in entries[text.split()[0]]
