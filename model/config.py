@@ -79,7 +79,7 @@ class TrainingConfig:
     non_digits_per_batch: int = option(
         2, "non-digit drawings (letters, symbols, scribbles, shapes) mixed into every batch of digits, "
            "trained towards the uniform distribution (outlier exposure); 0 turns it off", low=0, metavar="N")
-    non_digit_weight: float = option(1.0, "weight of each non-digit in the loss, against 1 for a digit",
+    non_digit_weight: float = option(0.5, "weight of each non-digit in the loss, against 1 for a digit",
                                      low=0, metavar="W")
     seed: int = option(42, "seed of every random choice: the same seed gives the same weights",
                        metavar="N")

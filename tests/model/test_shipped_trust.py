@@ -17,7 +17,11 @@ from model.data import load_mnist, to_model_input
 pytestmark = pytest.mark.slow
 
 NON_DIGITS = 400  # the first of the card's held-out non-digits (same seed, same order)
-GOALS = {"test_accuracy": 0.996, "test_digits_flagged": 0.01, "held_out_non_digits_flagged": 0.95,
+# The threshold is fixed on the validation digits to flag 1 % of them (checked exactly, from
+# the card); on the test digits the share flagged is an estimate of that 1 %, with a standard
+# error of 0.1 point over 10,000 digits, so it is held to 1 % plus two standard errors.
+# Choosing the threshold on the test digits to meet 1 % exactly would make it a validation set.
+GOALS = {"test_accuracy": 0.996, "test_digits_flagged": 0.012, "held_out_non_digits_flagged": 0.95,
          "test_ece_after": 0.005}
 # Fractions of 10,000 (or 400) inputs measured here and in the card: rounding, not chance.
 TOLERANCE = 0.0002
