@@ -24,6 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update"]
 # Generous, for a machine shared with training; nothing here asserts on speed.
 ANSWER_TIMEOUT_MS = 120_000
+AXE = PROJECT_ROOT / "node_modules/axe-core/axe.min.js"
 
 
 def chromium_missing_reason() -> str | None:
@@ -159,3 +160,14 @@ def choose_mode(page, mode: str) -> None:
 
 def clear_pad(page) -> None:
     page.keyboard.press("Escape")
+
+
+def accessibility_violations(page) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each ("id (impact): N nodes");
+    the page's own policy must be bypassed (`bypass_csp=True`), since axe is injected."""
+    if not AXE.is_file():
+        raise AssertionError("node_modules/axe-core is missing: npm ci")
+    page.wait_for_timeout(400)  # the bars' transition, so colours are final
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""() => axe.run(document, {resultTypes: ['violations']})
+        .then(results => results.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.length} nodes`))""")

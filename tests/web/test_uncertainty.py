@@ -8,12 +8,10 @@ import json
 
 import pytest
 
-from tests.support import PROJECT_ROOT
 from tests.support import browser as support
 from tests.support.cards import REMOVE, model_copy, web_copy
 from tests.support.servers import WEB_DIR, api_server
 
-AXE = PROJECT_ROOT / "node_modules/axe-core/axe.min.js"
 CARD = json.loads((WEB_DIR / "model/card.json").read_text())
 # A 4 and a 9 drawn over each other: no model is certain of that, so a threshold of 1 doubts it.
 FOUR_AND_NINE = support.DIGIT_STROKES[4] + support.DIGIT_STROKES[9]
@@ -144,8 +142,6 @@ def test_browser_mode_refuses_a_card_without_the_rule(open_page, server):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_not_sure_has_no_accessibility_failures(browser, server, scheme):
-    if not AXE.is_file():
-        pytest.fail("node_modules/axe-core is missing: npm ci")
     context = browser.new_context(viewport=support.LAPTOP, color_scheme=scheme, bypass_csp=True,
                                   service_workers="block")
     try:
@@ -156,11 +152,7 @@ def test_not_sure_has_no_accessibility_failures(browser, server, scheme):
         support.draw_digit(page, 4)
         assert support.recognise(page) == "done"
         assert page.get_attribute("#result", "data-sure") == "false"
-        page.wait_for_timeout(400)  # the bars' transition, so colours are final
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate("""() => axe.run(document, {resultTypes: ['violations']})
-            .then(results => results.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.length} nodes`))""")
-        assert violations == []
+        assert support.accessibility_violations(page) == []
     finally:
         context.close()
 
