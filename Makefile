@@ -82,7 +82,7 @@ serve: setup
 
 ## screenshot: draw a digit in Chromium and save the README's pictures of the page in docs/
 screenshot: setup
-	$(PYTHON) -m scripts.screenshot docs/screenshot.png --phone docs/screenshot-phone.png
+	$(PYTHON) -m scripts.screenshot docs/screenshot.png --phone docs/screenshot-phone.png --not-sure docs/screenshot-not-sure.png
 
 ## bench-web: the page's timings in headless Chromium and its weight
 bench-web: setup

@@ -1,10 +1,11 @@
 """Screenshots of the page with a recognised digit, for the README.
 
     .venv/bin/python -m scripts.screenshot [docs/screenshot.png] [--phone docs/screenshot-phone.png]
+        [--not-sure docs/screenshot-not-sure.png]
 
 Serves the page and the API with uvicorn, draws a digit with the mouse in Chromium,
 recognises it in server mode and saves the page as a laptop (1280 px) and, with --phone,
-as a phone (360 px) shows it.
+as a phone (360 px) shows it; with --not-sure, also a W, which the model is not sure of.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from tests.support import servers
 
 LAPTOP, PHONE = support.LAPTOP, support.PHONE
 DIGIT = 3
+# A W, as a mouse draws it on the pad (x right, y down, in the pad's unit square).
+NOT_A_DIGIT = [[(0.15, 0.2), (0.32, 0.8), (0.5, 0.35), (0.68, 0.8), (0.85, 0.2)]]
 
 
 def take(browser, url: str, path: Path, *, viewport: dict, scale: float = 1, digit: int = DIGIT,
-         touch: bool = False) -> str:
-    """Save a screenshot of `url` with `digit` drawn and recognised; returns the answer.
-    `touch`: a phone's touch screen (no keyboard-shortcut line)."""
+         touch: bool = False, strokes=None) -> str:
+    """Save a screenshot of `url` with `digit` (or `strokes`, by mouse) drawn and recognised;
+    returns the answer. `touch`: a phone's touch screen (no keyboard-shortcut line)."""
     context = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=touch, is_mobile=touch)
     try:
         page = context.new_page()
@@ -30,7 +33,10 @@ def take(browser, url: str, path: Path, *, viewport: dict, scale: float = 1, dig
         support.wait_until_ready(page)
         page.wait_for_function("() => !document.querySelector('#about-service').textContent.includes('checking')")
         page.wait_for_function("() => document.querySelector('#about-model').dataset.version")
-        (support.draw_digit_by_touch if touch else support.draw_digit)(page, digit)
+        if touch:
+            support.draw_digit_by_touch(page, digit)
+        else:
+            support.draw_digit(page, digit, strokes=strokes)
         state = support.recognise(page)
         if state != "done":
             raise RuntimeError(f"the page did not recognise the digit: {page.inner_text('#message')}")
@@ -48,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", nargs="?", type=Path, default=support.PROJECT_ROOT / "docs/screenshot.png")
     parser.add_argument("--phone", type=Path, help="also save the page as a 360-pixel phone shows it")
+    parser.add_argument("--not-sure", type=Path, help="also save the page with a W drawn, which it is not sure of")
     args = parser.parse_args()
     reason = support.chromium_missing_reason()
     if reason:
@@ -62,6 +69,9 @@ def main() -> None:
         if args.phone:
             answer = take(browser, f"{url}/?mode=server", args.phone, viewport=PHONE, scale=2, touch=True)
             print(f"{args.phone}: drew a {DIGIT}, the page answered {answer}")
+        if args.not_sure:
+            answer = take(browser, f"{url}/?mode=server", args.not_sure, viewport=LAPTOP, strokes=NOT_A_DIGIT)
+            print(f"{args.not_sure}: drew a W, the page answered {answer}")
         browser.close()
 
 
