@@ -33,7 +33,7 @@ help:
 ## setup: create .venv and install the Python and npm packages
 setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
-## train: train with the default recipe and export every format, replacing the shipped model (20-26 minutes on 2 cores)
+## train: train with the default recipe and export every format, replacing the shipped model (about 30 minutes on 2 cores)
 train: setup
 	$(PYTHON) generator.py
 
