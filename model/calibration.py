@@ -8,7 +8,8 @@ measured, never fitted on.
 The "not sure" rule flags an answer whose calibrated top probability is below a threshold,
 chosen on the validation split so that at most `MAX_FLAGGED` of its digits are flagged.
 With it go the alternatives: the digits with a calibrated probability of at least
-`ALTERNATIVES_MIN_PROBABILITY`, likeliest first, at most `MAX_ALTERNATIVES` of them.
+`ALTERNATIVES_MIN_PROBABILITY`, likeliest first, at most `MAX_ALTERNATIVES` of them. This
+module writes the rule into the card; the function applies it (lambda/uncertainty.py).
 
 Expected calibration error (ECE): the top probabilities are put in 15 equal-width bins;
 ECE is the mean over digits of |accuracy - mean top probability| of their bin.
@@ -92,13 +93,6 @@ def choose_threshold(top_probabilities: np.ndarray, max_flagged: float = MAX_FLA
 def flagged(probabilities: np.ndarray, threshold: float) -> np.ndarray:
     """True where the answer is "not sure"."""
     return probabilities.max(axis=1) < threshold
-
-
-def alternatives(probabilities: np.ndarray) -> list[list[int]]:
-    """Per row, the digits with probability >= ALTERNATIVES_MIN_PROBABILITY, likeliest first."""
-    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :MAX_ALTERNATIVES]
-    return [[int(d) for d in row if p[d] >= ALTERNATIVES_MIN_PROBABILITY] for row, p in zip(order, probabilities,
-                                                                                              strict=True)]
 
 
 def card_sections(*, temperature: float, threshold: float, validation: tuple, test: tuple,

@@ -38,9 +38,14 @@ def test_threshold_flags_at_most_the_allowed_share():
 
 
 def test_alternatives_are_the_likely_digits_likeliest_first():
+    """The card's limits, applied by the function's rule (with a threshold no answer reaches)."""
+    from uncertainty import Rule, judge
+
+    rule = Rule(threshold=1.0, alternatives_min_probability=calibration.ALTERNATIVES_MIN_PROBABILITY,
+                max_alternatives=calibration.MAX_ALTERNATIVES)
     probabilities = np.array([[0.5, 0.04, 0.3, 0.06, 0.1, 0, 0, 0, 0, 0],
                               [0.97, 0.03, 0, 0, 0, 0, 0, 0, 0, 0]])
-    assert calibration.alternatives(probabilities) == [[0, 2, 4], [0]]
+    assert [[digit for digit, _ in judge(row.tolist(), rule).alternatives] for row in probabilities] == [[0, 2, 4], [0]]
 
 
 def test_card_sections_have_the_shape_the_function_and_page_read():
