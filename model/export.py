@@ -237,6 +237,7 @@ def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root:
     # temperature would show it.
     non_digits = (None if assessment is None
                   else np.asarray(assessment.examples[0][-NON_DIGITS_CHECKED:], dtype=np.float32)[..., np.newaxis])
+    non_digits_reference = None if non_digits is None else predict_keras(model, non_digits)
     with staging(root) as stage:
         write_formats(model, stage)
         reference = predict_keras(model, x_test)
@@ -248,8 +249,7 @@ def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root:
             formats[name] = {"path": str(path), "accuracy": summarize(y_test, probabilities)["accuracy"],
                              **check_agreement(name, reference, probabilities)}
             if non_digits is not None:
-                check_agreement(f"{name} on non-digits", predict_keras(model, non_digits),
-                                predict(stage / path, non_digits))
+                check_agreement(f"{name} on non-digits", non_digits_reference, predict(stage / path, non_digits))
         formats["tfjs"] = {"path": str(WEB_MODEL_DIR / "model.json"), "weights": TFJS_WEIGHTS}
         if tfjs_digits and tfjs_available():
             count = min(tfjs_digits, len(x_test))

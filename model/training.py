@@ -180,8 +180,6 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shu
         dataset = tf.data.Dataset.zip(dataset, others).map(mixed)
     if augmenter is not None:
         dataset = dataset.map(lambda x, y, w: (augmenter(x, training=True), y, w))
-    else:
-        dataset = dataset.map(lambda x, y, w: (x, y, w))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
