@@ -38,15 +38,14 @@ VARIANTS = {"baseline": (), **{name: (name,) for name in EXTRA_AUGMENTATIONS},
 
 def drawn_sets(count: int) -> dict:
     """name -> (images float32 (N, 28, 28, 1), labels) of the drawn digits, preprocessed."""
+    from bench.uncertainty import drawn_digits
     from preprocessing import to_mnist
     from tests.support.drawing import varied_hands
-    from tests.support.hard_cases import HARD_CASES, pictures
 
-    hard = [to_mnist(picture) for case in HARD_CASES for picture in pictures(case)]
+    hard, hard_labels = drawn_digits()
     varied, labels = varied_hands(count, seed=2026)
     return {
-        f"drawn hard cases ({len(hard)})": (np.stack(hard)[..., np.newaxis],
-                                            np.tile(np.arange(10), len(HARD_CASES))),
+        f"drawn hard cases ({len(hard)})": (hard[..., np.newaxis], hard_labels),
         f"varied hands ({count:,})": (np.stack([to_mnist(p) for p in varied])[..., np.newaxis], labels),
     }
 

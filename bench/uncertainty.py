@@ -74,6 +74,7 @@ def measure(model_dir: Path, mnist, non_digits: np.ndarray, drawn: tuple) -> dic
         threshold = calibration.choose_threshold(predict(to_model_input(x_val)).max(axis=1))
         source = "chosen here on its validation split"
     test = predict(to_model_input(mnist.x_test))
+    non_digit_top = predict(non_digits).max(axis=1)
     sure = test.max(axis=1) >= threshold
     drawn_images, drawn_labels = drawn
     drawn_probabilities = predict(drawn_images[..., np.newaxis])
@@ -83,8 +84,8 @@ def measure(model_dir: Path, mnist, non_digits: np.ndarray, drawn: tuple) -> dic
         "test_accuracy": float((test.argmax(1) == mnist.y_test).mean()),
         "test_digits_flagged": float((~sure).mean()),
         "accuracy_when_sure": float((test.argmax(1)[sure] == mnist.y_test[sure]).mean()),
-        "non_digits_flagged": float((predict(non_digits).max(axis=1) < threshold).mean()),
-        "median_top_probability_on_non_digits": float(np.median(predict(non_digits).max(axis=1))),
+        "non_digits_flagged": float((non_digit_top < threshold).mean()),
+        "median_top_probability_on_non_digits": float(np.median(non_digit_top)),
         "drawn_right": float((drawn_probabilities.argmax(1) == drawn_labels).mean()),
         "drawn_flagged": float((~drawn_sure).mean()),
     }
