@@ -142,8 +142,9 @@ async def predict(request: Request, model: Model) -> Prediction:
     request.state.confidence = round(listed[digit], 4)
     request.state.uncertain = judgement.uncertain
     request.state.model_version = model.version
+    # Only an uncertain judgement names alternatives; a sure one leaves the field out.
     alternatives = [Alternative(digit=index, probability=probability)
-                    for index, probability in judgement.alternatives] if judgement.uncertain else None
+                    for index, probability in judgement.alternatives] or None
     return Prediction(digit=digit, confidence=listed[digit], probabilities=listed, uncertain=judgement.uncertain,
                       alternatives=alternatives, model_version=model.version)
 

@@ -177,12 +177,17 @@
   function showIdle() {
     settle("idle");
     hideMessage();
+    clearAnswer("Draw a digit, then press Recognise.");
+    showModelInput(null);
+  }
+
+  /* No answer on show: `note` where the sentence about it goes. */
+  function clearAnswer(note) {
     $("#result").attr("data-sure", "");
     $("#output").text("").addClass("is-empty").removeClass("is-uncertain");
-    $("#confidence").text("Draw a digit, then press Recognise.");
+    $("#confidence").text(note);
     $("#details").text("");
     clearProbabilities();
-    showModelInput(null);
   }
 
   /* A nudge, not a failure: e.g. recognising an empty pad. */
@@ -194,11 +199,7 @@
   /* `action`: an optional {label, run} offered as a button, e.g. switching mode. */
   function showError(text, action) {
     settle("error");
-    $("#result").attr("data-sure", "");
-    $("#output").text("").addClass("is-empty").removeClass("is-uncertain");
-    $("#confidence").text("No answer this time.");
-    $("#details").text("");
-    clearProbabilities();
+    clearAnswer("No answer this time.");
     showMessage(text, "error", action);
   }
 
