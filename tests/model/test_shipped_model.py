@@ -1,4 +1,5 @@
-"""The model this repository ships: every format keeps the promises of its card."""
+"""The model this repository ships: every format keeps the promises of its card (the card,
+the test digits and the TFLite answers come from conftest.py)."""
 
 import json
 
@@ -6,28 +7,11 @@ import numpy as np
 import pytest
 
 from model import export
-from model.data import load_mnist, to_model_input
 
 pytestmark = pytest.mark.slow
 
 # The card states accuracies as fractions; "within 0.02 points" of a percentage.
 TOLERANCE = 0.0002
-
-
-@pytest.fixture(scope="module")
-def card(project_root):
-    return json.loads((project_root / "model/card.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def test_set():
-    mnist = load_mnist()
-    return to_model_input(mnist.x_test), mnist.y_test
-
-
-@pytest.fixture(scope="module")
-def tflite_probabilities(project_root, test_set):
-    return export.predict_tflite(project_root / "lambda/model/digits.tflite", test_set[0])
 
 
 def test_every_copy_of_the_card_is_the_same(project_root, card):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from model import calibration, export, outliers
-from model.data import load_mnist, to_model_input
+from model.data import to_model_input
 
 pytestmark = pytest.mark.slow
 
@@ -28,42 +28,31 @@ TOLERANCE = 0.0002
 
 
 @pytest.fixture(scope="module")
-def card(project_root):
-    return json.loads((project_root / "lambda/model/card.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_mnist(allow_download=False)
-
-
-@pytest.fixture(scope="module")
 def non_digits(card):
     return to_model_input(outliers.generate(NON_DIGITS, card["training"]["seed"] + 1, "held_out"))
 
 
 @pytest.fixture(scope="module")
-def tflite(project_root, mnist, non_digits):
-    path = project_root / "lambda/model/digits.tflite"
-    return {"test": export.predict_tflite(path, to_model_input(mnist.x_test)),
-            "non_digits": export.predict_tflite(path, non_digits)}
+def tflite(project_root, tflite_probabilities, non_digits):
+    return {"test": tflite_probabilities,
+            "non_digits": export.predict_tflite(project_root / "lambda/model/digits.tflite", non_digits)}
 
 
 @pytest.fixture(scope="module")
-def calibrated_reference(project_root, card, mnist, non_digits):
+def calibrated_reference(project_root, card, test_set, non_digits):
     """softmax(logits / T) computed here from the Keras model's logits layer and the card's T."""
     import keras
 
     from model.network import logits_model
 
     network = logits_model(keras.models.load_model(project_root / "model/digits.keras"))
-    images = np.concatenate([to_model_input(mnist.x_test[:600]), non_digits])
+    images = np.concatenate([test_set[0][:600], non_digits])
     logits = np.asarray(network.predict(images, batch_size=500, verbose=0))
     return images, calibration.softmax(logits, card["calibration"]["temperature"])
 
 
 def test_card_sections_are_complete_and_consistent(project_root, card):
-    for copy in ("model/card.json", "web/model/card.json"):
+    for copy in ("lambda/model/card.json", "web/model/card.json"):
         assert json.loads((project_root / copy).read_text()) == card
     calibrated, rule = card["calibration"], card["uncertainty"]
     assert calibrated["fitted_on"] == "validation" and calibrated["temperature"] > 0
@@ -99,8 +88,8 @@ def test_every_format_returns_the_calibrated_probabilities(project_root, calibra
     np.testing.assert_allclose(got, expected, atol=allowed)
 
 
-def test_tflite_reproduces_the_card_on_test_digits(card, mnist, tflite):
-    probabilities, labels = tflite["test"], mnist.y_test
+def test_tflite_reproduces_the_card_on_test_digits(card, test_set, tflite):
+    probabilities, labels = tflite["test"], test_set[1]
     threshold = card["uncertainty"]["threshold"]
     sure = probabilities.max(1) >= threshold
     assert abs((~sure).mean() - card["uncertainty"]["test_digits_flagged"]) <= TOLERANCE
@@ -110,8 +99,8 @@ def test_tflite_reproduces_the_card_on_test_digits(card, mnist, tflite):
     assert abs(ece - card["calibration"]["ece_15_bins"]["test_after"]) <= 0.001
 
 
-def test_shipped_model_meets_the_goals(card, mnist, tflite):
-    probabilities, labels = tflite["test"], mnist.y_test
+def test_shipped_model_meets_the_goals(card, test_set, tflite):
+    probabilities, labels = tflite["test"], test_set[1]
     threshold = card["uncertainty"]["threshold"]
     assert (probabilities.argmax(1) == labels).mean() >= GOALS["test_accuracy"]
     assert (probabilities.max(1) < threshold).mean() <= GOALS["test_digits_flagged"]
