@@ -40,9 +40,9 @@ except classifier.ModelUnavailable as error:
 import docs  # these describe the API from the model card, checked just above
 import errors
 import observability
+from body_limits import BodyLimits
 from routes import router
 from security import SecurityHeaders
-from serving import PROTOCOL_PATHS
 from serving_routes import open_inference, tf_serving
 
 
@@ -56,8 +56,7 @@ class PageMount(Mount):
         self._routes = routes
 
     def matches(self, scope) -> tuple[Match, dict]:
-        path = scope.get("path", "")
-        if path == "/v2" or path.startswith(PROTOCOL_PATHS):
+        if errors.is_protocol_path(scope.get("path", "")):
             return Match.NONE, {}
         if any(route is not self and route.matches(scope)[0] != Match.NONE for route in self._routes):
             return Match.NONE, {}
@@ -81,6 +80,10 @@ def create_app(web_dir: Path = settings.web_dir) -> FastAPI:
     docs.install(application)
     # Outermost last: the request log sees every answer, security headers go on all of them,
     # and CORS wraps even the JSON 500 that errors.Unexpected makes of an unexpected exception.
+    # Innermost, the body limits: a request's reserved bytes are given back once it is answered.
+    application.add_middleware(BodyLimits, budget_bytes=settings.max_bodies_bytes,
+                               max_body_bytes=settings.max_body_bytes, timeout_seconds=settings.body_timeout_seconds,
+                               deadline_seconds=settings.body_deadline_seconds)
     application.add_middleware(errors.Unexpected)
     application.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                                allow_origin_regex=settings.local_origins,

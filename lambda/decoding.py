@@ -13,6 +13,7 @@ import io
 import math
 import re
 import warnings
+from struct import error as struct_error
 
 import numpy as np
 from PIL import (
@@ -20,16 +21,33 @@ from PIL import (
     GifImagePlugin,
     Image,
     JpegImagePlugin,
+    MpoImagePlugin,
     PngImagePlugin,
     UnidentifiedImageError,
     WebPImagePlugin,
 )
 
-# Only the readers for the accepted formats, imported at start-up so the first request does not pay;
-# importing a plugin registers it with Image.open.
-READERS = (BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin)
+import image_limits
+from input_errors import (  # re-exported: the decoding errors' old home
+    InputError,
+    InvalidInput,
+    TooLarge,
+    UndecodableInput,
+    UnsupportedFormat,
+    megabytes,
+)
 
-MAX_IMAGE_PIXELS = 4096 * 4096  # a 16-megapixel photo; decoded, at most 64 MB
+__all__ = ["IMAGE_TYPES", "InputError", "InvalidInput", "TooLarge", "UndecodableInput", "UnsupportedFormat",
+           "decode_base64_image", "decode_image", "media_type", "megabytes"]
+
+# Only the readers for the accepted formats, imported at start-up so the first request does not pay;
+# importing a plugin registers it with Image.open. MPO is how Pillow names a phone's JPEG that
+# carries a second picture (a depth or gain map): the first picture is an ordinary JPEG.
+READERS = (BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin, WebPImagePlugin)
+# A PNG's text chunks are kept in memory as they are decompressed: 64 MB by Pillow's default.
+PngImagePlugin.MAX_TEXT_CHUNK = PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024
+
+MAX_IMAGE_PIXELS = image_limits.MAX_PIXELS
 # Larger pictures are shrunk by a whole factor before preprocessing so memory stays small;
 # the 28x28 result cannot tell the difference.
 MAX_SIDE = 1024
@@ -41,29 +59,10 @@ IMAGE_TYPES = {  # media type -> Pillow format
     "image/bmp": "BMP",
     "image/gif": "GIF",
 }
+FORMATS = [*IMAGE_TYPES.values(), "MPO"]  # what Image.open may return
 ORIENTATION = 0x0112  # the EXIF tag
 MEDIA_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/x-ms-bmp": "image/bmp", "image/x-png": "image/png"}
 SUPPORTED = "PNG, JPEG, WebP, BMP or GIF"
-
-
-class InputError(ValueError):
-    """The request cannot be answered because of what the client sent."""
-
-
-class UnsupportedFormat(InputError):
-    """A content type or image format the function does not read."""
-
-
-class UndecodableInput(InputError):
-    """Bytes, base64 or JSON that cannot be decoded."""
-
-
-class TooLarge(InputError):
-    """A body or an image over the stated limits."""
-
-
-class InvalidInput(InputError):
-    """Well-formed input with the wrong shape or values."""
 
 
 def media_type(content_type: str | None) -> str:
@@ -72,46 +71,44 @@ def media_type(content_type: str | None) -> str:
     return MEDIA_TYPE_ALIASES.get(kind, kind)
 
 
-def megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"
-
-
 def decode_image(data: bytes) -> np.ndarray:
     """PNG, JPEG, WebP, BMP or GIF (first frame) bytes -> uint8 H x W, H x W x 3 or H x W x 4.
 
-    The size is read from the header and checked before any pixel is decoded, so a
-    small file that would expand to gigabytes (a decompression bomb) is refused cheaply.
+    What decoding will cost is decided from the header (image_limits) before any pixel is
+    decoded, so a small file that would expand to gigabytes, or take minutes, is refused cheaply.
     """
     if not data:
         raise UndecodableInput("the image is empty (0 bytes)")
+    image_limits.check_structure(image_limits.sniff(data), data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=list(IMAGE_TYPES.values()))
+            image = Image.open(io.BytesIO(data), formats=list(IMAGE_TYPES.values()))  # MPO opens as JPEG
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise TooLarge(f"the image has more pixels than the limit of {MAX_IMAGE_PIXELS:,} "
                        f"({_side(MAX_IMAGE_PIXELS)}x{_side(MAX_IMAGE_PIXELS)}); it was not decoded") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct_error):
         raise UndecodableInput(f"the data is not a readable image; send {SUPPORTED}") from None
 
-    if image.format not in IMAGE_TYPES.values():
+    if image.format not in FORMATS:
         raise UnsupportedFormat(f"{image.format} images are not supported; send {SUPPORTED}")
-    width, height = image.size
-    if width * height > MAX_IMAGE_PIXELS:
-        raise TooLarge(f"the image is {width}x{height} = {width * height:,} pixels; the limit is "
-                       f"{MAX_IMAGE_PIXELS:,} ({_side(MAX_IMAGE_PIXELS)}x{_side(MAX_IMAGE_PIXELS)})")
-    if width < 1 or height < 1:
-        raise UndecodableInput(f"the image is empty ({width}x{height})")
-
+    what = "JPEG" if image.format == "MPO" else image.format
+    full_size = image.size
     try:
-        if image.format == "JPEG":
+        if what == "JPEG":
             # Lets the decoder skip detail a 28x28 result cannot use.
             image.draft(image.mode, (MAX_SIDE, MAX_SIDE))
+    except (OSError, ValueError):
+        raise UndecodableInput("the JPEG image is truncated or corrupt") from None
+    memory, why = image_limits.decode_bytes(image, full_size)
+    image_limits.check_size(what, *full_size, memory, why)
+
+    try:
         orientation = image.getexif().get(ORIENTATION, 1)  # photos taken sideways
-        image.load()  # a GIF's first frame only: the others are never read
+        image.load()  # a GIF's or MPO's first frame only: the others are never read
         pixels = _shrunk_8_bit(image, math.ceil(max(image.size) / MAX_SIDE))
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
-        raise UndecodableInput(f"the {image.format} image is truncated or corrupt") from None
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, struct_error):
+        raise UndecodableInput(f"the {what} image is truncated or corrupt") from None
     if orientation in TRANSPOSE:  # on the shrunk pixels, so it never copies a full-size picture
         pixels = np.asarray(Image.fromarray(pixels).transpose(TRANSPOSE[orientation]))
     return pixels

@@ -1,4 +1,5 @@
-"""The one place that turns what went wrong into an HTTP status and a `{"detail": ...}` body."""
+"""The one place that turns what went wrong into an HTTP status and a body: `{"detail": ...}`
+for the API, `{"error": ...}` under the model-serving protocols' paths (/v1/models, /v2)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from decoding import InputError, InvalidInput, TooLarge, UndecodableInput, UnsupportedFormat
+from input_errors import (
+    BodyTimeout,
+    Busy,
+    InputError,
+    InvalidInput,
+    TooLarge,
+    UndecodableInput,
+    UnsupportedFormat,
+)
 from preprocessing import BlankImageError
 from schemas import ErrorMessage
 from serving import PROTOCOL_PATHS
@@ -22,8 +31,19 @@ STATUS_CODES: dict[type[Exception], int] = {
     TooLarge: 413,
     InvalidInput: 422,
     BlankImageError: 422,
+    BodyTimeout: 408,
+    Busy: 503,
 }
 UNEXPECTED = 500
+
+
+def is_protocol_path(path: str) -> bool:
+    """Whether errors on this path answer in the serving protocols' shape, routing's 404 and 405 included."""
+    return path == "/v2" or path.startswith(PROTOCOL_PATHS)
+
+
+def error_body(path: str, detail: str) -> dict[str, str]:
+    return {"error": detail} if is_protocol_path(path) else {"detail": detail}
 
 def responses(*statuses: int) -> dict:
     """OpenAPI `responses` for the error statuses a route can answer."""
@@ -48,13 +68,13 @@ def describe_validation(errors: list[dict]) -> str:
     return "; ".join(parts) + more
 
 
-def error_response(request: Request, status: int, detail: str) -> JSONResponse:
+def error_response(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     request.state.error = detail
-    return JSONResponse({"detail": detail}, status_code=status)
+    return JSONResponse(error_body(request.url.path, detail), status_code=status, headers=headers)
 
 
 async def _input_error(request: Request, error: Exception) -> JSONResponse:
-    return error_response(request, status_of(error), str(error))
+    return error_response(request, status_of(error), str(error), getattr(error, "headers", None))
 
 
 async def _validation_error(request: Request, error: RequestValidationError | ValidationError) -> JSONResponse:
@@ -64,7 +84,7 @@ async def _validation_error(request: Request, error: RequestValidationError | Va
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
     """Routing's own 404 and 405: in the serving protocols' shape under their paths."""
     path = request.url.path
-    if path == "/v2" or path.startswith(PROTOCOL_PATHS):
+    if is_protocol_path(path):
         detail = {404: f"{path} is not a route of this server (see /docs for the /v1 and /v2 routes)",
                   405: f"{request.method} is not allowed on {path}"}.get(error.status_code, str(error.detail))
         request.state.error = detail
@@ -84,9 +104,9 @@ class Unexpected:
     """ASGI middleware, inside CORS: whatever still raises becomes a JSON 500 the page can read.
 
     Nothing a client sends should get here; if something does, the client gets
-    `{"detail": ...}` with its request id (and CORS and the other headers, from the middleware
-    around this one), the connection stays up, and the request's one log line names the error
-    instead of a traceback.
+    `{"detail": ...}` (`{"error": ...}` under the protocols' paths) with its request id (and
+    CORS and the other headers, from the middleware around this one), the connection stays
+    up, and the request's one log line names the error instead of a traceback.
     """
 
     def __init__(self, app):
@@ -113,7 +133,7 @@ class Unexpected:
             request_id = state.get("request_id", "")
             detail = (f"the function failed on this request (request id {request_id}); it has been logged, "
                       "please try again or report the id")
-            body = json.dumps({"detail": detail}).encode()
+            body = json.dumps(error_body(scope.get("path", ""), detail)).encode()
             await send({"type": "http.response.start", "status": UNEXPECTED,
                         "headers": [(b"content-type", b"application/json"),
                                     (b"content-length", str(len(body)).encode())]})

@@ -14,6 +14,12 @@ what `make serve`, `sam local` and the deployed stack need; template.yaml sets t
 | DIGITS_MAX_BODY_BYTES | 4194304 (4 MiB) | the largest request body |
 | DIGITS_MAX_BATCH | 256 | the most model inputs in one request |
 | DIGITS_CPU_WORKERS | number of CPUs | requests decoded and classified at once, in threads beside the event loop |
+| DIGITS_MAX_BODIES_BYTES | 33554432 (32 MiB) | body bytes all requests hold at once (beyond: 503, Retry-After) |
+| DIGITS_BODY_TIMEOUT_SECONDS | 10 | the longest wait for the next part of a request body (beyond: 408) |
+| DIGITS_BODY_DEADLINE_SECONDS | 60 | the longest a whole request body may take to arrive (beyond: 408) |
+
+The last three apply where the function is a server (uvicorn, the container); on Lambda, API
+Gateway has received the whole body before the function runs.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ def _whole_number(name: str, default: int, low: int, high: int) -> int:
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit() and len(text) <= 18) or not low <= int(text) <= high:
         raise SettingsError(f"{name}={text!r}: expected a whole number from {low} to {high}")
     return int(text)
 
@@ -62,6 +68,12 @@ class Settings:
     # would otherwise build (and float() refuse) integers of any length.
     max_number_chars: int = 32
     cpu_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Eight bodies of the largest size: under a stall of many clients, memory stays bounded
+    # and /health is answered; the container's ConfigMap sizes it to the pod's memory limit.
+    max_bodies_bytes: int = 8 * 4 * 1024 * 1024
+    # nginx's client_body_timeout is 60 s between reads; a phone sends a 4 MiB body in a few seconds.
+    body_timeout_seconds: int = 10
+    body_deadline_seconds: int = 60
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -74,9 +86,12 @@ class Settings:
             log_level=(environ.get("LOG_LEVEL") or environ.get("POWERTOOLS_LOG_LEVEL") or "INFO").upper(),
             service=environ.get("POWERTOOLS_SERVICE_NAME") or "digits",
             metrics_namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or "DigitsClassifier",
-            max_body_bytes=_whole_number("DIGITS_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
-            max_batch=_whole_number("DIGITS_MAX_BATCH", 256, 1, 4096),
+            max_body_bytes=_whole_number("DIGITS_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 64 * 1024 * 1024),
+            max_batch=_whole_number("DIGITS_MAX_BATCH", cls.max_batch, 1, 4096),
             cpu_workers=_whole_number("DIGITS_CPU_WORKERS", os.cpu_count() or 1, 1, 64),
+            max_bodies_bytes=_whole_number("DIGITS_MAX_BODIES_BYTES", cls.max_bodies_bytes, 1024, 1024**3),
+            body_timeout_seconds=_whole_number("DIGITS_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds, 1, 600),
+            body_deadline_seconds=_whole_number("DIGITS_BODY_DEADLINE_SECONDS", cls.body_deadline_seconds, 1, 3600),
         )
 
 

@@ -37,7 +37,7 @@ def fail(message: str, status: int = 1) -> None:
 
 def whole_number(name: str, default: int, low: int, high: int) -> int:
     text = os.environ.get(name, "").strip() or str(default)
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit() and len(text) <= 18) or not low <= int(text) <= high:
         fail(f"{name}={text!r}: expected a whole number from {low} to {high}")
     return int(text)
 

@@ -1,0 +1,47 @@
+"""Every way a request can be refused because of what the client sent, as exceptions free of HTTP.
+
+Each class is one kind of refusal; errors.py maps each to its status code, for every route
+and protocol, in one table. The messages are sentences a person can act on: what was wrong,
+and what is accepted.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """The request cannot be answered because of what the client sent."""
+
+    # Extra response headers the refusal asks for (Retry-After, say).
+    headers: dict[str, str] = {}  # noqa: RUF012 (read-only class default; instances set their own)
+
+
+class UnsupportedFormat(InputError):
+    """A content type or image format the function does not read."""
+
+
+class UndecodableInput(InputError):
+    """Bytes, base64, text or JSON that cannot be decoded."""
+
+
+class TooLarge(InputError):
+    """A body or an image over the stated limits."""
+
+
+class InvalidInput(InputError):
+    """Well-formed input with the wrong shape or values."""
+
+
+class BodyTimeout(InputError):
+    """The client stopped sending its body before the end it declared."""
+
+
+class Busy(InputError):
+    """The server holds as many request bodies as it may at once: try again shortly."""
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
