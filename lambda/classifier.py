@@ -55,7 +55,10 @@ class Classifier:
     @staticmethod
     def _open(card: model_card.Card) -> Interpreter:
         path = card.model_path
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as error:  # replaced or made unreadable since the card was read
+            raise ModelUnavailable(f"{path} cannot be read ({error.strerror or error}); {HOW_TO_FIX}") from None
         if card.model_bytes is not None and len(data) != card.model_bytes:
             raise ModelUnavailable(f"{path} is {len(data):,} bytes, but {card.path.name} says "
                                    f"{card.model_bytes:,} (truncated or replaced?); {HOW_TO_FIX}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,15 +48,12 @@ class Card:
 def read(model_dir: Path) -> Card:
     """The card in model_dir, checked; ModelUnavailable (one line naming the file) if it is unusable."""
     model_path, card_path = model_dir / MODEL_FILE, model_dir / CARD_FILE
-    missing = [path for path in (model_path, card_path) if not path.is_file()]
-    if missing:
-        raise ModelUnavailable(f"model files missing: {', '.join(map(str, missing))}. Train and export with "
-                               f"`make train`, or point DIGITS_MODEL_DIR at a folder holding {MODEL_FILE} and "
-                               f"{CARD_FILE}.")
+    for path in (model_path, card_path):
+        readable(path)
     try:
         data = json.loads(card_path.read_bytes())
         preprocessing = data.get("preprocessing", {})
-        size = int(preprocessing.get("size", data["input"]["shape"][1]))
+        size = int(preprocessing["size"] if "size" in preprocessing else data["input"]["shape"][1])
         card = Card(path=card_path, data=data, version=str(data["version"]),
                     classes=tuple(str(name) for name in data["classes"]), size=size,
                     box=int(preprocessing["box"]) if "box" in preprocessing else None,
@@ -72,6 +70,21 @@ def read(model_dir: Path) -> Card:
         raise ModelUnavailable(f"{card_path}: uncertainty.max_alternatives is {card.uncertainty.max_alternatives}, "
                                f"more than the {len(card.classes)} classes; {HOW_TO_FIX}")
     return card
+
+
+def readable(path: Path) -> None:
+    """ModelUnavailable, in one line, unless path is a file this process may read."""
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise ModelUnavailable(f"model file missing: {path}. Train and export with `make train`, or point "
+                               f"DIGITS_MODEL_DIR at a folder holding {MODEL_FILE} and {CARD_FILE}.") from None
+    except PermissionError:
+        raise ModelUnavailable(f"{path} cannot be read: permission denied to user id {os.getuid()}; make the "
+                               "model folder and its files readable by the user the function runs as") from None
+    except OSError as error:  # a folder where the file should be, a broken disk
+        raise ModelUnavailable(f"{path} cannot be read ({error.strerror or error}); {HOW_TO_FIX}") from None
 
 
 class UnusableRule(Exception):

@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -107,7 +108,7 @@ def start_with_model_dir(model_dir: Path) -> subprocess.CompletedProcess:
 def test_missing_model_is_a_clear_error(tmp_path):
     completed = start_with_model_dir(tmp_path)
     assert completed.returncode == 1
-    assert completed.stderr.strip().startswith("error: model files missing")
+    assert completed.stderr.strip().startswith("error: model file missing")
     assert "DIGITS_MODEL_DIR" in completed.stderr and "make train" in completed.stderr
 
 
@@ -147,9 +148,51 @@ def test_broken_model_files_stop_start_up_with_one_line(tmp_path, damage):
     assert "Traceback" not in completed.stderr
 
 
+def without_file_permission_override() -> list[str]:
+    """A command prefix under which permissions apply: as root, the capabilities that bypass them dropped."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv (util-linux): file permissions cannot be made to apply")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+@pytest.mark.parametrize("unreadable", ["model file", "model folder"])
+def test_an_unreadable_model_stops_make_serve_with_one_line(tmp_path, unreadable):
+    """uvicorn, as `make serve` runs it, with a model it may not read: one line, exit 1."""
+    model_dir = tmp_path / "model"
+    shutil.copytree(shipped_model_dir(), model_dir)
+    locked = model_dir / "digits.tflite" if unreadable == "model file" else model_dir
+    locked.chmod(0)
+    try:
+        completed = subprocess.run(
+            [*without_file_permission_override(), sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda",
+             "--port", "0"],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "DIGITS_MODEL_DIR": str(model_dir)})
+    finally:
+        locked.chmod(0o755)
+    lines = [line for line in completed.stderr.splitlines() if line.strip() and "XNNPACK" not in line]
+    assert completed.returncode == 1, completed.stderr
+    assert len(lines) == 1, completed.stderr
+    assert lines[0].startswith("error: ") and "permission denied" in lines[0] and "readable" in lines[0]
+    assert str(model_dir) in lines[0]
+
+
+def test_a_card_giving_the_size_without_the_input_block_is_read(tmp_path, classifier):
+    import json
+
+    import model_card
+
+    shutil.copy(shipped_model_dir() / "digits.tflite", tmp_path)
+    card = {key: value for key, value in classifier.card.items() if key != "input"}
+    assert "size" in card["preprocessing"]
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    assert model_card.read(tmp_path).size == classifier.size
+
+
 def test_card_disagreeing_with_the_preprocessing_is_refused(tmp_path, classifier):
     import json
-    import shutil
 
     import classifier as classifier_module
 
