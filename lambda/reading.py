@@ -104,7 +104,8 @@ def parse_json(body: bytes) -> object:
     try:
         text = body.decode("utf-8-sig")  # a byte-order mark is allowed, and dropped
     except UnicodeDecodeError as error:
-        raise UndecodableInput(f"the body is not valid JSON: byte {error.start:,} is not UTF-8, as JSON must be") from None
+        raise UndecodableInput(f"the body is not valid JSON: byte {error.start:,} is not UTF-8, as JSON must "
+                               "be") from None
     try:
         document = json.loads(text, parse_int=_integer, parse_float=_real, parse_constant=_constant)
     except UndecodableInput:
