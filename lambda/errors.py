@@ -23,7 +23,7 @@ from input_errors import (
 )
 from preprocessing import BlankImageError
 from schemas import ErrorMessage
-from serving import PROTOCOL_PATHS
+from serving import PROTOCOL_PATHS, ProtocolError
 
 STATUS_CODES: dict[type[Exception], int] = {
     UnsupportedFormat: 415,
@@ -77,6 +77,10 @@ async def _input_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(request, status_of(error), str(error), getattr(error, "headers", None))
 
 
+async def _protocol_error(request: Request, error: ProtocolError) -> JSONResponse:
+    return error_response(request, error.status, str(error))
+
+
 async def _validation_error(request: Request, error: RequestValidationError | ValidationError) -> JSONResponse:
     return error_response(request, 422, describe_validation(list(error.errors())))
 
@@ -96,6 +100,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for kind in (InputError, BlankImageError):
         app.add_exception_handler(kind, _input_error)
+    app.add_exception_handler(ProtocolError, _protocol_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
 

@@ -19,12 +19,9 @@ from starlette.requests import Request
 from input_errors import InvalidInput, TooLarge, UndecodableInput, megabytes
 from settings import settings
 
-# A JSON string from its opening quote to its closing one, or to the end of the body if it
-# has none. Possessive, and always matching where it starts, so no quote is ever scanned twice:
-# the body is stripped of strings in one pass, whatever it holds (a string of 32,000 escaped
-# quotes took 12 s with a pattern that could backtrack).
-_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
-_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+# What the depth count keeps of a JSON text: quotes and brackets.
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+_DEPTH_CHUNK = 1 << 18  # structure characters counted at a time, so memory stays a few MB
 # An escaped UTF-16 surrogate (half of an emoji, say): JSON allows it, Python keeps a lone one
 # as a character no text can be encoded with.
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -62,13 +59,29 @@ async def read_body(request: Request) -> bytes:
 
 
 def json_depth(body: bytes) -> int:
-    """How deeply arrays and objects nest in a JSON text (strings skipped), without parsing it."""
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
-    return int(np.cumsum(steps).max())
+    """How deeply arrays and objects nest in a JSON text (strings skipped), without parsing it.
+
+    Linear in the body and in C or NumPy throughout: escaped backslashes and then escaped
+    quotes are removed (so every quote left opens or closes a string), everything but quotes
+    and brackets is dropped, and the brackets outside strings are counted a chunk at a time.
+    A pattern that matched strings one by one either backtracked (12 s for 64 KB of escaped
+    quotes) or, as re.sub, held about 84 bytes per string (170 MB for 4 MB of quotes).
+    """
+    structure = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    depth = deepest = 0
+    in_string = False
+    for start in range(0, len(structure), _DEPTH_CHUNK):
+        codes = np.frombuffer(structure, dtype=np.uint8, count=min(_DEPTH_CHUNK, len(structure) - start),
+                              offset=start)
+        # after each quote, whether a string is open: the parity of the quotes so far
+        inside = np.bitwise_xor.accumulate(codes == ord('"')) ^ in_string
+        opens = (codes == ord("[")) | (codes == ord("{"))
+        closes = (codes == ord("]")) | (codes == ord("}"))
+        steps = np.where(inside, 0, opens.astype(np.int32) - closes)
+        levels = np.cumsum(steps, dtype=np.int64) + depth
+        deepest = max(deepest, int(levels.max()))
+        depth, in_string = int(levels[-1]), bool(inside[-1])
+    return deepest
 
 
 def _number_too_long(text: str) -> None:

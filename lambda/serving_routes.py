@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +19,6 @@ from starlette.convertors import Convertor, register_url_convertor
 
 import classifier
 import serving
-from decoding import InputError
-from errors import status_of
 from reading import parse_json, read_body
 from routes import off_the_loop
 from serving import MODEL_NAME, ProtocolError, ServedModel
@@ -117,36 +116,36 @@ def _error(message: str, status: int) -> JSONResponse:
 
 Work = Callable[[ServedModel, object, bytes], tuple[dict, bytes, int]]
 HEADER_LENGTH = "inference-header-content-length"
+# ASCII digits only: str.isdigit() also takes '²', which int() refuses; and ten digits are more
+# bytes than any body the function reads, so int() never meets 5,000 of them.
+HEADER_LENGTH_DIGITS = 10
+HEADER_LENGTH_VALUE = re.compile(f"[0-9]{{1,{HEADER_LENGTH_DIGITS}}}")
 
 
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     """The JSON part and the binary tensors after it (the Open Inference Protocol's binary extension)."""
     if header_length is None:
         return body, b""
-    if not header_length.isdigit() or int(header_length) > len(body):
-        raise ProtocolError(f"Inference-Header-Content-Length {header_length!r} must be a whole number of bytes, "
-                            f"at most the body's {len(body)}")
-    return body[:int(header_length)], body[int(header_length):]
+    length = int(header_length) if HEADER_LENGTH_VALUE.fullmatch(header_length) else None
+    if length is None or length > len(body):
+        raise ProtocolError(f"Inference-Header-Content-Length must be the JSON header's length in bytes: 1 to "
+                            f"{HEADER_LENGTH_DIGITS} ASCII digits (0-9), at most the body's {len(body):,}; got "
+                            f"{serving.quoted(header_length)}")
+    return body[:length], body[length:]
 
 
 async def _run(request: Request, name: str, version: str | None, work: Work) -> Response:
-    """Read the body, then check, predict and answer in a worker thread; every refusal becomes
-    the protocol's `{"error": ...}` with its status."""
+    """Read the body, then check, predict and answer in a worker thread. Every refusal (a
+    ProtocolError, or an InputError of the body's reading) is answered by errors.py, in the
+    protocol's `{"error": ...}` shape."""
     model = served_model()
-    try:
-        model.check_name(name, version)
-        document, binary = _split(await read_body(request), request.headers.get(HEADER_LENGTH))
+    model.check_name(name, version)
+    document, binary = _split(await read_body(request), request.headers.get(HEADER_LENGTH))
 
-        def job() -> tuple[dict, bytes, int]:
-            return work(model, parse_json(document), binary)
+    def job() -> tuple[dict, bytes, int]:
+        return work(model, parse_json(document), binary)
 
-        answer, tensors, instances = await off_the_loop(request, job)
-    except ProtocolError as error:
-        request.state.error = str(error)
-        return _error(str(error), error.status)
-    except InputError as error:
-        request.state.error = str(error)
-        return _error(str(error), status_of(error))
+    answer, tensors, instances = await off_the_loop(request, job)
     request.state.instances = instances
     request.state.model_version = model.card_version
     if not tensors:
@@ -176,10 +175,10 @@ def _classify(model: ServedModel, document: object, binary: bytes) -> tuple[dict
 
 
 def _infer(model: ServedModel, document: object, binary: bytes) -> tuple[dict, bytes, int]:
-    batch = serving.v2_infer_inputs(model, document, binary)
-    probabilities = classifier.load().predict(batch)
-    answer, tensors = serving.v2_infer_answer(model, document, probabilities)
-    return answer, tensors, len(batch)
+    inference = serving.v2_infer_request(model, document, binary)
+    probabilities = classifier.load().predict(inference.batch)
+    answer, tensors = serving.v2_infer_answer(model, inference, probabilities)
+    return answer, tensors, len(inference.batch)
 
 
 def _lookup(name: str, version: str | None, answer: Callable[[ServedModel], dict]) -> JSONResponse:
@@ -238,8 +237,8 @@ async def tf_classify(request: Request, name: str, version: str | None = None) -
 @tf_serving.post("/{name:segment}:regress", summary="Regress: not served (a classifier)",
                  responses={400: {"model": ProtocolErrorBody}})
 async def tf_regress(name: str) -> JSONResponse:
-    return _error(f"model {name!r} is a classifier and has no regression signature; use :predict or :classify",
-                  400)
+    return _error(f"model {serving.quoted(name)} is a classifier and has no regression signature; "
+                  "use :predict or :classify", 400)
 
 
 # --- Open Inference Protocol ---------------------------------------------------------------

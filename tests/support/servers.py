@@ -26,11 +26,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0, model_dir: Path | None = None):
+def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0, model_dir: Path | None = None,
+               settings: dict[str, str] | None = None):
     """uvicorn serving the API and the page on a free loopback port (the model from
-    model_dir, else as the tests' environment says); yields its URL."""
+    model_dir, else as the tests' environment says; `settings`, extra environment variables);
+    yields its URL."""
     port = free_port()
-    env = {**os.environ, "DIGITS_WEB_DIR": str(web_dir)}
+    env = {**os.environ, "DIGITS_WEB_DIR": str(web_dir), **(settings or {})}
     if model_dir is not None:
         env["DIGITS_MODEL_DIR"] = str(model_dir)
     process = subprocess.Popen(
