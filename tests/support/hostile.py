@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import struct
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
-from tests.support.drawing import canvas, enlarged
+from tests.support.drawing import canvas, crossed_hairlines, enlarged
 from tests.support.images import encode
 
 SEED = 0
@@ -237,19 +239,190 @@ def rle8_bmp(width: int = 4096, height: int = 4096) -> bytes:
     return file_header + info_header + palette + pixels
 
 
+# --- GIF and PNG built of many small parts -------------------------------------------------------
+
+
+def _small_gif() -> bytes:
+    return _saved(Image.fromarray(255 - canvas(1, width=64, height=64, stroke=6)[:, :, 0]), "GIF")
+
+
+def _gif_blocks_before_first_frame(data: bytes) -> int:
+    flags = data[10]
+    return 13 + (3 << ((flags & 0x07) + 1) if flags & 0x80 else 0)
+
+
+@functools.cache
+def gif_with_long_comment(blocks: int = 16_000, block_size: int = 255) -> bytes:
+    """A 64x64 GIF with a comment of `blocks` data blocks before its frame: about 4 MB at the
+    default, or 2 MB of 1-byte blocks with block_size=1.
+
+    Pillow joins a comment's blocks by adding each to what it has read (a copy of the whole
+    comment so far every time): time that grows with the square of the number of blocks.
+    Measured (Pillow 12.2, through the function before its structure check): 7.2 s of CPU for
+    16,000 blocks of 255 bytes, 23 s for a million 1-byte blocks."""
+    small = _small_gif()
+    start = _gif_blocks_before_first_frame(small)
+    comment = b"\x21\xfe" + (bytes([block_size]) + b"c" * block_size) * blocks + b"\x00"
+    return small[:start] + comment + small[start:]
+
+
+@functools.cache
+def png_with_many_chunks(chunks: int = 300_000) -> bytes:
+    """A 28x28 PNG with `chunks` empty private chunks before its pixels: 3.6 MB at the default.
+
+    Pillow reads each chunk in a turn of a Python loop.
+    Measured (Pillow 12.2, through the function before its structure check): 0.6 s of CPU."""
+    header = struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"".join(b"\x00" + bytes(28) for _ in range(28)))
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"abCd", b"") * chunks
+            + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b""))
+
+
 # --- all of them, by name --------------------------------------------------------------------------
 
+# What the function must refuse, each with the status it answers: 413 for what would cost too
+# much memory, 415 for an encoding it does not read, 422 for a structure no encoder writes.
+REFUSED: dict[str, tuple[Callable[[], bytes], int]] = {
+    "lossless WebP 16383x1024, ~900 bytes": (tiny_lossless_webp, 413),
+    "lossy WebP 4096x4096, ~47 KB": (large_webp, 413),
+    "animated WebP, 4 frames of 4096x4096, ~7 KB": (animated_webp, 413),
+    "PNG 1x16777216 grey, ~32 KB": (functools.partial(tall_png, 1, PIXEL_LIMIT, "L"), 413),
+    "PNG 1x16777216 RGB, ~65 KB": (functools.partial(tall_png, 1, PIXEL_LIMIT, "RGB"), 413),
+    "PNG 1x16777216 RGBA, ~81 KB": (functools.partial(tall_png, 1, PIXEL_LIMIT, "RGBA"), 413),
+    "progressive JPEG 4096x4096 CMYK, ~400 KB": (functools.partial(progressive_jpeg, "CMYK"), 413),
+    "progressive JPEG 4096x4096 RGB 4:4:4, ~220 KB": (functools.partial(progressive_jpeg, "RGB"), 413),
+    "progressive JPEG, first AC scan repeated, ~430 KB": (repeated_scan_jpeg, 422),
+    "progressive JPEG, first AC scan repeated, ~1 MB": (functools.partial(repeated_scan_jpeg, 1_000_000), 422),
+    "RLE8 BMP 4096x4096, one pixel a row, ~17 KB": (rle8_bmp, 415),
+    "GIF with a 4 MB comment in 255-byte blocks": (gif_with_long_comment, 422),
+    "GIF with a 2 MB comment in 1-byte blocks": (functools.partial(gif_with_long_comment, 1_000_000, 1), 422),
+    "PNG with 300,000 empty chunks, 3.6 MB": (png_with_many_chunks, 422),
+}
 
-PICTURES: dict[str, Callable[[], bytes]] = {
-    "normal canvas, 280x280 RGBA PNG": normal_canvas,
-    "lossless WebP 16383x1024, ~900 bytes": tiny_lossless_webp,
-    "lossy WebP 4096x4096, ~47 KB": large_webp,
-    "animated WebP, 4 frames of 4096x4096, ~7 KB": animated_webp,
-    "PNG 1x16777216 grey, ~32 KB": functools.partial(tall_png, 1, PIXEL_LIMIT, "L"),
-    "PNG 1x16777216 RGB, ~65 KB": functools.partial(tall_png, 1, PIXEL_LIMIT, "RGB"),
-    "PNG 1x16777216 RGBA, ~81 KB": functools.partial(tall_png, 1, PIXEL_LIMIT, "RGBA"),
-    "progressive JPEG 4096x4096 CMYK, ~400 KB": functools.partial(progressive_jpeg, "CMYK"),
-    "progressive JPEG 4096x4096 RGB 4:4:4, ~220 KB": functools.partial(progressive_jpeg, "RGB"),
-    "progressive JPEG, first AC scan repeated, ~430 KB": repeated_scan_jpeg,
-    "RLE8 BMP 4096x4096, one pixel a row, ~17 KB": rle8_bmp,
+PICTURES: dict[str, Callable[[], bytes]] = {"normal canvas, 280x280 RGBA PNG": normal_canvas,
+                                            **{name: build for name, (build, _) in REFUSED.items()}}
+
+
+# --- the largest of what the function accepts ------------------------------------------------------
+
+
+def _png(image: Image.Image, **options) -> bytes:
+    return _saved(image, "PNG", **options)
+
+
+@functools.cache
+def textured_grey_png() -> bytes:
+    """The most pixels accepted, 4096x4096 grey, with paper texture so that it compresses badly: 3.2 MB."""
+    picture = 255 - enlarged(8, 4096)
+    texture = np.random.default_rng(SEED).random(picture.shape) < 0.3
+    picture[texture] = np.clip(picture[texture].astype(int) - 3, 0, 255)
+    return _png(Image.fromarray(picture))
+
+
+@functools.cache
+def phone_photo(progressive: bool = False) -> bytes:
+    """A 12-megapixel photo as a phone saves it (4032x3024 JPEG, 4:2:0, taken sideways: EXIF
+    orientation 6), or as a web tool saves it again (progressive)."""
+    picture = Image.fromarray(255 - enlarged(2, 4032)).resize((4032, 3024)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return _saved(picture, "JPEG", quality=90, progressive=progressive, exif=exif)
+
+
+@functools.cache
+def most_scans_jpeg() -> bytes:
+    """A 4096x4096 progressive JPEG of a digit with as many scans as the function accepts (64)."""
+    digit = _saved(Image.fromarray(255 - enlarged(5, 4096)), "JPEG", progressive=True, quality=90)
+    segments = _jpeg_segments(digit)
+    first_ac = next(index for index, segment in enumerate(segments) if _is_ac_scan(segment))
+    scans = sum(1 for segment in segments if segment[1] == SOS)
+    return b"".join(segments[:first_ac]) + segments[first_ac] * (64 - scans) + b"".join(segments[first_ac:])
+
+
+@functools.cache
+def many_frames_gif() -> bytes:
+    """A 1000-frame 512x512 GIF: only the first frame may be read."""
+    first = Image.fromarray(255 - canvas(4, width=512, height=512, stroke=30)[:, :, 0])
+    frames = []
+    for index in range(999):
+        frame = first.copy()
+        frame.putpixel((index % 512, index // 512), 128)
+        frames.append(frame)
+    return _saved(first, "GIF", save_all=True, append_images=frames, duration=20, loop=0)
+
+
+# The worst pictures the function answers: each must cost at most the budget (100 MB over the
+# idle process, 1 s of CPU) and be read as a digit.
+ACCEPTED: dict[str, Callable[[], bytes]] = {
+    "4096x4096 grey PNG with paper texture, 3.2 MB": textured_grey_png,
+    "4096x4096 RGBA PNG": lambda: _png(Image.fromarray(enlarged(3, 4096, mode="transparent-black"), "RGBA")),
+    "16-bit grey 4096x4096 PNG": lambda: _png(Image.fromarray(enlarged(5, 4096).astype(np.uint16) * 257)),
+    "palette + transparency 4096x4096 PNG": lambda: _png(Image.fromarray(enlarged(2, 4096)).convert("P"),
+                                                          transparency=0),
+    "grey + alpha 4096x4096 PNG": lambda: _png(Image.merge("LA", [Image.new("L", (4096, 4096), 0),
+                                                                   Image.fromarray(enlarged(9, 4096))])),
+    "two 1-pixel diagonals, 1024x1024 PNG": lambda: _png(Image.fromarray(crossed_hairlines(1024, channels=3)),
+                                                         optimize=True),
+    "phone photo, 4032x3024 JPEG, EXIF rotated": phone_photo,
+    "phone photo saved progressive, 4032x3024": functools.partial(phone_photo, True),
+    "progressive JPEG with 64 scans, 4096x4096": most_scans_jpeg,
+    "lossy WebP 2048x2048": lambda: _saved(Image.fromarray(enlarged(6, 2048)), "WEBP", quality=80),
+    "1000-frame GIF, 512x512": many_frames_gif,
+    "24-bit BMP 1024x1024": lambda: _saved(Image.fromarray(255 - enlarged(7, 1024)).convert("RGB"), "BMP"),
+}
+
+
+# --- requests that are not pictures ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """A hostile request: where it goes, what it carries, and the status the function must answer."""
+
+    path: str
+    body: bytes
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+V2_INFER = "/v2/models/digits/infer"
+V1_PREDICT = "/v1/models/digits:predict"
+
+
+def _v2(**changes) -> bytes:
+    tensor = {"name": "image", "datatype": "FP32", "shape": [1, 28, 28, 1], "data": [0.0] * 784}
+    document = {"inputs": [{**tensor, **changes.pop("input", {})}], **changes}
+    return json.dumps(document).encode()
+
+
+def _escaped_quotes(count: int) -> bytes:
+    return b'{"p": "' + b'\\"' * count
+
+
+def _v2_binary(header_length: str) -> Request:
+    return Request(V2_INFER, _v2(), 400, headers={"Inference-Header-Content-Length": header_length})
+
+
+REQUESTS: dict[str, Request] = {
+    "64 KB JSON string of escaped quotes, /predict": Request("/predict", _escaped_quotes(32_000), 400),
+    "64 KB JSON string of escaped quotes, /v1": Request(V1_PREDICT, _escaped_quotes(32_000), 400),
+    "64 KB JSON string of escaped quotes, /v2": Request(V2_INFER, _escaped_quotes(32_000), 400),
+    "4 MB JSON string of escaped quotes": Request("/predict", _escaped_quotes(2_000_000), 400),
+    "4 MB of quotes (2 million empty strings)": Request("/predict", b'"' * 4_000_000, 400),
+    "4 MB JSON, 2 million numbers in one instance": Request(V1_PREDICT, b'{"instances": [['
+                                                            + b",".join([b"0"] * 2_000_000) + b"]]}", 400),
+    "data URL with a lone surrogate": Request("/predict", b'{"image": "data:\\ud800;base64,AAAA"}', 400),
+    "v2: outputs 5": Request(V2_INFER, _v2(outputs=5), 400),
+    "v2: outputs true": Request(V2_INFER, _v2(outputs=True), 400),
+    "v2: parameters \"x\"": Request(V2_INFER, _v2(parameters="x"), 400),
+    "v2: parameters [1]": Request(V2_INFER, _v2(parameters=[1]), 400),
+    "v2: input parameters \"x\"": Request(V2_INFER, _v2(input={"parameters": "x"}), 400),
+    "v2: input parameters [1]": Request(V2_INFER, _v2(input={"parameters": [1]}), 400),
+    "v2: output parameters \"binary_data\"": Request(
+        V2_INFER, _v2(outputs=[{"name": "probabilities", "parameters": "binary_data"}]), 400),
+    "v2: id with a lone surrogate": Request(V2_INFER, _v2(id="\ud800"), 400),
+    "v2: header length of 5,000 digits": _v2_binary("9" * 5000),
+    "v2: header length \u00b2": _v2_binary("\u00b2"),
+    "v2: header length \u00b9\u00b2": _v2_binary("\u00b9\u00b2"),
 }
