@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from dataclasses import dataclass
 
 import pytest
 
 from tests.support import EVENTS_DIR
+from tests.support.events import LambdaContext, body_of
 
 EVENTS = {path.stem: json.loads(path.read_text()) for path in sorted(EVENTS_DIR.glob("*.json"))}
 EXPECTED = {  # event -> (status, digit or words in the error)
@@ -25,22 +24,6 @@ EXPECTED = {  # event -> (status, digit or words in the error)
     "error-bad-base64": (400, "base64"),
     "error-nested-json": (400, "levels deep"),
 }
-
-
-@dataclass
-class LambdaContext:
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    function_name: str = "DigitsFunction"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:DigitsFunction"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-def body_of(response: dict) -> dict:
-    text = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else response["body"]
-    return json.loads(text)
 
 
 def test_every_event_has_an_expectation():

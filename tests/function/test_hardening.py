@@ -10,6 +10,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support import PROJECT_ROOT
 
@@ -75,6 +77,41 @@ def test_non_numbers_in_instances_are_named(client, value):
     assert "Input should" not in detail(response) and "outside [0, 1]" not in detail(response)
 
 
+def true_depth(value: object) -> int:
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    return 0 if children is None else 1 + max(map(true_depth, children), default=0)
+
+
+JSON_TEXT = st.text(alphabet='"\\[]{}ab\u00e9\n', max_size=8)
+JSON_VALUES = st.recursive(st.none() | st.integers() | JSON_TEXT,
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(JSON_TEXT, inner, max_size=3),
+                           max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_VALUES, st.booleans())
+def test_the_depth_scan_counts_only_brackets_outside_strings(value, ascii_only):
+    """Strings full of quotes, backslashes and brackets, escaped every way JSON allows."""
+    from reading import json_depth
+
+    assert json_depth(json.dumps(value, ensure_ascii=ascii_only).encode()) == true_depth(value)
+
+
+def test_an_emoji_escaped_as_a_surrogate_pair_is_text(client):
+    response = post_json(client, "/v2/models/digits/infer", json.dumps({
+        "id": "\U0001f600", "inputs": [{"name": "image", "datatype": "FP32", "shape": [1, 28, 28, 1],
+                                      "data": [0.0] * 784}]}))
+    assert response.status_code == 200 and response.json()["id"] == "\U0001f600"
+
+
+def test_a_content_length_in_other_digits_is_400_through_lambda(seven_png):
+    """API Gateway passes headers as sent; str.isdigit takes "²", int() does not."""
+    from tests.support.events import call_handler
+
+    status, body = call_handler("/predict", seven_png, {"content-type": "image/png", "content-length": "\u00b2"})
+    assert status == 400 and "Content-Length" in body["detail"] and "whole number" in body["detail"]
+
+
 # --- the last line of defence ---------------------------------------------------------------
 
 
@@ -102,6 +139,19 @@ def test_an_unexpected_error_is_a_json_500_with_id_cors_and_one_log_line(client,
     assert lines[0]["error"].startswith("unexpected RuntimeError: simulated fault")
     # the connection stays usable
     assert client.get("/health").status_code == 200
+
+
+def test_an_unexpected_error_under_the_protocols_is_a_500_in_their_shape(client, monkeypatch):
+    import classifier
+
+    def broken(self, images):
+        raise RuntimeError("simulated fault")
+
+    monkeypatch.setattr(classifier.Classifier, "predict", broken)
+    response = post_json(client, "/v2/models/digits/infer", json.dumps({
+        "inputs": [{"name": "image", "datatype": "FP32", "shape": [1, 28, 28, 1], "data": [0.0] * 784}]}))
+    assert response.status_code == 500
+    assert set(response.json()) == {"error"} and "request id" in response.json()["error"]
 
 
 # --- security headers -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from tests.support import EVENTS_DIR, LAMBDA_DIR, PROJECT_ROOT
+from tests.support import LAMBDA_DIR, PROJECT_ROOT
 from tests.support.hostile import ACCEPTED, REFUSED, REQUESTS, normal_canvas
 
 MEMORY_LIMIT_MB = 100  # over the idle process, for any input
@@ -38,56 +38,36 @@ def content_type(picture: bytes) -> str:
 
 
 MEASURE = r"""
-import base64, json, os, re, statistics, sys, time
-sys.path.insert(0, sys.argv[1])
-import contextlib, io
-import app
+import contextlib, io, json, re, statistics, sys, time
+sys.path[:0] = [sys.argv[1], sys.argv[3]]
+from tests.support.events import call_handler
 
 def status(key):
     return int(re.search(key + r":\s+(\d+)", open("/proc/self/status").read()).group(1)) / 1024
 
-template = json.load(open(sys.argv[3]))  # an API Gateway HTTP API event, as events/ keeps them
-
-def event(case):
-    body = open(case["file"], "rb").read()
-    headers = {**template["headers"], "content-type": case["content_type"], "content-length": str(len(body)),
-               **case["headers"]}
-    context = {**template["requestContext"], "http": {**template["requestContext"]["http"], "path": case["path"]}}
-    return {**template, "rawPath": case["path"], "headers": headers, "requestContext": context,
-            "body": base64.b64encode(body).decode(), "isBase64Encoded": True}
-
-class Context:  # what Lambda passes; the request log reads it
-    aws_request_id, function_name, memory_limit_in_mb = "test", "DigitsFunction", 1769
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:DigitsFunction"
-
-    def get_remaining_time_in_millis(self):
-        return 5000
-
-def answer(one):
+def answer(case, body):
     with contextlib.redirect_stdout(io.StringIO()):  # the request log, one line a call
-        response = app.handler(one, Context())
-    text = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else response["body"]
-    return response["statusCode"], json.loads(text)
+        return call_handler(case["path"], body, {"content-type": case["content_type"], **case["headers"]})
 
 cases = json.load(open(sys.argv[2]))
-canvas = event(cases[0])
+canvas, canvas_body = cases[0], open(cases[0]["file"], "rb").read()
 for _ in range(20):
-    assert answer(canvas)[0] == 200
+    assert answer(canvas, canvas_body)[0] == 200
 times = []
 for _ in range(30):
     started = time.process_time()
-    answer(canvas)
+    answer(canvas, canvas_body)
     times.append(time.process_time() - started)
 results = {"canvas_seconds": statistics.median(times), "cases": {}}
 for case in cases[1:]:
-    one = event(case)
+    body = open(case["file"], "rb").read()
     idle = status("VmRSS")
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # the peak starts again from the current size
     started = time.process_time()
-    code, body = answer(one)
+    code, answered = answer(case, body)
     seconds = time.process_time() - started
-    results["cases"][case["name"]] = {"status": code, "body": body, "seconds": seconds,
+    results["cases"][case["name"]] = {"status": code, "body": answered, "seconds": seconds,
                                       "peak_mb": status("VmHWM") - idle}
 print(json.dumps(results))
 """
@@ -108,7 +88,7 @@ def costs(tmp_path_factory) -> dict:
             case["content_type"] = content_type((folder / f"{index}.bin").read_bytes()[:4])
     (folder / "cases.json").write_text(json.dumps(cases))
     completed = subprocess.run([sys.executable, "-c", MEASURE, str(LAMBDA_DIR), str(folder / "cases.json"),
-                                str(EVENTS_DIR / "predict-png.json")],
+                                str(PROJECT_ROOT)],
                                capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
                                env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "LOG_LEVEL": "ERROR"})
     assert completed.returncode == 0, completed.stderr[-3000:]
