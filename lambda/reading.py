@@ -144,6 +144,9 @@ async def form_file(headers: Headers, body: bytes) -> bytes:
         yield body
 
     parser = MultiPartParser(headers, chunks(), max_files=1, max_fields=10)
+    # The body is in memory already: the file stays there too instead of spilling to /tmp
+    # past 1 MB (in the container a 16 MiB tmpfs, which a few uploads at once would fill).
+    parser.spool_max_size = settings.max_body_bytes
     try:
         form = await parser.parse()
     except MultiPartException as error:

@@ -112,6 +112,26 @@ def test_a_content_length_in_other_digits_is_400_through_lambda(seven_png):
     assert status == 400 and "Content-Length" in body["detail"] and "whole number" in body["detail"]
 
 
+def test_an_upload_of_several_megabytes_is_never_written_to_disk(client, monkeypatch):
+    """In the container /tmp is a 16 MiB tmpfs: uploads spilled there would fill it."""
+    import tempfile
+
+    import numpy as np
+
+    from tests.support.images import encode
+
+    def no_disk(self):
+        raise AssertionError("the upload was spilled to a temporary file")
+
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", no_disk)
+    noise = np.random.default_rng(0).integers(0, 256, (1200, 1200), dtype=np.uint8)
+    noise[400:800, 550:650] = 0  # a 1, dark on noisy paper
+    picture = encode(noise)
+    assert len(picture) > 1024 * 1024
+    response = client.post("/predict", files={"file": ("digit.png", picture, "image/png")})
+    assert response.status_code in (200, 422), response.text  # read whole, in memory
+
+
 # --- the last line of defence ---------------------------------------------------------------
 
 
