@@ -17,20 +17,23 @@ from input_errors import (
     Busy,
     InputError,
     InvalidInput,
+    ProtocolError,
     TooLarge,
     UndecodableInput,
+    UnknownModel,
     UnsupportedFormat,
 )
-from preprocessing import BlankImageError
 from schemas import ErrorMessage
-from serving import PROTOCOL_PATHS, ProtocolError
+from serving import PROTOCOL_PATHS
 
+# Every refusal of every route, the model-serving protocols' included: the one table of statuses.
 STATUS_CODES: dict[type[Exception], int] = {
+    ProtocolError: 400,
+    UnknownModel: 404,
     UnsupportedFormat: 415,
     UndecodableInput: 400,
     TooLarge: 413,
     InvalidInput: 422,
-    BlankImageError: 422,
     BodyTimeout: 408,
     Busy: 503,
 }
@@ -77,10 +80,6 @@ async def _input_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(request, status_of(error), str(error), getattr(error, "headers", None))
 
 
-async def _protocol_error(request: Request, error: ProtocolError) -> JSONResponse:
-    return error_response(request, error.status, str(error))
-
-
 async def _validation_error(request: Request, error: RequestValidationError | ValidationError) -> JSONResponse:
     return error_response(request, 422, describe_validation(list(error.errors())))
 
@@ -98,9 +97,7 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for kind in (InputError, BlankImageError):
-        app.add_exception_handler(kind, _input_error)
-    app.add_exception_handler(ProtocolError, _protocol_error)
+    app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
 

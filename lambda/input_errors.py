@@ -31,6 +31,21 @@ class InvalidInput(InputError):
     """Well-formed input with the wrong shape or values."""
 
 
+class BlankImageError(InvalidInput):
+    """The picture holds no digit (blank canvas, or only faint marks)."""
+
+    def __init__(self, message: str = "no digit found: the image is blank or holds only faint marks"):
+        super().__init__(message)
+
+
+class ProtocolError(InputError):
+    """A model-serving request (/v1, /v2) its protocol refuses: a field missing or of the wrong type."""
+
+
+class UnknownModel(InputError):
+    """A model, version or signature that is not served here."""
+
+
 class BodyTimeout(InputError):
     """The client stopped sending its body before the end it declared."""
 

@@ -49,6 +49,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from input_errors import BlankImageError
+
 SIZE = 28
 BOX = 20
 # Thresholds sit between two 8-bit levels (51/255 and 52/255; 0.5 and the next ratio of two
@@ -65,10 +67,6 @@ FULL = {1: 255, 3: LUMA_FULL, 4: LUMA_FULL * 255}  # the level of white, by chan
 # is pooled to at most this many pixels before thickening, which bounds the filter's cost.
 WORK_SIDE = 280
 BLACK_MASK = np.frombuffer(bytes([255, 255, 255, 0]), dtype=np.uint32)[0]  # R, G and B of an RGBA pixel as 32 bits
-
-
-class BlankImageError(ValueError):
-    """The picture holds no digit (blank canvas, or only faint marks)."""
 
 
 class Ink(NamedTuple):
@@ -155,7 +153,7 @@ def ink_levels(pixels: np.ndarray) -> Ink:
     if corner is None or not np.array_equal(paper_pixel, corner):
         window, window_weighted = _window(pixels, paper_pixel), None
     if window is None:
-        raise BlankImageError("no digit found: the image is blank or holds only faint marks")
+        raise BlankImageError
 
     top, _, left, _ = window
     doubled = _grey(_inside(pixels, window), channels, background, window_weighted)
@@ -273,7 +271,7 @@ def ink_box(ink: Ink) -> tuple[int, int, int, int]:
     strong = levels >= least_level(INK_THRESHOLD, ink.span)
     rows = np.flatnonzero(strong.any(axis=1))
     if rows.size == 0:
-        raise BlankImageError("no digit found: the image is blank or holds only faint marks")
+        raise BlankImageError
     columns = np.flatnonzero(strong[rows[0]:rows[-1] + 1].any(axis=0))
     top, bottom, left, right = int(rows[0]), int(rows[-1]), int(columns[0]), int(columns[-1])
     last_row, last_column = levels.shape[0] - 1, levels.shape[1] - 1

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 import model_card
+from input_errors import BlankImageError
 
 CARD = model_card.current()  # the card, not the model: describing the API needs no LiteRT
 SIZE = CARD.size
@@ -109,4 +110,4 @@ class ModelCard(BaseModel):
 
 class ErrorMessage(BaseModel):
     detail: str = Field(description="what was wrong with the request, for a person to read",
-                        examples=["no digit found: the image is blank or holds only faint marks"])
+                        examples=[str(BlankImageError())])

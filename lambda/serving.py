@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from input_errors import ProtocolError, TooLarge, UnknownModel
 from model_card import Card
 
 MODEL_NAME = "digits"
@@ -25,19 +26,6 @@ MODEL_NAME = "digits"
 PROTOCOL_PATHS = ("/v1/models/", "/v2/")
 SIGNATURE = "serving_default"
 FLOAT_TYPES = (float, int)
-
-
-class ProtocolError(Exception):
-    """A request the protocol refuses; `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
-class NotFound(ProtocolError):
-    def __init__(self, message: str):
-        super().__init__(message, 404)
 
 
 # --- what a request sent, as an error message shows it ------------------------------------
@@ -130,9 +118,9 @@ class ServedModel:
 
     def check_name(self, name: str, version: str | None = None) -> None:
         if name != MODEL_NAME:
-            raise NotFound(f"model {quoted(name)} is not served here; the one model is {MODEL_NAME!r}")
+            raise UnknownModel(f"model {quoted(name)} is not served here; the one model is {MODEL_NAME!r}")
         if version is not None and version != self.version:
-            raise NotFound(f"model {MODEL_NAME!r} has no version {quoted(version)}; "
+            raise UnknownModel(f"model {MODEL_NAME!r} has no version {quoted(version)}; "
                            f"the served version is {self.version}")
 
 
@@ -184,7 +172,7 @@ def batch_of_images(model: ServedModel, values: list, where: str) -> np.ndarray:
     if not isinstance(values, list) or not values:
         raise ProtocolError(f"{where} must be a list of 1 to {model.max_batch} images; got {described(values)}")
     if len(values) > model.max_batch:
-        raise ProtocolError(f"{where} holds {len(values)} images; at most {model.max_batch} per request", 413)
+        raise TooLarge(f"{where} holds {len(values)} images; at most {model.max_batch} per request")
     images = []
     for index, image in enumerate(values):
         shape = _shape_of(image)
@@ -357,8 +345,8 @@ def _batch_size(model: ServedModel, shape: object, where: str) -> int:
         raise ProtocolError(f"{where} has shape {described(shape)}; expected [N, 28, 28, 1]")
     count = shape[0]
     if not 1 <= count <= model.max_batch:
-        raise ProtocolError(f"{where} holds {described(count)} images; send 1 to {model.max_batch}",
-                            413 if count > model.max_batch else 400)
+        refusal = TooLarge if count > model.max_batch else ProtocolError
+        raise refusal(f"{where} holds {described(count)} images; send 1 to {model.max_batch}")
     return count
 
 

@@ -1,7 +1,7 @@
 """Routes for the model-serving protocols: TensorFlow Serving's REST API (/v1) and the Open
-Inference Protocol (/v2). The protocols themselves live in serving.py; here a request is
-read, handed to them and to the model off the event loop, and answered in the protocol's
-own shapes, errors included (`{"error": "..."}`).
+Inference Protocol (/v2). The protocols themselves live in serving.py; here a request goes
+through the pipeline (read, decode with the protocol's reader, predict) and is answered in
+the protocol's own shapes; errors.py answers its refusals in the protocol's `{"error": ...}`.
 """
 
 from __future__ import annotations
@@ -10,18 +10,22 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 
 import classifier
+import pipeline
 import serving
-from reading import parse_json, read_body
-from routes import off_the_loop
-from serving import MODEL_NAME, ProtocolError, ServedModel
+from input_errors import ProtocolError
+from pipeline import Model
+from reading import parse_json
+from serving import MODEL_NAME, ServedModel
 
 
 class _Segment(Convertor):
@@ -100,21 +104,12 @@ def _documented(answer: type[BaseModel], *statuses: int) -> dict:
     return {200: {"model": answer}, **{status: {"model": ProtocolErrorBody} for status in statuses}}
 
 
-def served_model() -> ServedModel:
-    return _served(classifier.load())
-
-
 @functools.lru_cache(maxsize=1)
-def _served(model: classifier.Classifier) -> ServedModel:
+def served(model: classifier.Classifier) -> ServedModel:
     """What the protocols say about the process's model, worked out once per model."""
     return ServedModel.from_card(model.card_info, classifier.MAX_BATCH)
 
 
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-Work = Callable[[ServedModel, object, bytes], tuple[dict, bytes, int]]
 HEADER_LENGTH = "inference-header-content-length"
 # ASCII digits only: str.isdigit() also takes '²', which int() refuses; and ten digits are more
 # bytes than any body the function reads, so int() never meets 5,000 of them.
@@ -134,25 +129,16 @@ def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     return body[:length], body[length:]
 
 
-async def _run(request: Request, name: str, version: str | None, work: Work) -> Response:
-    """Read the body, then check, predict and answer in a worker thread. Every refusal (a
-    ProtocolError, or an InputError of the body's reading) is answered by errors.py, in the
-    protocol's `{"error": ...}` shape."""
-    model = served_model()
-    model.check_name(name, version)
-    document, binary = _split(await read_body(request), request.headers.get(HEADER_LENGTH))
+@dataclass(frozen=True)
+class TfRequest:
+    """A TensorFlow Serving request's model inputs, and the format to answer in."""
 
-    def job() -> tuple[dict, bytes, int]:
-        return work(model, parse_json(document), binary)
+    batch: np.ndarray
+    form: str = "row"
 
-    answer, tensors, instances = await off_the_loop(request, job)
-    request.state.instances = instances
-    request.state.model_version = model.card_version
-    if not tensors:
-        return JSONResponse(answer)
-    header = json.dumps(answer, separators=(",", ":")).encode()
-    return Response(header + tensors, media_type="application/octet-stream",
-                    headers={"Inference-Header-Content-Length": str(len(header))})
+
+Reader = Callable[[ServedModel, object, bytes], Any]  # (model, JSON document, binary tensors) -> inputs
+Shaper = Callable[[ServedModel, Any, np.ndarray], tuple[dict, bytes]]  # -> (answer, binary tensors)
 
 
 def _no_binary(binary: bytes) -> None:
@@ -160,34 +146,45 @@ def _no_binary(binary: bytes) -> None:
         raise ProtocolError("binary tensors are part of the Open Inference Protocol (/v2), not TensorFlow Serving's")
 
 
-def _predict(model: ServedModel, document: object, binary: bytes) -> tuple[dict, bytes, int]:
+def _tf_predict(model: ServedModel, document: object, binary: bytes) -> TfRequest:
     _no_binary(binary)
-    batch, form = serving.tf_predict_inputs(model, document)
-    probabilities = classifier.load().predict(batch)
-    return serving.tf_predict_answer(probabilities, form), b"", len(batch)
+    return TfRequest(*serving.tf_predict_inputs(model, document))
 
 
-def _classify(model: ServedModel, document: object, binary: bytes) -> tuple[dict, bytes, int]:
+def _tf_classify(model: ServedModel, document: object, binary: bytes) -> TfRequest:
     _no_binary(binary)
-    batch = serving.tf_classify_inputs(model, document)
-    probabilities = classifier.load().predict(batch)
-    return serving.tf_classify_answer(model, probabilities), b"", len(batch)
+    return TfRequest(serving.tf_classify_inputs(model, document))
 
 
-def _infer(model: ServedModel, document: object, binary: bytes) -> tuple[dict, bytes, int]:
-    inference = serving.v2_infer_request(model, document, binary)
-    probabilities = classifier.load().predict(inference.batch)
-    answer, tensors = serving.v2_infer_answer(model, inference, probabilities)
-    return answer, tensors, len(inference.batch)
+async def _run(request: Request, model: classifier.Classifier, name: str, version: str | None, reader: Reader,
+               shape: Shaper) -> Response:
+    """Check the name, then the pipeline (read, decode with the protocol's reader, predict), then
+    the protocol's answer. Every refusal is an InputError, answered by errors.py in the
+    protocol's `{"error": ...}` shape."""
+    protocol = served(model)
+    protocol.check_name(name, version)
+    header_length = request.headers.get(HEADER_LENGTH)
+
+    def read_document(body: bytes):
+        document, binary = _split(body, header_length)
+        return reader(protocol, parse_json(document), binary)
+
+    inputs, probabilities = await pipeline.infer(request, model, read_document)
+    request.state.instances = len(inputs.batch)
+    request.state.model_version = protocol.card_version
+    answer, tensors = shape(protocol, inputs, probabilities)
+    if not tensors:
+        return JSONResponse(answer)
+    header = json.dumps(answer, separators=(",", ":")).encode()
+    return Response(header + tensors, media_type="application/octet-stream",
+                    headers={"Inference-Header-Content-Length": str(len(header))})
 
 
-def _lookup(name: str, version: str | None, answer: Callable[[ServedModel], dict]) -> JSONResponse:
-    model = served_model()
-    try:
-        model.check_name(name, version)
-    except ProtocolError as error:
-        return _error(str(error), error.status)
-    return JSONResponse(answer(model))
+def _lookup(model: classifier.Classifier, name: str, version: str | None,
+            answer: Callable[[ServedModel], dict]) -> JSONResponse:
+    protocol = served(model)
+    protocol.check_name(name, version)
+    return JSONResponse(answer(protocol))
 
 
 # --- TensorFlow Serving ------------------------------------------------------------------
@@ -204,41 +201,43 @@ TF_CLASSIFY = {"requestBody": {"required": True, "content": JSON_BODY, "descript
 @tf_serving.get("/{name:segment}", summary="Model status", responses=_documented(TfStatus, 404))
 @tf_serving.get("/{name:segment}/versions/{version:segment}", summary="Model status of one version",
                 responses=_documented(TfStatus, 404))
-async def tf_status(name: str, version: str | None = None) -> JSONResponse:
+async def tf_status(model: Model, name: str, version: str | None = None) -> JSONResponse:
     """GetModelStatusResponse: the served version is AVAILABLE. The version is the card's
     training time as a number (`20261121102151` for card version `20261121-102151-...`)."""
-    return _lookup(name, version, serving.tf_status)
+    return _lookup(model, name, version, serving.tf_status)
 
 
 @tf_serving.get("/{name:segment}/metadata", summary="Model metadata: the serving_default signature",
                 responses=_documented(TfMetadata, 404))
 @tf_serving.get("/{name:segment}/versions/{version:segment}/metadata", summary="Model metadata of one version",
                 responses=_documented(TfMetadata, 404))
-async def tf_metadata(name: str, version: str | None = None) -> JSONResponse:
-    return _lookup(name, version, serving.tf_metadata)
+async def tf_metadata(model: Model, name: str, version: str | None = None) -> JSONResponse:
+    return _lookup(model, name, version, serving.tf_metadata)
 
 
 @tf_serving.post("/{name:segment}:predict", summary="Predict (row or columnar format)", openapi_extra=TF_PREDICT,
                  responses=_documented(TfPredictAnswer, 400, 404, 413))
 @tf_serving.post("/{name:segment}/versions/{version:segment}:predict", summary="Predict with one version",
                  openapi_extra=TF_PREDICT, responses=_documented(TfPredictAnswer, 400, 404, 413))
-async def tf_predict(request: Request, name: str, version: str | None = None) -> Response:
-    return await _run(request, name, version, _predict)
+async def tf_predict(request: Request, model: Model, name: str, version: str | None = None) -> Response:
+    return await _run(request, model, name, version, _tf_predict,
+                      lambda _, inputs, probabilities: (serving.tf_predict_answer(probabilities, inputs.form), b""))
 
 
 @tf_serving.post("/{name:segment}:classify", summary="Classify: each digit class with its probability",
                  openapi_extra=TF_CLASSIFY, responses=_documented(TfClassifyAnswer, 400, 404, 413))
 @tf_serving.post("/{name:segment}/versions/{version:segment}:classify", summary="Classify with one version",
                  openapi_extra=TF_CLASSIFY, responses=_documented(TfClassifyAnswer, 400, 404, 413))
-async def tf_classify(request: Request, name: str, version: str | None = None) -> Response:
-    return await _run(request, name, version, _classify)
+async def tf_classify(request: Request, model: Model, name: str, version: str | None = None) -> Response:
+    return await _run(request, model, name, version, _tf_classify,
+                      lambda protocol, _, probabilities: (serving.tf_classify_answer(protocol, probabilities), b""))
 
 
 @tf_serving.post("/{name:segment}:regress", summary="Regress: not served (a classifier)",
                  responses={400: {"model": ProtocolErrorBody}})
 async def tf_regress(name: str) -> JSONResponse:
-    return _error(f"model {serving.quoted(name)} is a classifier and has no regression signature; "
-                  "use :predict or :classify", 400)
+    raise ProtocolError(f"model {serving.quoted(name)} is a classifier and has no regression signature; "
+                        "use :predict or :classify")
 
 
 # --- Open Inference Protocol ---------------------------------------------------------------
@@ -257,8 +256,8 @@ async def v2_live() -> dict:
 
 
 @open_inference.get("/health/ready", summary="Server ready (the model is loaded)")
-async def v2_ready() -> dict:
-    served_model()
+async def v2_ready(model: Model) -> dict:
+    served(model)
     return {"ready": True}
 
 
@@ -270,21 +269,21 @@ async def v2_server_metadata(request: Request) -> dict:
 @open_inference.get("/models/{name:segment}", summary="Model metadata", responses=_documented(V2ModelMetadata, 404))
 @open_inference.get("/models/{name:segment}/versions/{version:segment}", summary="Model metadata of one version",
                     responses=_documented(V2ModelMetadata, 404))
-async def v2_model_metadata(name: str, version: str | None = None) -> JSONResponse:
-    return _lookup(name, version, serving.v2_model_metadata)
+async def v2_model_metadata(model: Model, name: str, version: str | None = None) -> JSONResponse:
+    return _lookup(model, name, version, serving.v2_model_metadata)
 
 
 @open_inference.get("/models/{name:segment}/ready", summary="Model ready", responses=_documented(V2ModelReady, 404))
 @open_inference.get("/models/{name:segment}/versions/{version:segment}/ready", summary="Model ready, one version",
                     responses=_documented(V2ModelReady, 404))
-async def v2_model_ready(name: str, version: str | None = None) -> JSONResponse:
-    return _lookup(name, version, lambda _model: {"name": MODEL_NAME, "ready": True})
+async def v2_model_ready(model: Model, name: str, version: str | None = None) -> JSONResponse:
+    return _lookup(model, name, version, lambda _protocol: {"name": MODEL_NAME, "ready": True})
 
 
 @open_inference.post("/models/{name:segment}/infer", summary="Inference", openapi_extra=V2_INFER,
                      responses=_documented(V2InferAnswer, 400, 404, 413))
 @open_inference.post("/models/{name:segment}/versions/{version:segment}/infer", summary="Inference with one version",
                      openapi_extra=V2_INFER, responses=_documented(V2InferAnswer, 400, 404, 413))
-async def v2_infer(request: Request, name: str, version: str | None = None) -> Response:
-    return await _run(request, name, version, _infer)
+async def v2_infer(request: Request, model: Model, name: str, version: str | None = None) -> Response:
+    return await _run(request, model, name, version, serving.v2_infer_request, serving.v2_infer_answer)
 

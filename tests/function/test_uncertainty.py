@@ -108,7 +108,7 @@ def test_start_up_stops_with_one_line_without_a_sensible_rule(tmp_path, block):
 def serving(app, classifier):
     """serving(model_dir): the app answers with the model and card in model_dir until the test ends."""
     import classifier as classifier_module
-    from routes import current_classifier
+    from pipeline import current_classifier
 
     def use(model_dir):
         model = classifier_module.Classifier(model_dir)

@@ -1,0 +1,172 @@
+"""A request's way through the function: each stage once, in this order, called from here.
+
+    read -> decode -> preprocess -> predict -> judge
+
+* read: the body, refused past the size limit (reading.py; body_limits.py bounds how long it
+  may take and the bytes all requests hold at once); a multipart form's file.
+* decode: the body into what the model's input is made of: a picture's pixels (decoding.py,
+  the JSON forms through reading.py), or, for the model-serving protocols, their document's
+  batch of model inputs (serving.py), which need no preprocessing.
+* preprocess: a picture made MNIST-like (preprocessing.py).
+* predict: one batched model call (classifier.py).
+* judge: whether each answer is sure, by the card's rule (uncertainty.py).
+
+Routes parse what is particular to their protocol, call `recognise` or `infer`, and shape
+the answer. The model and the running of CPU-bound stages beside the event loop are the two
+dependencies every route shares; both are here.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Protocol, TypeVar
+
+import anyio
+import anyio.to_thread
+import numpy as np
+from fastapi import Depends, Request
+
+import classifier
+import decoding
+import preprocessing
+import reading
+import uncertainty
+from decoding import IMAGE_TYPES
+from input_errors import InvalidInput, UnsupportedFormat
+from settings import settings
+
+JSON = "application/json"
+MULTIPART = "multipart/form-data"
+PICTURE_TYPES = [MULTIPART, *IMAGE_TYPES, JSON]  # what POST /predict takes
+
+Result = TypeVar("Result")
+
+
+class ModelInputs(Protocol):
+    batch: np.ndarray  # float32 [N, size, size, 1] in [0, 1]
+
+
+Inputs = TypeVar("Inputs", bound=ModelInputs)
+
+
+# --- what every route shares --------------------------------------------------------------------
+
+
+async def current_classifier() -> classifier.Classifier:
+    """The process's model (loaded at import). Async, so FastAPI does not hop to a thread for it."""
+    return classifier.load()
+
+
+Model = Annotated[classifier.Classifier, Depends(current_classifier)]
+
+
+@functools.cache
+def _cpu_slots() -> anyio.CapacityLimiter:
+    return anyio.CapacityLimiter(settings.cpu_workers)
+
+
+async def off_the_loop(request: Request, work: Callable[..., Result], *args: object) -> Result:
+    """Run CPU-bound work in a worker thread, so the event loop stays free for other requests
+    (under uvicorn); requests beyond cpu_workers wait their turn.
+
+    On Lambda (Mangum puts the event in the scope) a container serves one request at a time,
+    so there is nothing for the loop to serve meanwhile: the work runs in place. A thread would
+    only add its start, since anyio stops its workers when each invocation's task ends."""
+    if "aws.event" in request.scope:
+        return work(*args)
+    return await anyio.to_thread.run_sync(work, *args, limiter=_cpu_slots())
+
+
+# --- the stages ---------------------------------------------------------------------------------
+
+
+async def read(request: Request, kind: str = JSON) -> bytes:
+    """The body, or for a multipart form the file in its field `file`."""
+    body = await reading.read_body(request)
+    return await reading.form_file(request.headers, body) if kind == MULTIPART else body
+
+
+def decode(kind: str, body: bytes, size: int) -> np.ndarray:
+    """A picture's pixels: an image file, `{"image": "<data URL or base64>"}` or `{"pixels": [[...]]}`."""
+    if kind != JSON:
+        return decoding.decode_image(body)
+    document = reading.parse_json(body)
+    if not isinstance(document, dict) or ("image" in document) == ("pixels" in document):
+        raise InvalidInput('expected a JSON object with either "image" (a data URL or base64 image) '
+                           f'or "pixels" ({size} x {size} numbers 0-255), not both')
+    if "pixels" in document:
+        return reading.pixels(document["pixels"], size)
+    image = document["image"]
+    if not isinstance(image, str):
+        raise InvalidInput(f'"image" must be a string: a data URL or base64; got {reading.describe(image)}')
+    return decoding.decode_image(decoding.decode_base64_image(image))
+
+
+def decode_inputs(body: bytes, read_document: Callable[[bytes], Inputs]) -> Inputs:
+    """A model-serving request's batch of model inputs, as its protocol reads the body."""
+    return read_document(body)
+
+
+def preprocess(pixels: np.ndarray) -> np.ndarray:
+    return preprocessing.to_mnist(pixels)
+
+
+def predict(model: classifier.Classifier, batch: np.ndarray) -> np.ndarray:
+    return model.predict(batch)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One picture's answer: the digit, its probability, all ten, and whether the model is sure."""
+
+    digit: int
+    confidence: float
+    probabilities: list[float]
+    judgement: uncertainty.Judgement
+
+
+def judge(model: classifier.Classifier, probabilities: np.ndarray) -> Answer:
+    listed = probabilities.tolist()
+    digit = int(probabilities.argmax())
+    return Answer(digit=digit, confidence=listed[digit], probabilities=listed,
+                  judgement=uncertainty.judge(listed, model.uncertainty))
+
+
+# --- the two ways through -------------------------------------------------------------------------
+
+
+def picture_kind(request: Request) -> str:
+    """The request's media type, if POST /predict takes it."""
+    kind = decoding.media_type(request.headers.get("content-type"))
+    if kind not in PICTURE_TYPES:
+        raise UnsupportedFormat(f"Content-Type {kind or '(none)'} is not supported; send one of "
+                                f"{', '.join(PICTURE_TYPES)}")
+    return kind
+
+
+async def recognise(request: Request, model: classifier.Classifier) -> Answer:
+    """One picture, in any form POST /predict takes: read, then the CPU-bound stages off the loop."""
+    kind = picture_kind(request)
+    body = await read(request, kind)
+    return await off_the_loop(request, _picture_stages, model, kind, body)
+
+
+def _picture_stages(model: classifier.Classifier, kind: str, body: bytes) -> Answer:
+    digit = preprocess(decode(kind, body, model.size))
+    return judge(model, predict(model, digit[np.newaxis])[0])
+
+
+async def infer(request: Request, model: classifier.Classifier,
+                read_document: Callable[[bytes], Inputs]) -> tuple[Inputs, np.ndarray]:
+    """A model-serving request: read, then decode its inputs with the protocol's reader, and
+    predict, off the loop. Returns the inputs (for the answer's shape) and the probabilities."""
+    body = await read(request)
+    return await off_the_loop(request, _inference_stages, model, body, read_document)
+
+
+def _inference_stages(model: classifier.Classifier, body: bytes,
+                      read_document: Callable[[bytes], Inputs]) -> tuple[Inputs, np.ndarray]:
+    inputs = decode_inputs(body, read_document)
+    return inputs, predict(model, inputs.batch)

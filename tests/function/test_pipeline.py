@@ -1,0 +1,59 @@
+"""Every request goes through the pipeline's stages once each, in order, called from the
+pipeline module itself: a trace of the calls, as Lambda runs the function (one thread)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from tests.support.events import call_handler
+
+STAGES = ("read", "decode", "decode_inputs", "preprocess", "predict", "judge")
+
+
+def traced_stages(request) -> list[tuple[str, str]]:
+    """(stage, the function that called it) for each stage entered while `request()` runs."""
+    import pipeline
+
+    entered, seen_frames = [], []  # the frames themselves, kept alive, so no id is reused
+
+    def profile(frame, event, _argument):
+        code = frame.f_code
+        # A coroutine is "called" again each time it resumes: count each frame once.
+        if event == "call" and code.co_filename == pipeline.__file__ and code.co_name in STAGES \
+                and not any(seen is frame for seen in seen_frames):
+            seen_frames.append(frame)
+            caller = frame.f_back.f_code if frame.f_back else None
+            entered.append((code.co_name, caller.co_name if caller and caller.co_filename == pipeline.__file__
+                            else "outside the pipeline"))
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        request()
+    finally:
+        sys.setprofile(previous)
+    return entered
+
+
+def test_a_picture_enters_read_decode_preprocess_predict_judge_once_each(classifier, seven_png):
+    answers = []
+    stages = traced_stages(lambda: answers.append(call_handler("/predict", seven_png, {"content-type": "image/png"})))
+    assert answers[0][0] == 200 and answers[0][1]["digit"] == 7
+    assert [stage for stage, _ in stages] == ["read", "decode", "preprocess", "predict", "judge"]
+    assert {caller for _, caller in stages} <= {"recognise", "_picture_stages"}
+
+
+@pytest.mark.parametrize("path", ["/v2/models/digits/infer", "/v1/models/digits:predict"])
+def test_a_protocol_request_enters_read_decode_predict_once_each(classifier, path):
+    tensor = [[[0.0] for _ in range(28)] for _ in range(28)]
+    document = ({"inputs": [{"name": "image", "datatype": "FP32", "shape": [1, 28, 28, 1], "data": tensor}]}
+                if path.startswith("/v2") else {"instances": [tensor]})
+    answers = []
+    stages = traced_stages(lambda: answers.append(
+        call_handler(path, json.dumps(document).encode(), {"content-type": "application/json"})))
+    assert answers[0][0] == 200, answers[0]
+    assert [stage for stage, _ in stages] == ["read", "decode_inputs", "predict"]
+    assert {caller for _, caller in stages} <= {"infer", "_inference_stages"}
