@@ -36,6 +36,7 @@ from input_errors import (  # re-exported: the decoding errors' old home
     UnsupportedFormat,
     megabytes,
 )
+from settings import settings
 
 __all__ = ["IMAGE_TYPES", "InputError", "InvalidInput", "TooLarge", "UndecodableInput", "UnsupportedFormat",
            "decode_base64_image", "decode_image", "media_type", "megabytes"]
@@ -47,7 +48,6 @@ READERS = (BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngI
 # A PNG's text chunks are kept in memory as they are decompressed: 64 MB by Pillow's default.
 PngImagePlugin.MAX_TEXT_CHUNK = PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024
 
-MAX_IMAGE_PIXELS = image_limits.MAX_PIXELS
 # Larger pictures are shrunk by a whole factor before preprocessing so memory stays small;
 # the 28x28 result cannot tell the difference.
 MAX_SIDE = 1024
@@ -85,8 +85,9 @@ def decode_image(data: bytes) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=list(IMAGE_TYPES.values()))  # MPO opens as JPEG
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise TooLarge(f"the image has more pixels than the limit of {MAX_IMAGE_PIXELS:,} "
-                       f"({_side(MAX_IMAGE_PIXELS)}x{_side(MAX_IMAGE_PIXELS)}); it was not decoded") from None
+        limit = settings.max_image_pixels
+        raise TooLarge(f"the image has more pixels than the limit of {limit:,} ({_side(limit)}x{_side(limit)}); "
+                       "it was not decoded") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct_error):
         raise UndecodableInput(f"the data is not a readable image; send {SUPPORTED}") from None
 

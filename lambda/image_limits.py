@@ -5,14 +5,14 @@ of megabytes, a progressive JPEG is held whole as coefficients however much it i
 and some of Pillow's readers walk a file's structure in pure Python. So before any pixel is
 decoded, each picture is checked on what its header declares and on a count of its parts:
 
-* every format: each side at most MAX_SIDE pixels and at most MAX_PIXELS in all, and the
-  memory its decoder will hold, estimated from the declared size and pixel format, at most
-  MAX_DECODE_BYTES (measured for each format: see bytes_per_pixel and decode_bytes);
+* every format: each side and the pixels in all within settings.max_image_side and
+  max_image_pixels, and the memory its decoder will hold, estimated from the declared size
+  and pixel format, within max_decode_bytes (measured for each format: see decode_bytes);
 * WebP: the canvas size from the RIFF header, read here before Pillow opens it, because
   opening a WebP already sets up the decoder for the whole canvas;
-* JPEG: at most MAX_JPEG_SCANS scans (each scan is a pass over the whole picture);
-* PNG: at most MAX_PNG_CHUNKS chunks (Pillow reads each in Python);
-* GIF: at most MAX_GIF_BLOCKS data blocks before the first frame (Pillow joins a comment's
+* JPEG: at most settings.max_jpeg_scans scans (each scan is a pass over the whole picture);
+* PNG: at most settings.max_png_chunks chunks (Pillow reads each in Python);
+* GIF: at most settings.max_gif_blocks data blocks before the first frame (Pillow joins a comment's
   blocks one by one, in time that grows with the square of their number);
 * BMP: no run-length compression (Pillow decodes it in Python, a pixel at a time).
 
@@ -27,13 +27,7 @@ import struct
 from PIL import Image
 
 from input_errors import InvalidInput, TooLarge, UndecodableInput, UnsupportedFormat
-
-MAX_SIDE = 8192  # a long number written on one line still fits; a 1-pixel-wide strip of 16 million does not
-MAX_PIXELS = 4096 * 4096  # a 16-megapixel photo
-MAX_DECODE_BYTES = 64 * 1024 * 1024  # a 4096x4096 RGBA picture as Pillow holds it
-MAX_JPEG_SCANS = 64  # libjpeg writes 10 for a progressive colour JPEG, 18 for CMYK; mozjpeg about as many
-MAX_PNG_CHUNKS = 20_000  # a 4 MB PNG in the 8 KB chunks encoders write is 512
-MAX_GIF_BLOCKS = 1024  # extensions' data blocks before the first frame: a few in real files
+from settings import settings
 
 # Bytes Pillow holds per pixel for each of its modes (RGB takes four, as RGBA does).
 PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
@@ -65,9 +59,9 @@ def check_structure(kind: str | None, data: bytes) -> None:
                    why + (", and this one is animated" if animated else ""))
     elif kind == "JPEG":
         scans = data.count(b"\xff\xda")  # SOS: 0xFF in entropy-coded data is always followed by 0x00
-        if scans > MAX_JPEG_SCANS:
+        if scans > settings.max_jpeg_scans:
             raise InvalidInput(f"the JPEG holds {scans:,} scans, more than any encoder writes (at most "
-                               f"{MAX_JPEG_SCANS} are accepted); save it again as a baseline JPEG or a PNG")
+                               f"{settings.max_jpeg_scans} are accepted); save it again as a baseline JPEG or a PNG")
     elif kind == "PNG":
         _check_png_chunks(data)
     elif kind == "GIF":
@@ -78,18 +72,19 @@ def check_structure(kind: str | None, data: bytes) -> None:
 
 def check_size(what: str, width: int, height: int, decode_bytes: int, why: str) -> None:
     """Each side, the pixel count and the decoder's memory within the limits, or TooLarge saying which."""
+    side, pixels, memory = settings.max_image_side, settings.max_image_pixels, settings.max_decode_bytes
     if width < 1 or height < 1:
         raise UndecodableInput(f"the {what} image is empty ({width}x{height})")
-    if max(width, height) > MAX_SIDE:
-        raise TooLarge(f"the {what} image is {width}x{height}; each side may be at most {MAX_SIDE:,} pixels "
-                       f"(and {MAX_PIXELS:,} pixels in all); it was not decoded")
-    if width * height > MAX_PIXELS:
+    if max(width, height) > side:
+        raise TooLarge(f"the {what} image is {width}x{height}; each side may be at most {side:,} pixels "
+                       f"(and {pixels:,} pixels in all); it was not decoded")
+    if width * height > pixels:
         raise TooLarge(f"the {what} image is {width}x{height} = {width * height:,} pixels; the limit is "
-                       f"{MAX_PIXELS:,} ({math.isqrt(MAX_PIXELS)}x{math.isqrt(MAX_PIXELS)}); it was not decoded")
-    if decode_bytes > MAX_DECODE_BYTES:
-        most = MAX_DECODE_BYTES * width * height // decode_bytes
+                       f"{pixels:,} ({math.isqrt(pixels)}x{math.isqrt(pixels)}); it was not decoded")
+    if decode_bytes > memory:
+        most = memory * width * height // decode_bytes
         raise TooLarge(f"the {what} image is {width}x{height}; decoding it would take about "
-                       f"{decode_bytes / 2**20:,.0f} MB ({why}), over the limit of {MAX_DECODE_BYTES // 2**20} MB; "
+                       f"{decode_bytes / 2**20:,.0f} MB ({why}), over the limit of {memory // 2**20} MB; "
                        f"send at most {most / 1e6:.1f} megapixels of it ({_example(most, width, height)}), "
                        "or a baseline JPEG or PNG")
 
@@ -146,8 +141,8 @@ def _check_png_chunks(data: bytes) -> None:
     while position + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
         chunks += 1
-        if chunks > MAX_PNG_CHUNKS:
-            raise InvalidInput(f"the PNG holds more than {MAX_PNG_CHUNKS:,} chunks, more than any encoder "
+        if chunks > settings.max_png_chunks:
+            raise InvalidInput(f"the PNG holds more than {settings.max_png_chunks:,} chunks, more than any encoder "
                                "writes; save it again")
         if kind == b"IEND":
             return
@@ -163,8 +158,8 @@ def _check_gif_blocks(data: bytes) -> None:
         position += 2
         while position < len(data) and data[position]:
             blocks += 1
-            if blocks > MAX_GIF_BLOCKS:
-                raise InvalidInput(f"the GIF holds more than {MAX_GIF_BLOCKS:,} blocks of comments or other "
+            if blocks > settings.max_gif_blocks:
+                raise InvalidInput(f"the GIF holds more than {settings.max_gif_blocks:,} blocks of comments or other "
                                    "extensions before its first frame; save it again without them")
             position += 1 + data[position]
         position += 1

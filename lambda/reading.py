@@ -143,7 +143,7 @@ async def form_file(headers: Headers, body: bytes) -> bytes:
     async def chunks():
         yield body
 
-    parser = MultiPartParser(headers, chunks(), max_files=1, max_fields=10)
+    parser = MultiPartParser(headers, chunks(), max_files=1, max_fields=settings.max_form_fields)
     # The body is in memory already: the file stays there too instead of spilling to /tmp
     # past 1 MB (in the container a 16 MiB tmpfs, which a few uploads at once would fill).
     parser.spool_max_size = settings.max_body_bytes

@@ -12,7 +12,6 @@ from PIL import Image
 
 import decoding
 from decoding import (
-    MAX_IMAGE_PIXELS,
     MAX_SIDE,
     TooLarge,
     UndecodableInput,
@@ -142,7 +141,9 @@ def test_decompression_bomb_is_refused_from_its_header():
 
 
 def test_pictures_just_over_the_pixel_limit_are_refused_with_their_size():
-    side = int(MAX_IMAGE_PIXELS ** 0.5) + 1
+    from settings import settings
+
+    side = int(settings.max_image_pixels ** 0.5) + 1
     buffer = io.BytesIO()
     Image.new("L", (side, side)).save(buffer, format="PNG")
     with pytest.raises(TooLarge, match=f"{side}x{side}"):

@@ -28,7 +28,7 @@ from tests.support.drawing import canvas, crossed_hairlines, enlarged
 from tests.support.images import encode
 
 SEED = 0
-PIXEL_LIMIT = 4096 * 4096  # decoding.MAX_IMAGE_PIXELS: every picture here is just within it
+PIXEL_LIMIT = 4096 * 4096  # settings.max_image_pixels: every picture here is just within it
 
 
 def _saved(image: Image.Image, image_format: str, **options) -> bytes:
