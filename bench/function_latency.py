@@ -93,13 +93,13 @@ class SavedModelClassifier:
     def __init__(self, saved_model_dir: str):
         import tensorflow as tf
 
-        import classifier
         import model_card
+        from settings import settings
 
         self._tf = tf
         self._serve = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
-        self.card_info = card = model_card.read(classifier.model_dir())
-        self.card, self.version, self.classes, self.size = card.data, card.version, list(card.classes), card.size
+        self.card = card = model_card.read(settings.model_dir)
+        self.version, self.classes, self.size = card.version, list(card.classes), card.size
         self.predict(__import__("numpy").zeros((1, 28, 28, 1), "float32"))
 
     def predict(self, images):

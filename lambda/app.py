@@ -93,7 +93,7 @@ def create_app(web_dir: Path = settings.web_dir) -> FastAPI:
     # The page's libraries and model compress to about half (1,711 KiB -> 740 KiB in browser
     # mode); API answers are smaller than the threshold and go out as they are.
     application.add_middleware(GZipMiddleware, minimum_size=1000)
-    application.add_middleware(SecurityHeaders, web_dir=web_dir)
+    application.add_middleware(SecurityHeaders, web_dir=web_dir, docs_prefix=docs.DOCS)
     application.add_middleware(observability.RequestLog)
 
     if (web_dir / "index.html").is_file():

@@ -28,8 +28,8 @@ class Classifier:
     """Runs batches of white-on-black digits, as the card describes them, through the model."""
 
     def __init__(self, model_dir: Path):
-        self.card_info = card = model_card.read(model_dir)
-        self.card, self.version, self.classes = card.data, card.version, list(card.classes)
+        self.card = card = model_card.read(model_dir)  # the card's file as read, card.data
+        self.version, self.classes = card.version, list(card.classes)
         self.size = card.size
         self.uncertainty = card.uncertainty
         # The card is the source of truth for these numbers; refuse to serve on a mismatch.
@@ -95,10 +95,6 @@ class Classifier:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
-def model_dir() -> Path:
-    return settings.model_dir
 
 
 @functools.lru_cache(maxsize=1)

@@ -182,12 +182,12 @@ def _is_number(value: object) -> bool:
     return type(value) in (int, float)  # not bool, which JSON keeps apart
 
 
-def grid(value: object, name: str, size: int, top: float, what: str) -> np.ndarray:
-    """`size` rows of `size` numbers from 0 to `top` -> float64 (size, size).
+def square_of_numbers(value: object, name: str, size: int, highest: float, numbers_are: str) -> np.ndarray:
+    """`size` rows of `size` numbers from 0 to `highest` -> float64 (size, size).
 
-    `what` names the numbers for the messages ("grey levels 0 (black) to 255 (white)").
+    `numbers_are` names the numbers in the messages ("grey levels from 0 (black) to 255 (white)").
     """
-    expected = f"{size} rows of {size} {what}"
+    expected = f"{size} rows of {size} {numbers_are}"
     if not isinstance(value, list):
         raise InvalidInput(f"{name} must be {expected}; got {describe(value)}")
     if len(value) != size:
@@ -203,16 +203,16 @@ def grid(value: object, name: str, size: int, top: float, what: str) -> np.ndarr
         if _is_number(item):
             continue
         where = f"{name}[{index // size}][{index % size}]"
-        raise InvalidInput(f"{where} is {describe(item)}; expected {what}")
+        raise InvalidInput(f"{where} is {describe(item)}; expected {numbers_are}")
     numbers = np.asarray(flat, dtype=np.float64)
-    outside = np.flatnonzero((numbers < 0) | (numbers > top))
+    outside = np.flatnonzero((numbers < 0) | (numbers > highest))
     if outside.size:
         index = int(outside[0])
-        raise InvalidInput(f"{name}[{index // size}][{index % size}] is {flat[index]}; expected {what}")
+        raise InvalidInput(f"{name}[{index // size}][{index % size}] is {flat[index]}; expected {numbers_are}")
     return numbers.reshape(size, size)
 
 
 def pixels(value: object, size: int) -> np.ndarray:
     """`{"pixels": ...}`: size x size grey levels 0-255, white digit on black -> uint8 (size, size)."""
-    levels = grid(value, "pixels", size, 255, "grey levels from 0 (black) to 255 (white)")
+    levels = square_of_numbers(value, "pixels", size, 255, "grey levels from 0 (black) to 255 (white)")
     return np.rint(levels).astype(np.uint8)

@@ -80,4 +80,4 @@ async def health(model: Model) -> Health:
 
 @router.get("/model", response_model=ModelCard, summary="The model card")
 async def model_card(model: Model) -> ModelCard:
-    return ModelCard.model_validate(model.card)
+    return ModelCard.model_validate(model.card.data)

@@ -59,7 +59,7 @@ DOCS_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src
 class SecurityHeaders:
     """ASGI middleware adding the headers above to every HTTP response."""
 
-    def __init__(self, app, web_dir: Path, docs_prefix: str = "/docs"):
+    def __init__(self, app, web_dir: Path, docs_prefix: str):
         self.app = app
         self.docs_prefix = docs_prefix
         page = page_policy(inline_script_hashes(web_dir / "index.html"))

@@ -20,6 +20,7 @@ import numpy as np
 
 from input_errors import ProtocolError, TooLarge, UnknownModel
 from model_card import Card
+from settings import settings
 
 MODEL_NAME = "digits"
 # Paths whose errors, routing's 404 and 405 included, answer in the protocols' shape {"error": "..."}.
@@ -130,7 +131,7 @@ class ServedModel:
 def _flatten(value: object, where: str, depth: int = 0) -> Iterator[float]:
     """Every number in a nested list, in row-major order; anything else is refused by name."""
     if isinstance(value, list):
-        if depth > 8:
+        if depth > settings.max_json_depth:
             raise ProtocolError(f"{where} is nested too deeply: at most [batch, 28, 28, 1]")
         for item in value:
             yield from _flatten(item, where, depth + 1)

@@ -107,7 +107,7 @@ def _documented(answer: type[BaseModel], *statuses: int) -> dict:
 @functools.lru_cache(maxsize=1)
 def served(model: classifier.Classifier) -> ServedModel:
     """What the protocols say about the process's model, worked out once per model."""
-    return ServedModel.from_card(model.card_info, classifier.MAX_BATCH)
+    return ServedModel.from_card(model.card, classifier.MAX_BATCH)
 
 
 HEADER_LENGTH = "inference-header-content-length"

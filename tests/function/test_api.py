@@ -97,7 +97,7 @@ def test_health(client, classifier):
 
 def test_model_card_is_the_shipped_card(client, classifier):
     card = client.get("/model").json()
-    assert card == classifier.card
+    assert card == classifier.card.data
     assert card["preprocessing"]["box"] == 20 and card["classes"] == [str(d) for d in range(10)]
 
 

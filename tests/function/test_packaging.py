@@ -185,7 +185,7 @@ def test_a_card_giving_the_size_without_the_input_block_is_read(tmp_path, classi
     import model_card
 
     shutil.copy(shipped_model_dir() / "digits.tflite", tmp_path)
-    card = {key: value for key, value in classifier.card.items() if key != "input"}
+    card = {key: value for key, value in classifier.card.data.items() if key != "input"}
     assert "size" in card["preprocessing"]
     (tmp_path / "card.json").write_text(json.dumps(card))
     assert model_card.read(tmp_path).size == classifier.size
@@ -197,7 +197,7 @@ def test_card_disagreeing_with_the_preprocessing_is_refused(tmp_path, classifier
     import classifier as classifier_module
 
     shutil.copy(shipped_model_dir() / "digits.tflite", tmp_path)
-    card = dict(classifier.card, preprocessing={**classifier.card["preprocessing"], "box": 22})
+    card = dict(classifier.card.data, preprocessing={**classifier.card.data["preprocessing"], "box": 22})
     (tmp_path / "card.json").write_text(json.dumps(card))
     with pytest.raises(classifier_module.ModelUnavailable, match="box 22"):
         classifier_module.Classifier(tmp_path)

@@ -26,7 +26,7 @@ def test_mnist_test_digits_as_pngs_score_like_the_model_itself(mnist, classifier
     own_accuracy, served_accuracy = (own == mnist.y_test).mean(), (served == mnist.y_test).mean()
     assert own_accuracy > 0.98, "the shipped model is not the trained one"
     assert abs(served_accuracy - own_accuracy) <= 0.001, (own_accuracy, served_accuracy)
-    assert own_accuracy == pytest.approx(classifier.card["test"]["accuracy"], abs=1e-4)
+    assert own_accuracy == pytest.approx(classifier.card.data["test"]["accuracy"], abs=1e-4)
 
 
 @pytest.mark.parametrize("case", list(HARD_CASES))
