@@ -47,7 +47,7 @@ PREDICT_BODY = {
 
 
 @router.post("/predict", response_model=Prediction, response_model_exclude_none=True, openapi_extra=PREDICT_BODY,
-             responses=responses(400, 413, 415, 422), summary="Recognise the digit in one picture")
+             responses=responses(400, 408, 413, 415, 422, 503), summary="Recognise the digit in one picture")
 async def predict(request: Request, model: Model) -> Prediction:
     """Send the picture as a multipart upload (field `file`), as a raw image body
     (`Content-Type: image/png`, `image/jpeg`, `image/webp`, `image/bmp` or `image/gif`, the

@@ -101,7 +101,9 @@ class V2InferAnswer(BaseModel):
 
 
 def _documented(answer: type[BaseModel], *statuses: int) -> dict:
-    return {200: {"model": answer}, **{status: {"model": ProtocolErrorBody} for status in statuses}}
+    """The answer and the error statuses in the protocols' shape; 422 too, which FastAPI would
+    otherwise document in its own shape for any route with parameters."""
+    return {200: {"model": answer}, **{status: {"model": ProtocolErrorBody} for status in (*statuses, 422)}}
 
 
 @functools.lru_cache(maxsize=1)
@@ -216,25 +218,25 @@ async def tf_metadata(model: Model, name: str, version: str | None = None) -> JS
 
 
 @tf_serving.post("/{name:segment}:predict", summary="Predict (row or columnar format)", openapi_extra=TF_PREDICT,
-                 responses=_documented(TfPredictAnswer, 400, 404, 413))
+                 responses=_documented(TfPredictAnswer, 400, 404, 408, 413, 503))
 @tf_serving.post("/{name:segment}/versions/{version:segment}:predict", summary="Predict with one version",
-                 openapi_extra=TF_PREDICT, responses=_documented(TfPredictAnswer, 400, 404, 413))
+                 openapi_extra=TF_PREDICT, responses=_documented(TfPredictAnswer, 400, 404, 408, 413, 503))
 async def tf_predict(request: Request, model: Model, name: str, version: str | None = None) -> Response:
     return await _run(request, model, name, version, _tf_predict,
                       lambda _, inputs, probabilities: (serving.tf_predict_answer(probabilities, inputs.form), b""))
 
 
 @tf_serving.post("/{name:segment}:classify", summary="Classify: each digit class with its probability",
-                 openapi_extra=TF_CLASSIFY, responses=_documented(TfClassifyAnswer, 400, 404, 413))
+                 openapi_extra=TF_CLASSIFY, responses=_documented(TfClassifyAnswer, 400, 404, 408, 413, 503))
 @tf_serving.post("/{name:segment}/versions/{version:segment}:classify", summary="Classify with one version",
-                 openapi_extra=TF_CLASSIFY, responses=_documented(TfClassifyAnswer, 400, 404, 413))
+                 openapi_extra=TF_CLASSIFY, responses=_documented(TfClassifyAnswer, 400, 404, 408, 413, 503))
 async def tf_classify(request: Request, model: Model, name: str, version: str | None = None) -> Response:
     return await _run(request, model, name, version, _tf_classify,
                       lambda protocol, _, probabilities: (serving.tf_classify_answer(protocol, probabilities), b""))
 
 
 @tf_serving.post("/{name:segment}:regress", summary="Regress: not served (a classifier)",
-                 responses={400: {"model": ProtocolErrorBody}})
+                 responses={status: {"model": ProtocolErrorBody} for status in (400, 422)})
 async def tf_regress(name: str) -> JSONResponse:
     raise ProtocolError(f"model {serving.quoted(name)} is a classifier and has no regression signature; "
                         "use :predict or :classify")
@@ -281,9 +283,9 @@ async def v2_model_ready(model: Model, name: str, version: str | None = None) ->
 
 
 @open_inference.post("/models/{name:segment}/infer", summary="Inference", openapi_extra=V2_INFER,
-                     responses=_documented(V2InferAnswer, 400, 404, 413))
+                     responses=_documented(V2InferAnswer, 400, 404, 408, 413, 503))
 @open_inference.post("/models/{name:segment}/versions/{version:segment}/infer", summary="Inference with one version",
-                     openapi_extra=V2_INFER, responses=_documented(V2InferAnswer, 400, 404, 413))
+                     openapi_extra=V2_INFER, responses=_documented(V2InferAnswer, 400, 404, 408, 413, 503))
 async def v2_infer(request: Request, model: Model, name: str, version: str | None = None) -> Response:
     return await _run(request, model, name, version, serving.v2_infer_request, serving.v2_infer_answer)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 
 import numpy as np
@@ -22,6 +23,7 @@ from preprocessing import (
     thickening_radius,
     to_mnist,
 )
+from tests.support import PROJECT_ROOT
 from tests.support.drawing import canvas, crossed_hairlines
 from tests.support.images import jpeg_round_trip
 from tests.support.vectors import VECTORS_DIR, load_vectors, vector_pixels
@@ -261,7 +263,11 @@ def test_a_big_drawing_reads_like_the_same_drawing_on_the_page(mode):
 
 
 def test_the_pages_canvas_is_never_pooled():
-    assert WORK_SIDE >= 280  # so the page's drawings keep every pixel until the final resize
+    """The page sends its strokes redrawn at EXPORT_SIZE (web/js/drawing.js): every pixel of
+    them must reach the final resize, unpooled."""
+    drawing = (PROJECT_ROOT / "web" / "js" / "drawing.js").read_text()
+    export_size = int(re.search(r"const EXPORT_SIZE = (\d+);", drawing)[1])
+    assert export_size <= WORK_SIDE
 
 
 # --- the resampling is Pillow's bilinear, which the page can reproduce exactly ----------
