@@ -11,20 +11,30 @@ import datetime
 import hashlib
 import importlib.metadata
 import platform
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from model.network import INPUT_SHAPE, NUM_CLASSES, describe
+from model.network import INPUT_NAME, INPUT_SHAPE, NUM_CLASSES, OUTPUT_NAME, describe
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT / "lambda") not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT / "lambda"))
+# The function's preprocessing owns its sizes; the card only reports them.
+from preprocessing import BOX, SIZE  # noqa: E402 (lambda/ joins the path first)
+
+POLARITY = "white digit on black"
+PIXEL_RANGE = [0.0, 1.0]
 # How MNIST itself was made, and how the function and the page turn a drawing into a digit:
-# the ink's bounding box scaled to fit 20x20 (aspect kept), placed in 28x28 by its centre of mass.
+# the ink's bounding box scaled to fit BOX x BOX (aspect kept), placed in SIZE x SIZE by its centre of mass.
 PREPROCESSING = {
-    "size": INPUT_SHAPE[0],
-    "box": 20,
+    "size": SIZE,
+    "box": BOX,
     "centre": "centre of mass",
-    "polarity": "white digit on black",
-    "range": [0.0, 1.0],
+    "polarity": POLARITY,
+    "range": PIXEL_RANGE,
 }
 
 LIBRARIES = ("tensorflow", "keras", "tensorflowjs", "ai-edge-litert", "numpy")
@@ -65,9 +75,9 @@ def build_card(*, model: keras.Model, trained_at: datetime.datetime, training: d
             "description": describe(model),
             "parameters": int(model.count_params()),
         },
-        "input": {"name": "image", "shape": [None, *INPUT_SHAPE], "dtype": "float32",
-                  "range": [0.0, 1.0], "polarity": "white digit on black"},
-        "output": {"name": "probabilities", "shape": [None, NUM_CLASSES], "activation": "softmax",
+        "input": {"name": INPUT_NAME, "shape": [None, *INPUT_SHAPE], "dtype": "float32",
+                  "range": PIXEL_RANGE, "polarity": POLARITY},
+        "output": {"name": OUTPUT_NAME, "shape": [None, NUM_CLASSES], "activation": "softmax",
                    **({"of": "logits / calibration.temperature"} if trust else {})},
         "classes": [str(digit) for digit in range(NUM_CLASSES)],
         "preprocessing": PREPROCESSING,

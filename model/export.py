@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model.network import INPUT_SHAPE
+from model.network import INPUT_NAME, INPUT_SHAPE, OUTPUT_NAME
 from model.quiet import native_logs_filtered
 
 KERAS_FILE = Path("model/digits.keras")
@@ -48,8 +48,6 @@ PUBLISHED = (KERAS_FILE, SAVED_MODEL_DIR, CARD_FILE, REPORTS_DIR, WEB_MODEL_DIR,
 CARD_COPIES = (CARD_FILE, WEB_MODEL_DIR / "card.json", LAMBDA_MODEL_DIR / "card.json")
 
 SIGNATURE = "serving_default"
-INPUT_NAME = "image"
-OUTPUT_NAME = "probabilities"
 PREDICT_BATCH = 1000
 # The formats run the same float32 weights; kernels differ only in rounding.
 MAX_PROBABILITY_DIFFERENCE = 1e-3
@@ -61,7 +59,6 @@ TFJS_UINT8_MIN_VALUES = 65_536
 TFJS_WEIGHTS = f"float16; uint8 for tensors of {TFJS_UINT8_MIN_VALUES:,}+ values"
 MAX_TFJS_PROBABILITY_DIFFERENCE = 2e-2
 
-NON_DIGITS_CHECKED = 16  # of the examples in the report
 TFJS_SCRIPT = Path(__file__).with_name("tfjs_predict.mjs")
 
 
@@ -233,10 +230,9 @@ def export_model(model: keras.Model, mnist, *, training: dict, trained_at, root:
 
     x_test = to_model_input(mnist.x_test)
     y_test = mnist.y_test.astype(np.int64)
-    # Non-digits too: their probabilities sit in the middle, where a format that lost the
-    # temperature would show it.
-    non_digits = (None if assessment is None
-                  else np.asarray(assessment.examples[0][-NON_DIGITS_CHECKED:], dtype=np.float32)[..., np.newaxis])
+    # Non-digits too (the report's examples): their probabilities sit in the middle, where a
+    # format that lost the temperature would show it.
+    non_digits = None if assessment is None else assessment.examples.non_digits
     non_digits_reference = None if non_digits is None else predict_keras(model, non_digits)
     with staging(root) as stage:
         write_formats(model, stage)

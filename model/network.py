@@ -21,6 +21,11 @@ from model.config import ARCHITECTURES, DEFAULT_HIDDEN
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
+# The input and the output go by these names in every export (the SavedModel signature's
+# too) and in the card; calibration finds the logits layer by its name.
+INPUT_NAME = "image"
+OUTPUT_NAME = "probabilities"
+LOGITS_NAME = "logits"
 DROPOUT = 0.4
 # Lighter than the CNN's: a small perceptron has little capacity to spare.
 MLP_DROPOUT = 0.2
@@ -38,35 +43,31 @@ def _conv_bn(filters: int, kernel_size: int, name: str, strides: int = 1, paddin
 
 def head(temperature: float = 1.0) -> list:
     """Ten logits, divided by the temperature, then the softmax."""
-    return [layers.Dense(NUM_CLASSES, name="logits"), *calibrated_softmax(temperature)]
+    return [layers.Dense(NUM_CLASSES, name=LOGITS_NAME), *calibrated_softmax(temperature)]
 
 
 def calibrated_softmax(temperature: float) -> list:
     return [layers.Rescaling(1.0 / temperature, name="temperature"),
-            layers.Softmax(name="probabilities")]
+            layers.Softmax(name=OUTPUT_NAME)]
 
 
 def with_temperature(model: keras.Model, temperature: float) -> keras.Model:
     """The same network (sharing its weights) whose softmax divides the logits by `temperature`."""
-    body = model.layers[:[layer.name for layer in model.layers].index("logits") + 1]
-    return keras.Sequential([keras.Input(shape=INPUT_SHAPE, name="image"), *body,
+    body = model.layers[:[layer.name for layer in model.layers].index(LOGITS_NAME) + 1]
+    return keras.Sequential([keras.Input(shape=INPUT_SHAPE, name=INPUT_NAME), *body,
                              *calibrated_softmax(temperature)], name=model.name)
 
 
 def logits_model(model: keras.Model) -> keras.Model:
     """The network up to its logits (sharing its weights)."""
-    return keras.Model(model.inputs, model.get_layer("logits").output, name=f"{model.name}_logits")
-
-
-def temperature_of(model: keras.Model) -> float:
-    return 1.0 / float(model.get_layer("temperature").scale)
+    return keras.Model(model.inputs, model.get_layer(LOGITS_NAME).output, name=f"{model.name}_logits")
 
 
 def build_cnn() -> keras.Model:
     """Return the uncompiled CNN; it takes float32 [N, 28, 28, 1] in [0, 1], white on black."""
     return keras.Sequential(
         [
-            keras.Input(shape=INPUT_SHAPE, name="image"),
+            keras.Input(shape=INPUT_SHAPE, name=INPUT_NAME),
             # Block 1: 28x28 -> 26 -> 24 -> 12
             *_conv_bn(32, 3, "conv1a"),
             *_conv_bn(32, 3, "conv1b"),
@@ -90,7 +91,7 @@ def build_cnn() -> keras.Model:
 def build_mlp(hidden: tuple[int, ...] = DEFAULT_HIDDEN) -> keras.Model:
     """Return the uncompiled multilayer perceptron: the 784 pixels, `hidden` ReLU layers
     (each followed by dropout), then the same softmax as the CNN."""
-    stack = [keras.Input(shape=INPUT_SHAPE, name="image"), layers.Flatten(name="flatten")]
+    stack = [keras.Input(shape=INPUT_SHAPE, name=INPUT_NAME), layers.Flatten(name="flatten")]
     for index, units in enumerate(hidden, start=1):
         stack += [layers.Dense(units, activation="relu", name=f"dense{index}"),
                   layers.Dropout(MLP_DROPOUT, name=f"drop{index}")]

@@ -97,7 +97,7 @@ def plot_uncertainty_examples(images: np.ndarray, probabilities: np.ndarray, thr
     for axes in np.ravel(grid):
         axes.axis("off")
     for axes, image, row, caption in zip(np.ravel(grid), images, probabilities, captions, strict=False):
-        axes.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+        axes.imshow(np.squeeze(image), cmap="gray", vmin=0, vmax=1)
         digit, top = int(row.argmax()), float(row.max())
         sure = top >= threshold
         answer = f"{digit} ({top:.0%})" if sure else f"not sure ({digit}: {top:.0%})"

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from model import calibration, outliers, plots
+from model import calibration, export, outliers, plots
 from model.config import TrainingConfig
 from model.data import to_model_input
 from model.network import logits_model, with_temperature
@@ -26,13 +26,28 @@ RELIABILITY_FILE = "reliability_diagram.png"
 EXAMPLES_FILE = "uncertainty_examples.png"
 
 
+@dataclasses.dataclass(frozen=True)
+class Examples:
+    """What the examples report shows: the first test digits, then non-digits of every held-out kind."""
+
+    images: np.ndarray  # as the network takes them (data.to_model_input)
+    probabilities: np.ndarray  # (N, 10), calibrated
+    captions: list[str]
+    digit_count: int  # how many of the images, first, are test digits
+
+    @property
+    def non_digits(self) -> np.ndarray:
+        """The held-out non-digits among the images (export checks every format on them too)."""
+        return self.images[self.digit_count:]
+
+
 @dataclasses.dataclass
 class Assessment:
     model: keras.Model  # the calibrated network
     sections: dict  # the card's "calibration" and "uncertainty"
     reliability_before: dict
     reliability_after: dict
-    examples: tuple  # images, calibrated probabilities, captions
+    examples: Examples
 
 
 def held_out_non_digits(seed: int, count: int = HELD_OUT_NON_DIGITS) -> np.ndarray:
@@ -41,9 +56,7 @@ def held_out_non_digits(seed: int, count: int = HELD_OUT_NON_DIGITS) -> np.ndarr
 
 
 def predict_logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
-    network = logits_model(model)
-    x = to_model_input(images)
-    return np.concatenate([network.predict_on_batch(x[i:i + 1000]) for i in range(0, len(x), 1000)])
+    return export.predict_keras(logits_model(model), to_model_input(images))
 
 
 def assess(model: keras.Model, mnist, config: TrainingConfig) -> Assessment:
@@ -65,22 +78,22 @@ def assess(model: keras.Model, mnist, config: TrainingConfig) -> Assessment:
     before = calibration.reliability(calibration.softmax(test_logits), y_test)
     after = calibration.reliability(calibration.softmax(test_logits, temperature), y_test)
 
-    # Examples: the first test digits, then non-digits of every held-out kind.
     images = np.concatenate([mnist.x_test[:EXAMPLE_DIGITS], non_digits[:EXAMPLE_NON_DIGITS]])
     probabilities = calibration.softmax(np.concatenate([test_logits[:EXAMPLE_DIGITS],
                                                         non_digit_logits[:EXAMPLE_NON_DIGITS]]), temperature)
     captions = [f"digit {d}" for d in y_test[:EXAMPLE_DIGITS]] + ["non-digit"] * EXAMPLE_NON_DIGITS
-    return Assessment(with_temperature(model, temperature), sections, before, after,
-                      (images.astype(np.float32) / 255.0, probabilities, captions))
+    examples = Examples(to_model_input(images), probabilities, captions, EXAMPLE_DIGITS)
+    return Assessment(with_temperature(model, temperature), sections, before, after, examples)
 
 
 def write_reports(assessment: Assessment, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     plots.plot_reliability(assessment.reliability_before, assessment.reliability_after,
                            assessment.sections["calibration"]["temperature"], folder / RELIABILITY_FILE)
-    images, probabilities, captions = assessment.examples
-    plots.plot_uncertainty_examples(images, probabilities, assessment.sections["uncertainty"]["threshold"],
-                                    captions, folder / EXAMPLES_FILE)
+    examples = assessment.examples
+    plots.plot_uncertainty_examples(examples.images, examples.probabilities,
+                                    assessment.sections["uncertainty"]["threshold"], examples.captions,
+                                    folder / EXAMPLES_FILE)
 
 
 def describe(sections: dict) -> str:

@@ -4,7 +4,7 @@ inside the tf.data pipeline training runs, and the command line names what it ac
 import numpy as np
 import pytest
 
-from model import training
+from model import augmentation, training
 from model.config import EXTRA_AUGMENTATIONS, TrainingConfig, parse_augmentations
 from tests.support.drawing import canvas, varied_hands
 from tests.support.generator import run_generator
@@ -22,7 +22,7 @@ def first_batch(extras, images: np.ndarray, batch_size: int) -> list[np.ndarray]
     """The batches training would see: `extras` names augmentations, or is a Keras model."""
     import keras
 
-    augmenter = extras if isinstance(extras, keras.Model) else training.build_augmenter(0, extras)
+    augmenter = extras if isinstance(extras, keras.Model) else augmentation.build_augmenter(0, extras)
     dataset = training.make_dataset(images, np.arange(len(images)) % 10, batch_size, shuffle=False,
                                     augmenter=augmenter)
     return [x.numpy() for x, _y, _w in dataset]
@@ -43,7 +43,7 @@ def test_stroke_width_thickens_some_digits_and_thins_others_within_one_pixel():
 
     one = digits(1).astype(np.float32)[..., np.newaxis] / 255
     batch = tf.constant(np.repeat(one, 64, axis=0))
-    layer = training.RandomStrokeWidth(seed=3)
+    layer = augmentation.RandomStrokeWidth(seed=3)
     changed = layer(batch, training=True).numpy()
     thicker = tf.nn.max_pool2d(batch, 3, 1, "SAME").numpy()
     thinner = -tf.nn.max_pool2d(-batch, 3, 1, "SAME").numpy()
@@ -57,8 +57,8 @@ def test_elastic_distortion_gives_each_digit_of_a_pipeline_batch_its_own_field()
     import keras
 
     images = digits(10)  # all different
-    elastic_only = keras.Sequential([training.RandomElastic(training.ELASTIC_SHARE, training.ELASTIC_ALPHA,
-                                                            training.ELASTIC_SIGMA, seed=1)])
+    elastic_only = keras.Sequential([augmentation.RandomElastic(
+        augmentation.ELASTIC_SHARE, augmentation.ELASTIC_ALPHA, augmentation.ELASTIC_SIGMA, seed=1)])
     batches = first_batch(elastic_only, images, batch_size=10)
     inputs = images.astype(np.float32) / 255
     out = batches[0][..., 0]
