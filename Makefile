@@ -3,6 +3,13 @@ PYTHON_FOR_VENV ?= python3.11
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
+# The project on .venv's path, as an editable install would put it: the root (model/, tests/,
+# scripts/, deploy/, bench/) and lambda/, whose flat modules import each other by name (lambda is
+# a Python keyword, so the folder cannot be a package; pytest's pythonpath lists the same two).
+# Python puts a script's own folder first, so no module in bench/ or scripts/ may be named like
+# one in lambda/ (uncertainty.py, say): it would hide the function's.
+PROJECT_PATH_FILE := mnist-digit-classifier.pth
+PROJECT_PATH_STAMP := $(VENV)/.project-on-path
 NODE_STAMP := node_modules/.installed
 # checkov conflicts with pins in constraints.txt, so it has a virtualenv of its own inside .venv.
 CHECKOV_VENV := $(VENV)/checkov
@@ -15,6 +22,11 @@ $(PY_STAMP): requirements.txt constraints.txt lambda/requirements.txt
 	test -x $(PYTHON) || $(PYTHON_FOR_VENV) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(PROJECT_PATH_STAMP): $(PY_STAMP)
+	site_packages="$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" && \
+		printf '%s\n' "$(CURDIR)" "$(CURDIR)/lambda" > "$$site_packages/$(PROJECT_PATH_FILE)"
 	touch $@
 
 $(CHECKOV_STAMP): tests/function/checkov-requirements.txt $(PY_STAMP)
@@ -30,8 +42,8 @@ $(NODE_STAMP): package.json package-lock.json
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## setup: create .venv and install the Python and npm packages
-setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+## setup: create .venv, install the Python and npm packages, and put the project on .venv's path
+setup: $(PY_STAMP) $(PROJECT_PATH_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
 ## train: train with the default recipe and export every format, replacing the shipped model (about 30 minutes on 2 cores)
 train: setup
@@ -63,7 +75,7 @@ bench-training: setup
 
 ## bench-trust: how often the model says "not sure" on digits and non-digits, against the model on main
 bench-trust: setup
-	$(PYTHON) bench/uncertainty.py
+	$(PYTHON) bench/trust.py
 
 ## bench-augmentation: each further augmentation trained at reduced scale, scored on validation and drawn digits (slow)
 bench-augmentation: setup
@@ -117,7 +129,7 @@ vectors: setup
 events: setup
 	$(PYTHON) -m scripts.make_events
 
-## bench-function: the function's accuracy, cold start, warm latency, hostile pictures, req/s and size
+## bench-function: the function's accuracy, cold start, warm latency, hostile input (against the function before its hardening), req/s and size
 bench-function: setup
 	$(PYTHON) bench/function_accuracy.py
 	$(PYTHON) bench/function_latency.py

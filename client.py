@@ -96,7 +96,6 @@ def drawing(pixels) -> list[str]:
 
 
 def random_test_digit() -> tuple[object, int, int]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     try:
         from model.data import DataError, load_mnist
     except ImportError as error:

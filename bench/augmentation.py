@@ -19,18 +19,13 @@ the same run; a variant earns its place only by fewer validation errors.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the project, for model and tests.support
-sys.path.insert(0, str(ROOT / "lambda"))  # the function's preprocessing
-
-from model import quiet  # noqa: E402 (after the path is set)
-from model.config import EXTRA_AUGMENTATIONS, TrainingConfig  # noqa: E402
+from model import quiet
+from model.config import EXTRA_AUGMENTATIONS, TrainingConfig
 
 VARIANTS = {"baseline": (), **{name: (name,) for name in EXTRA_AUGMENTATIONS},
             "all three": EXTRA_AUGMENTATIONS}
@@ -38,7 +33,7 @@ VARIANTS = {"baseline": (), **{name: (name,) for name in EXTRA_AUGMENTATIONS},
 
 def drawn_sets(count: int) -> dict:
     """name -> (images float32 (N, 28, 28, 1), labels) of the drawn digits, preprocessed."""
-    from bench.uncertainty import drawn_digits
+    from bench.trust import drawn_digits
     from preprocessing import to_mnist
     from tests.support.drawing import varied_hands
 

@@ -23,7 +23,6 @@ within one run, not across runs.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -36,9 +35,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.function_throughput import canvas_png, free_port, load_tool, run_python_client, run_wrk
+from deploy import lambda_standin
+from deploy.docker import image as image_builder
+from tests.support import containers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,13 +48,6 @@ LOCKED_DOWN = ["--user", "10001:10001", "--read-only", "--tmpfs", "/tmp:rw,nosui
 SAM_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 SAM = Path(sys.executable).with_name("sam")
-
-
-def load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def wait_for_health(url: str, alive, timeout: float = 120.0) -> float:
@@ -226,7 +219,7 @@ def sam_cold_starts(template: Path, extra: list[str], invokes: int) -> list[dict
 
 
 def lambda_comparison(image: str, invokes: int, scratch: Path) -> dict:
-    standin = load_module("build_image", PROJECT_ROOT / "sam-local" / "build_image.py").ensure_image()
+    standin = lambda_standin.ensure_image()
     build_dir = scratch / "sam-build"
     built = subprocess.run([str(SAM), "build", "--template-file", "template.yaml", "--build-dir", str(build_dir)],
                            cwd=PROJECT_ROOT, capture_output=True, text=True, env=SAM_ENV, timeout=900)
@@ -257,14 +250,11 @@ def main() -> None:
     parser.add_argument("--invokes", type=int, default=3, help="cold starts per Lambda package (default %(default)s)")
     arguments = parser.parse_args()
 
-    from tests.container.conftest import manifest
-
-    builder = load_module("image_builder", PROJECT_ROOT / "deploy" / "docker" / "image.py")
-    image, base = builder.ensure_image()
+    image, base = image_builder.ensure_image()
     size = int(subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", image], capture_output=True,
                               text=True, check=True).stdout)
-    limits = manifest("deployment.yaml")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-    cpu_limit = str(int(limits["cpu"][:-1]) / 1000) if str(limits["cpu"]).endswith("m") else str(limits["cpu"])
+    limits = containers.manifest("deployment.yaml")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    cpu_limit = containers.cpus(str(limits["cpu"]))
 
     scratch = Path(tempfile.mkdtemp(prefix="container-bench-"))
     body = canvas_png(scratch)

@@ -13,14 +13,9 @@
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for tests.support and model
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambda"))  # the function's modules
 
 import classifier
 from decoding import decode_image

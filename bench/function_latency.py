@@ -41,7 +41,6 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LAMBDA_DIR = PROJECT_ROOT / "lambda"
 EVENT_FILE = PROJECT_ROOT / "events" / "predict-data-url.json"
 SAVED_MODEL_DIRS = [PROJECT_ROOT / "model" / "saved_model", Path("/tmp/quick/model/saved_model")]
 BASELINE = "47d7398"  # the last revision before preprocessing worked in whole numbers at a bounded size
@@ -58,12 +57,12 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return 5000
 
-# Runs in a fresh process: import everything, load the model, answer one event.
+# Runs in a fresh process: import everything, load the model, answer one event. The built
+# function comes first on its path (PYTHONPATH, as /var/task on Lambda), ahead of lambda/.
 CHILD = r"""
 import time
 started = time.perf_counter()
-import json, os, sys, resource
-sys.path[:0] = [os.environ["BENCH_FUNCTION_DIR"], os.environ["BENCH_PROJECT_ROOT"]]
+import json, os, resource
 if os.environ["BENCH_BACKEND"] == "tensorflow":
     from bench.function_latency import use_saved_model
     use_saved_model(os.environ["BENCH_SAVED_MODEL"])
@@ -100,6 +99,7 @@ class SavedModelClassifier:
         self._serve = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
         self.card = card = model_card.read(settings.model_dir)
         self.version, self.classes, self.size = card.version, list(card.classes), card.size
+        self.uncertainty = card.uncertainty
         self.predict(__import__("numpy").zeros((1, 28, 28, 1), "float32"))
 
     def predict(self, images):
@@ -119,8 +119,7 @@ def use_saved_model(saved_model_dir: str) -> None:
 def cold_start(backend: str, saved_model: str, function_dir: Path, runs: int) -> dict:
     samples = []
     env = {**os.environ, "BENCH_BACKEND": backend, "BENCH_SAVED_MODEL": saved_model, "BENCH_EVENT": str(EVENT_FILE),
-           "BENCH_FUNCTION_DIR": str(function_dir), "BENCH_PROJECT_ROOT": str(PROJECT_ROOT),
-           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONPATH": str(function_dir), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
     for _ in range(runs):
         started = time.perf_counter()
         completed = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env,
@@ -178,7 +177,7 @@ def baseline_preprocessing(revision: str):
         return None
     with tempfile.NamedTemporaryFile("wb", suffix=".py", delete=False) as file:
         file.write(shown.stdout)
-    spec = importlib.util.spec_from_file_location("baseline_preprocessing", file.name)
+    spec = importlib.util.spec_from_file_location("baseline_preprocessing", file.name)  # an old revision beside today's
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     os.unlink(file.name)
@@ -239,9 +238,9 @@ def print_floor_table(times: dict[str, list[float]], baseline_revision: str) -> 
           "   (framework, request log, reading the body)\n")
 
 
+# The built function first on the path, as in CHILD.
 WORST_CASE_CHILD = r"""
-import base64, json, os, sys, time
-sys.path[:0] = [os.environ["BENCH_FUNCTION_DIR"]]
+import base64, json, os, time
 def peak_mb():  # VmHWM, not ru_maxrss: the latter keeps the parent's peak across exec
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
 import app
@@ -268,7 +267,6 @@ def worst_case_picture(path: Path) -> None:
     import numpy as np
     from PIL import Image
 
-    sys.path[:0] = [str(PROJECT_ROOT)]
     from tests.support.drawing import canvas
 
     small = canvas(8, width=512, height=512, stroke=40)[:, :, 0]
@@ -281,7 +279,7 @@ def worst_case_picture(path: Path) -> None:
 def worst_case(function_dir: Path, scratch: Path) -> dict:
     picture = scratch / "worst-case.png"
     worst_case_picture(picture)
-    env = {**os.environ, "BENCH_FUNCTION_DIR": str(function_dir), "BENCH_PICTURE": str(picture),
+    env = {**os.environ, "PYTHONPATH": str(function_dir), "BENCH_PICTURE": str(picture),
            "BENCH_EVENT_PNG": str(PROJECT_ROOT / "events" / "predict-png.json"), "PYTHONDONTWRITEBYTECODE": "1"}
     completed = subprocess.run([sys.executable, "-c", WORST_CASE_CHILD], capture_output=True, text=True, env=env,
                                cwd=function_dir)
@@ -318,7 +316,6 @@ def main() -> None:
     if arguments.floor_only:
         print(f"function latency, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
               f"event {EVENT_FILE.relative_to(PROJECT_ROOT)} (280x280 canvas PNG as a data URL)\n")
-        sys.path[:0] = [str(LAMBDA_DIR), str(PROJECT_ROOT)]
         import app
 
         print_floor_table(floor_table(app.handler, event, arguments.floor_rounds, baseline), arguments.baseline)
@@ -345,8 +342,7 @@ def main() -> None:
     verdict = "met" if cold["litert"]["wall"] < 0.5 else "NOT met"
     print(f"goal: cold start under 500 ms -> {verdict} ({cold['litert']['wall'] * 1000:.0f} ms)\n")
 
-    sys.path[:0] = [str(LAMBDA_DIR), str(PROJECT_ROOT)]
-    import app
+    import app  # lambda/'s, as `make serve` runs it
 
     lite_times, lite_cpu = warm(app.handler, event, arguments.warm_calls)
     floor = floor_table(app.handler, event, arguments.floor_rounds, baseline)
@@ -377,11 +373,11 @@ def tf_handler(saved_model: str):
     from mangum import Mangum
 
     import app as app_module
-    import routes
+    import pipeline
 
     baseline = SavedModelClassifier(saved_model)
     tensorflow_app = app_module.create_app()
-    tensorflow_app.dependency_overrides[routes.current_classifier] = lambda: baseline
+    tensorflow_app.dependency_overrides[pipeline.current_classifier] = lambda: baseline
     handler = Mangum(tensorflow_app, lifespan="off")
     wrap = getattr(getattr(app_module, "observability", None), "lambda_handler", None)  # as app.handler is
     return wrap(handler) if wrap else handler

@@ -28,12 +28,10 @@ import urllib.request
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LAMBDA_DIR = PROJECT_ROOT / "lambda"
 SAVED_MODEL_DIRS = [PROJECT_ROOT / "model" / "saved_model", Path("/tmp/quick/model/saved_model")]
 
 SERVE_TENSORFLOW = r"""
-import os, sys
-sys.path[:0] = [os.environ["BENCH_LAMBDA_DIR"], os.environ["BENCH_PROJECT_ROOT"]]
+import os
 from bench.function_latency import use_saved_model
 use_saved_model(os.environ["BENCH_SAVED_MODEL"])
 import uvicorn
@@ -57,8 +55,7 @@ def free_port() -> int:
 
 def start_server(backend: str, saved_model: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "BENCH_PORT": str(port), "BENCH_SAVED_MODEL": saved_model, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "BENCH_LAMBDA_DIR": str(LAMBDA_DIR), "BENCH_PROJECT_ROOT": str(PROJECT_ROOT)}
+    env = {**os.environ, "BENCH_PORT": str(port), "BENCH_SAVED_MODEL": saved_model, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if backend == "litert":
         command = [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", "lambda", "--host", "127.0.0.1",
                    "--port", str(port), "--log-level", "warning", "--no-access-log"]
@@ -158,7 +155,6 @@ def main() -> None:
     if saved_model is None:
         sys.exit("no SavedModel for the TensorFlow baseline: run `make train` first")
 
-    sys.path[:0] = [str(PROJECT_ROOT)]
     scratch = Path(tempfile.mkdtemp(prefix="function-throughput-"))
     body = canvas_png(scratch)
     tool = load_tool()

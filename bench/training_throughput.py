@@ -18,22 +18,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from model.augmentation import build_augmenter
 from model.config import EXTRA_AUGMENTATIONS, TrainingConfig
 from model.data import load_mnist, to_model_input
 from model.network import NUM_CLASSES, build_cnn
 from model.training import (
-    build_augmenter,
     compile_model,
     make_dataset,
     make_optimizer,

@@ -27,16 +27,13 @@ import io
 import logging
 import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.support import LAMBDA_DIR, PROJECT_ROOT, servers
+from tests.support import PROJECT_ROOT, servers
 from tests.support import browser as support
 
 DIGIT = 3
@@ -119,7 +116,6 @@ def serve(web_dir: Path, *, compress: bool, isolate: bool = False, plain: bool =
         application = Starlette()
         application.mount("/", StaticFiles(directory=web_dir, html=True))
     else:
-        sys.path.insert(0, str(LAMBDA_DIR))
         import app as function_app
 
         application = function_app.create_app(web_dir)

@@ -19,14 +19,9 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-
-# The function's modules live in lambda/, which is not a package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
 
 from preprocessing import BlankImageError, to_mnist
 from tests.support import PROJECT_ROOT

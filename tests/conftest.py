@@ -6,15 +6,12 @@ or Chromium those tests skip with a message saying what is missing.
 """
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The function's modules live in lambda/ (a Python keyword, so not importable as a package).
-sys.path.insert(0, str(PROJECT_ROOT / "lambda"))
-sys.path.insert(0, str(PROJECT_ROOT))
+from tests.support import PROJECT_ROOT
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -1,15 +1,15 @@
 """Build the container image (the Dockerfile at the repository root), online or offline.
 
-    python deploy/docker/image.py                      # build mnist-digit-classifier:latest
-    python deploy/docker/image.py --tag NAME:TAG --base python:3.11-slim
-    python deploy/docker/image.py --content-tag        # the tag the tests build: a hash of the inputs
+    make image                                            # build mnist-digit-classifier:latest
+    .venv/bin/python deploy/docker/image.py --tag NAME:TAG --base python:3.11-slim
+    .venv/bin/python deploy/docker/image.py --content-tag # the tag the tests build: a hash of the inputs
 
 The base image is the Dockerfile's BASE_IMAGE. By default the official python:3.11-slim is
 tried first (already present, or pulled); where no registry can be reached, a Debian bookworm
-base with Debian's Python 3.11 is bootstrapped here instead, with debootstrap, as
-sam-local/build_image.py does for SAM's Lambda image (needs root and debootstrap), and kept
-under a tag that hashes how it was made, so it is built once. The script says which base it
-used.
+base with Debian's Python 3.11 is bootstrapped here instead, by deploy/debian_base.py as for
+SAM's Lambda stand-in (needs root and debootstrap), and kept under a tag that hashes how it was
+made, so it is built once. The script says which base it used. The tests import this module
+as `deploy.docker.image`.
 
 The wheels are downloaded by this machine's pip into deploy/docker/wheels/ (its index, proxy
 and certificates apply; a build container may have none of them), and the Dockerfile installs
@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from deploy import debian_base
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -54,14 +54,6 @@ BUILD_INPUTS = ["Dockerfile", ".dockerignore", "constraints.txt", "lambda", "web
 
 class ImageError(Exception):
     """The image could not be built; the message says which step failed and why."""
-
-
-def _standin_builder():
-    """sam-local/build_image.py, whose debootstrap and docker import this reuses."""
-    spec = importlib.util.spec_from_file_location("build_image", ROOT / "sam-local" / "build_image.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def docker(*arguments: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -98,26 +90,16 @@ def local_base_tag() -> str:
     """LOCAL_BASE:<hash of how it is made>: what goes in, what comes out, and the bootstrapping code."""
     digest = hashlib.sha256()
     digest.update(repr((LOCAL_BASE_PACKAGES, LOCAL_BASE_SETTINGS, LOCAL_BASE_TRIM)).encode())
-    digest.update((ROOT / "sam-local" / "build_image.py").read_bytes())
+    digest.update(Path(debian_base.__file__).read_bytes())
     return f"{LOCAL_BASE}:{digest.hexdigest()[:12]}"
 
 
 def build_local_base(tag: str) -> None:
-    builder = _standin_builder()
     try:
-        builder.check_build_tools()
-        with tempfile.TemporaryDirectory(prefix="digits-base-", dir="/var/tmp") as scratch:
-            rootfs = Path(scratch) / "rootfs"
-            builder.debootstrap(rootfs, LOCAL_BASE_PACKAGES)
-            for name in LOCAL_BASE_TRIM:
-                target = rootfs / name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                    target.mkdir(parents=True)
-                elif target.exists():
-                    target.unlink()
-            builder.docker_import(rootfs, tag, LOCAL_BASE_SETTINGS)
-    except builder.BuildError as error:
+        with debian_base.bootstrapped(LOCAL_BASE_PACKAGES, scratch_prefix="digits-base-") as rootfs:
+            debian_base.empty(rootfs, LOCAL_BASE_TRIM)
+            debian_base.docker_import(rootfs, tag, LOCAL_BASE_SETTINGS)
+    except debian_base.BuildError as error:
         raise ImageError(f"could not bootstrap the local base image: {error}") from None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.container.conftest import manifest, manifest_run_options, run_container
+from tests.support.containers import manifest, manifest_run_options, run_container
 from tests.support.hostile_load import HEALTH_TIMEOUT, run_hostile_load
 
 LOAD_SECONDS = 20  # twice the body timeout: stalled bodies are held, time out and come back

@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.container.conftest import remove, run_container, start_container, wait_until_ready
 from tests.support import PROJECT_ROOT
+from tests.support.containers import remove, run_container, start_container, wait_until_ready
 from tests.support.images import encode
 
 MODEL_DIR = PROJECT_ROOT / "lambda" / "model"

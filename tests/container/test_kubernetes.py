@@ -3,7 +3,7 @@ with kubernetes-validate), rendered as `kubectl apply -k` would, consistent with
 and the model-from-ConfigMap overlay's parts and init container tried for real in Docker.
 
 No cluster is needed: the schema check and the rendering are offline, and the containers run
-under Docker with the manifest's own settings (see conftest.py).
+under Docker with the manifest's own settings (tests/support/containers.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from tests.container import kustomize
-from tests.container.conftest import run_container
 from tests.support import PROJECT_ROOT
+from tests.support.containers import run_container
 
 DEPLOY = PROJECT_ROOT / "deploy" / "kubernetes"
 OVERLAY = DEPLOY / "overlays" / "model-from-configmap"

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.container.conftest import STARTUP_TIMEOUT, host_url, remove, running, start_container
 from tests.support import EVENTS_DIR, PROJECT_ROOT
+from tests.support.containers import STARTUP_TIMEOUT, host_url, remove, running, start_container
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 

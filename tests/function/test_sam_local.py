@@ -1,7 +1,7 @@
 """End to end: `sam build`, then `sam local start-api` in Docker, then real HTTP requests.
 
 Offline, `sam local` cannot pull the Lambda emulation image, so the stand-in from
-sam-local/build_image.py is built (once; it is cached by tag) and passed with
+deploy/lambda_standin.py (`make sam-image`) is built (once; it is cached by tag) and passed with
 `--invoke-image ... --skip-pull-image`. Everything this test starts (dockerd if it was not
 running, sam, the function's containers) is stopped when it ends. Without Docker it skips,
 saying so; under CI=true a skip fails the run.
@@ -10,7 +10,6 @@ saying so; under CI=true a skip fails the run.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import re
@@ -26,7 +25,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deploy import lambda_standin
+from deploy.debian_base import BuildError
 from tests.support import PROJECT_ROOT
+from tests.support.containers import docker_answers
 from tests.support.drawing import canvas
 from tests.support.images import encode
 from tests.support.servers import free_port
@@ -35,10 +37,6 @@ SAM = Path(sys.executable).with_name("sam")
 MAX_FUNCTION_BYTES = 250 * 1000 * 1000  # Lambda's limit for an unzipped function
 SAM_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-
-
-def docker_answers() -> bool:
-    return subprocess.run(["docker", "info"], capture_output=True, timeout=60).returncode == 0
 
 
 def start_dockerd(log_path: Path) -> subprocess.Popen | None:
@@ -61,18 +59,15 @@ def start_dockerd(log_path: Path) -> subprocess.Popen | None:
 
 
 def stand_in_image() -> str:
-    spec = importlib.util.spec_from_file_location("build_image", PROJECT_ROOT / "sam-local" / "build_image.py")
-    build_image = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_image)
-    tag = build_image.image_tag()
-    if build_image.image_exists(tag):
+    tag = lambda_standin.image_tag()
+    if lambda_standin.image_exists(tag):
         return tag
     if os.geteuid() != 0 or shutil.which("debootstrap") is None:
         pytest.skip(f"the stand-in Lambda image {tag} is missing and cannot be built here (needs root and "
-                    "debootstrap); run `sudo python sam-local/build_image.py` first")
+                    "debootstrap); run `sudo make sam-image` first")
     try:
-        return build_image.ensure_image()
-    except build_image.BuildError as error:
+        return lambda_standin.ensure_image()
+    except BuildError as error:
         pytest.fail(f"could not build the stand-in Lambda image: {error}")
 
 

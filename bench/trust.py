@@ -1,6 +1,6 @@
 """How often each model says "not sure", on digits and on non-digits, in one run.
 
-    .venv/bin/python bench/uncertainty.py [--previous REF] [--non-digits N]
+    .venv/bin/python bench/trust.py [--previous REF] [--non-digits N]
 
 Compares the model in lambda/model/ (its TFLite file and the card's threshold) with the
 model of an earlier commit (default: the one before it, i.e. the newest commit that changed
@@ -30,15 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the project, for model and tests.support
-sys.path.insert(0, str(ROOT / "lambda"))  # the function's modules
+from model import calibration, export, quiet
+from model.config import TrainingConfig
+from model.data import load_mnist, to_model_input
+from model.training import split_validation, training_digits
+from model.trust import held_out_non_digits
 
-from model import calibration, export, quiet  # noqa: E402 (after the path is set)
-from model.config import TrainingConfig  # noqa: E402
-from model.data import load_mnist, to_model_input  # noqa: E402
-from model.training import split_validation, training_digits  # noqa: E402
-from model.trust import held_out_non_digits  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MODEL_FILES = ("digits.tflite", "card.json")
 
@@ -50,7 +48,7 @@ def model_before_this_one() -> str:
     committed = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", model], cwd=ROOT).returncode == 0
     earlier = commits[1:] if committed else commits
     if not earlier:
-        sys.exit("bench/uncertainty.py: no earlier model in the history; name one with --previous REF")
+        sys.exit("bench/trust.py: no earlier model in the history; name one with --previous REF")
     return earlier[0]
 
 
