@@ -11,19 +11,15 @@ import datetime
 import hashlib
 import importlib.metadata
 import platform
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 
 from model.network import INPUT_NAME, INPUT_SHAPE, NUM_CLASSES, OUTPUT_NAME, describe
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT / "lambda") not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT / "lambda"))
-# The function's preprocessing owns its sizes; the card only reports them.
-from preprocessing import BOX, SIZE  # noqa: E402 (lambda/ joins the path first)
+# The function's preprocessing (lambda/, on the path by the project's .pth) owns its sizes;
+# the card only reports them.
+from preprocessing import BOX, SIZE
 
 POLARITY = "white digit on black"
 PIXEL_RANGE = [0.0, 1.0]

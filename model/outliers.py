@@ -21,17 +21,13 @@ network to be unsure about them would teach it to doubt real digits.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT / "lambda") not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT / "lambda"))
-from preprocessing import BlankImageError, to_mnist  # noqa: E402 (lambda/ joins the path first)
+from preprocessing import BlankImageError, to_mnist  # the function's, from lambda/ (the project's .pth)
 
 CANVAS = 280  # the page's canvas, in pixels
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"

@@ -39,7 +39,6 @@ def content_type(picture: bytes) -> str:
 
 MEASURE = r"""
 import contextlib, io, json, re, statistics, sys, time
-sys.path[:0] = [sys.argv[1], sys.argv[3]]
 from tests.support.events import call_handler
 
 def status(key):
@@ -49,7 +48,7 @@ def answer(case, body):
     with contextlib.redirect_stdout(io.StringIO()):  # the request log, one line a call
         return call_handler(case["path"], body, {"content-type": case["content_type"], **case["headers"]})
 
-cases = json.load(open(sys.argv[2]))
+cases = json.load(open(sys.argv[1]))
 canvas, canvas_body = cases[0], open(cases[0]["file"], "rb").read()
 for _ in range(20):
     assert answer(canvas, canvas_body)[0] == 200
@@ -87,10 +86,10 @@ def costs(tmp_path_factory) -> dict:
         if "content_type" not in case:
             case["content_type"] = content_type((folder / f"{index}.bin").read_bytes()[:4])
     (folder / "cases.json").write_text(json.dumps(cases))
-    completed = subprocess.run([sys.executable, "-c", MEASURE, str(LAMBDA_DIR), str(folder / "cases.json"),
-                                str(PROJECT_ROOT)],
+    completed = subprocess.run([sys.executable, "-c", MEASURE, str(folder / "cases.json")],
                                capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
-                               env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "LOG_LEVEL": "ERROR"})
+                               env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "LOG_LEVEL": "ERROR",
+                                    "PYTHONPATH": os.pathsep.join([str(LAMBDA_DIR), str(PROJECT_ROOT)])})
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 

@@ -219,11 +219,17 @@ stdlib = sys.stdlib_module_names
 here = os.environ["PYTHONPATH"]
 loaded = {name.split(".")[0] for name in set(sys.modules) - before}
 own = {name for name in loaded if (getattr(sys.modules.get(name), "__file__", None) or "").startswith(here)}
+# With the project on every path (the venv's .pth), a module of the project outside lambda/
+# would load here and be missing from the zip: nothing may come from a file no package owns.
+unowned = sorted(name for name in loaded - own - stdlib
+                 if name not in owners and getattr(sys.modules.get(name), "__file__", None))
+print(json.dumps(unowned))
 print(json.dumps(sorted({dist for name in loaded - own - stdlib for dist in owners.get(name, [])})))
 """
     completed = subprocess.run([sys.executable, "-c", code], cwd=LAMBDA_DIR, capture_output=True, text=True,
                                timeout=120, env={**os.environ, "PYTHONPATH": str(LAMBDA_DIR)})
     assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout.splitlines()[-2]) == [], "modules from neither lambda/ nor a package"
     distributions = {re.sub(r"[-_.]+", "-", name).lower() for name in json.loads(completed.stdout.splitlines()[-1])}
     runtime = set(pins(LAMBDA_DIR / "requirements.txt"))
     # Powertools imports botocore when it is there (the Lambda runtime has it) to tag AWS SDK
