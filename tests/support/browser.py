@@ -8,12 +8,11 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import itertools
-import math
 import os
 import shutil
 from pathlib import Path
 
-from tests.support import PROJECT_ROOT
+from tests.support import PROJECT_ROOT, drawing
 
 __all__ = ["PROJECT_ROOT"]  # re-exported: the tests and scripts that drive the page find files by it
 
@@ -58,27 +57,34 @@ def chromium_or_skip():
             chromium.close()
 
 
+class PageProblems:
+    """Uncaught errors in the page and requests that left the machine, watched from the page's
+    opening; `check()` fails the test on either."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.remote_requests: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("request", self._check_request)
+
+    def _check_request(self, request):
+        url = request.url
+        local = url.startswith(("file://", "data:", "blob:", "http://127.0.0.1", "http://localhost"))
+        if not local:
+            self.remote_requests.append(url)
+
+    def check(self):
+        assert not self.errors, f"uncaught errors in the page: {self.errors}"
+        assert not self.remote_requests, f"the page fetched from outside this machine: {self.remote_requests}"
+
+
 # --- digits drawn as a person draws them -----------------------------------------------
-# Each digit is a list of strokes; each stroke a list of (x, y) in fractions of the pad
-# (x right, y down). Angles in degrees, 0 = right, 90 = down.
+# The strokes of tests/support/drawing.py, the digits the function's tests and the shared
+# vectors draw, placed on the pad as there: 70 % of its height, centred. Points are in
+# fractions of the pad (x right, y down).
 
-def _arc(cx, cy, rx, ry, start, end, steps=24):
-    return [(cx + rx * math.cos(math.radians(start + (end - start) * i / steps)),
-             cy + ry * math.sin(math.radians(start + (end - start) * i / steps))) for i in range(steps + 1)]
-
-
-DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
-    0: [_arc(0.5, 0.5, 0.2, 0.31, -90, 275, 36)],
-    1: [[(0.53, 0.17), (0.5, 0.5), (0.47, 0.83)]],
-    2: [[*_arc(0.5, 0.34, 0.18, 0.16, 190, 395, 20), (0.31, 0.82), (0.72, 0.82)]],
-    3: [_arc(0.49, 0.33, 0.16, 0.15, 200, 450, 20) + _arc(0.49, 0.65, 0.19, 0.17, -90, 160, 20)],
-    4: [[(0.57, 0.17), (0.29, 0.6), (0.75, 0.6)], [(0.62, 0.38), (0.61, 0.84)]],
-    5: [[(0.7, 0.18), (0.38, 0.18), (0.35, 0.47), *_arc(0.49, 0.63, 0.19, 0.18, 235, 500, 22)]],
-    6: [[(0.64, 0.17), (0.5, 0.3), (0.38, 0.5), *_arc(0.51, 0.66, 0.16, 0.17, 200, 555, 28)]],
-    7: [[(0.29, 0.2), (0.72, 0.2), (0.46, 0.84)]],
-    8: [_arc(0.5, 0.33, 0.14, 0.15, 90, 450, 24), _arc(0.5, 0.66, 0.17, 0.17, -90, 270, 24)],
-    9: [_arc(0.5, 0.34, 0.16, 0.15, 0, 360, 24), [(0.66, 0.34), (0.63, 0.85)]],
-}
+def digit_strokes(digit: int) -> list[list[tuple[float, float]]]:
+    return [[(float(x), float(y)) for x, y in points] for points in drawing.strokes(digit)]
 
 
 def pad_box(page, selector: str) -> dict:
@@ -90,7 +96,7 @@ def pad_box(page, selector: str) -> dict:
 def draw_digit(page, digit: int, selector: str = "#canvas", strokes=None) -> None:
     """Draw with the mouse: press, move along each stroke in small steps, release."""
     box = pad_box(page, selector)
-    for stroke in strokes or DIGIT_STROKES[digit]:
+    for stroke in strokes or digit_strokes(digit):
         points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         page.mouse.move(*points[0])
         page.mouse.down()
@@ -104,7 +110,7 @@ def draw_digit_by_touch(page, digit: int, selector: str = "#canvas") -> None:
     into pointer events of type "touch", as on a phone."""
     box = pad_box(page, selector)
     session = page.context.new_cdp_session(page)
-    for stroke in DIGIT_STROKES[digit]:
+    for stroke in digit_strokes(digit):
         points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         dense = [points[0]]
         for (x0, y0), (x1, y1) in itertools.pairwise(points):

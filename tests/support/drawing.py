@@ -3,7 +3,8 @@
 Each digit is a few strokes in a unit square (x right, y down), rendered at any size,
 place and stroke width with antialiased edges, so tests and the shared test vectors can
 make the hard cases (tiny, huge, off-centre, thin, thick, either polarity, transparent
-canvas) without shipping image files.
+canvas) without shipping image files. The browser tests draw the same strokes on the
+page's pad with the mouse (tests/support/browser.py): one table of digits for both.
 """
 
 from __future__ import annotations
@@ -33,17 +34,33 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
 }
 
 
-def coverage(width: int, height: int, digit: int, *, left: float, top: float, size: float,
-             stroke: float, aspect: float = 0.75, slant: float = 0.0) -> np.ndarray:
-    """float64 (height, width) ink coverage in [0, 1] of `digit` drawn in a box `size`
-    pixels tall (and `aspect` times as wide) whose top-left corner is (left, top), its
-    top leaning `slant` x `size` / 2 pixels right of its middle (and its bottom as far left)."""
-    ys, xs = np.mgrid[0:height, 0:width] + 0.5
-    distance = np.full((height, width), np.inf)
+def strokes(digit: int, *, width: float = 1.0, height: float = 1.0, size: float | None = None,
+            left: float | None = None, top: float | None = None, aspect: float = 0.75,
+            slant: float = 0.0) -> list[np.ndarray]:
+    """`digit`'s strokes placed on a `width` x `height` picture (the unit square by default),
+    each an (n, 2) array of (x, y) points: in a box `size` tall (and `aspect` times as wide)
+    whose top-left corner is (left, top), its top leaning `slant` x `size` / 2 right of its
+    middle (and its bottom as far left). Without `size`, `left` or `top` the digit is 70 % of
+    the height, centred."""
+    size = 0.7 * height if size is None else size
+    left = (width - size * aspect) / 2 if left is None else left
+    top = (height - size) / 2 if top is None else top
+    placed = []
     for stroke_points in STROKES[digit]:
         unit = np.array(stroke_points)
         unit[:, 0] += slant * (0.5 - unit[:, 1]) / aspect
-        points = unit * [size * aspect, size] + [left, top]
+        placed.append(unit * [size * aspect, size] + [left, top])
+    return placed
+
+
+def coverage(width: int, height: int, digit: int, *, left: float | None = None, top: float | None = None,
+             size: float | None = None, stroke: float, aspect: float = 0.75, slant: float = 0.0) -> np.ndarray:
+    """float64 (height, width) ink coverage in [0, 1] of `digit` drawn with a pen `stroke`
+    pixels wide, placed as `strokes` places it."""
+    ys, xs = np.mgrid[0:height, 0:width] + 0.5
+    distance = np.full((height, width), np.inf)
+    for points in strokes(digit, width=width, height=height, size=size, left=left, top=top, aspect=aspect,
+                          slant=slant):
         for (x0, y0), (x1, y1) in itertools.pairwise(points):
             dx, dy = x1 - x0, y1 - y0
             length2 = dx * dx + dy * dy or 1e-12
@@ -55,15 +72,11 @@ def coverage(width: int, height: int, digit: int, *, left: float, top: float, si
 def canvas(digit: int, *, width: int = 280, height: int = 280, size: float | None = None,
            left: float | None = None, top: float | None = None, stroke: float = 18.0,
            mode: str = "black-on-white", aspect: float = 0.75, slant: float = 0.0) -> np.ndarray:
-    """A uint8 picture of `digit` as a drawing app would save it.
+    """A uint8 picture of `digit` as a drawing app would save it, placed as `strokes` places it.
 
     mode: "black-on-white" (RGB), "white-on-black" (grey), "transparent-black" (RGBA,
     black strokes on a transparent canvas), "transparent-white" (RGBA, white strokes).
-    Without `size`, `left` or `top` the digit is 70 % of the height, centred.
     """
-    size = 0.7 * height if size is None else size
-    left = (width - size * aspect) / 2 if left is None else left
-    top = (height - size) / 2 if top is None else top
     ink = coverage(width, height, digit, left=left, top=top, size=size, stroke=stroke, aspect=aspect,
                    slant=slant)
     level = np.rint(ink * 255).astype(np.uint8)

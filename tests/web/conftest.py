@@ -43,43 +43,25 @@ def disk_url(web_dir) -> str:
     return (web_dir / "index.html").as_uri()
 
 
-class PageProblems:
-    """Uncaught errors in the page and requests that left the machine: both fail a test."""
-
-    def __init__(self, page):
-        self.errors: list[str] = []
-        self.remote_requests: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("request", self._check_request)
-
-    def _check_request(self, request):
-        url = request.url
-        local = url.startswith(("file://", "data:", "blob:", "http://127.0.0.1", "http://localhost"))
-        if not local:
-            self.remote_requests.append(url)
-
-    def check(self):
-        assert not self.errors, f"uncaught errors in the page: {self.errors}"
-        assert not self.remote_requests, f"the page fetched from outside this machine: {self.remote_requests}"
-
-
 @pytest.fixture
 def open_page(browser):
     """open_page(url, viewport=support.LAPTOP, scale=1, touch=False, ready=True, service_workers="allow",
-    color_scheme="light") -> a page in a fresh context, by default once the page says it is ready."""
+    color_scheme="light", bypass_csp=False) -> a page in a fresh context, by default once the page
+    says it is ready; the test fails on an uncaught error in it or a request leaving the machine."""
     contexts = []
     watchers = []
 
     def open_(url: str, *, viewport=support.LAPTOP, scale: float = 1, touch: bool = False, ready: bool = True,
-              service_workers: str = "allow", color_scheme: str = "light"):
+              service_workers: str = "allow", color_scheme: str = "light", bypass_csp: bool = False):
         # Tests that rewrite responses with page.route block the service worker, which would
-        # otherwise answer from its cache before the route sees the request.
+        # otherwise answer from its cache before the route sees the request. `bypass_csp` for
+        # tests that inject a script (axe-core), which the page's own policy rightly refuses.
         context = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=touch,
                                       is_mobile=touch, service_workers=service_workers,
-                                      color_scheme=color_scheme)
+                                      color_scheme=color_scheme, bypass_csp=bypass_csp)
         contexts.append(context)
         page = context.new_page()
-        watchers.append(PageProblems(page))
+        watchers.append(support.PageProblems(page))
         page.goto(url)
         if ready:
             support.wait_until_ready(page)

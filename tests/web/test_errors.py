@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 
 import httpx
+import numpy as np
 
 from tests.support import browser as support
 from tests.support import servers
+from tests.support.images import encode
 
 
 def test_recognising_an_empty_pad_asks_for_a_digit(open_page, server):
@@ -57,8 +60,12 @@ def test_service_refusal_shows_its_detail(open_page, server):
     assert (f"The recognition service could not use the drawing: {refusal.json()['detail']} "
             f"(error {refusal.status_code}).") in page.inner_text("#message")
 
-    # The service's own words for a drawing it cannot read come through as they are.
-    detail = "no digit found: the image is blank or holds only faint marks"
+    # The service's own words for a drawing it cannot read (a blank one, which the page
+    # itself never sends) come through as they are.
+    blank = base64.b64encode(encode(np.full((280, 280), 255, dtype=np.uint8))).decode()
+    blank_answer = httpx.post(f"{server}/predict", json={"image": f"data:image/png;base64,{blank}"})
+    assert blank_answer.status_code == 422
+    detail = blank_answer.json()["detail"]
     page.route("**/predict", lambda route: route.fulfill(
         status=422, content_type="application/json", body=json.dumps({"detail": detail})))
     assert support.recognise(page) == "error"

@@ -127,16 +127,9 @@ def test_on_a_phone_the_answer_is_in_view_after_recognise_and_no_keyboard_hint(o
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_no_accessibility_failures(browser, server, scheme):
-    # axe-core is injected as a script, which the page's own policy would rightly refuse.
-    context = browser.new_context(viewport=support.LAPTOP, color_scheme=scheme, bypass_csp=True)
-    try:
-        page = context.new_page()
-        page.goto(f"{server}/?mode=browser")
-        support.wait_until_ready(page)
-        page.wait_for_selector("#model-status[data-state='ready']", timeout=support.ANSWER_TIMEOUT_MS)
-        support.draw_digit(page, 4)
-        assert support.recognise(page) == "done"
-        assert support.accessibility_violations(page) == []
-    finally:
-        context.close()
+def test_no_accessibility_failures(open_page, server, scheme):
+    page = open_page(f"{server}/?mode=browser", color_scheme=scheme, bypass_csp=True)
+    page.wait_for_selector("#model-status[data-state='ready']", timeout=support.ANSWER_TIMEOUT_MS)
+    support.draw_digit(page, 4)
+    assert support.recognise(page) == "done"
+    assert support.accessibility_violations(page) == []

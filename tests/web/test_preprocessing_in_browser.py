@@ -19,10 +19,13 @@ VECTORS = sorted((support.PROJECT_ROOT / "tests/vectors").glob("*.json"))
 # The vectors hold 6 decimals.
 TOLERANCE = 1e-6
 
-RUN_IN_PAGE = """vector => {
+# With the numbers the page itself takes from its model card.
+RUN_IN_PAGE = """async vector => {
+    const card = await DigitsCard.load({fromDisk: location.protocol === 'file:'});
     const bytes = Uint8Array.from(atob(vector.pixels_base64), c => c.charCodeAt(0));
     try {
-        return {digit: Array.from(DigitsPreprocessing.toMnist(bytes, vector.width, vector.height))};
+        const digit = DigitsPreprocessing.toMnist(bytes, vector.width, vector.height, DigitsCard.preprocessing(card));
+        return {digit: Array.from(digit)};
     } catch (error) {
         return {error: error.name};
     }
@@ -31,12 +34,17 @@ RUN_IN_PAGE = """vector => {
 
 @pytest.fixture(scope="module")
 def page(browser, web_dir):
+    """One page opened from disk for all the vectors, watched as open_page watches its pages."""
     context = browser.new_context()
-    page = context.new_page()
-    page.goto((web_dir / "index.html").as_uri())
-    support.wait_until_ready(page)
-    yield page
-    context.close()
+    try:
+        page = context.new_page()
+        problems = support.PageProblems(page)
+        page.goto((web_dir / "index.html").as_uri())
+        support.wait_until_ready(page)
+        yield page
+        problems.check()
+    finally:
+        context.close()
 
 
 def test_there_are_shared_vectors():

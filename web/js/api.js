@@ -5,9 +5,11 @@
  * No DOM, so node tests it against a real HTTP server.
  *
  *   apiBaseUrl(pageUrl)                      -> "http://127.0.0.1:3000"
- *   predict(baseUrl, dataUrl)                -> {digit, confidence, probabilities, modelVersion,
+ *   predict(baseUrl, dataUrl, {classes})     -> {digit, confidence, probabilities, modelVersion,
  *                                               uncertain, alternatives: [{digit, probability}]}
- *                                               (the last two when the service says them)
+ *                                               (the last two when the service says them);
+ *                                               classes: how many the model card names (without
+ *                                               it, as many as the answer gives)
  *   health(baseUrl)                          -> {status, modelVersion}
  * Failures reject with a ServiceError whose `kind` is "connection", "timeout",
  * "refused" (4xx), "failed" (5xx) or "unreadable", and whose message is for people.
@@ -25,7 +27,6 @@
   const DISK_DEFAULT_URL = "http://127.0.0.1:3000";
   // Long enough for a Lambda cold start behind API Gateway, short enough not to hang.
   const TIMEOUT_MS = 30000;
-  const CLASSES = 10;
 
   class ServiceError extends Error {
     constructor(message, { kind, status = null } = {}) {
@@ -46,13 +47,13 @@
     return DISK_DEFAULT_URL;
   }
 
-  async function predict(baseUrl, dataUrl, options = {}) {
+  async function predict(baseUrl, dataUrl, { classes, ...options } = {}) {
     const body = await request(baseUrl, "/predict", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ image: dataUrl }),
     }, options);
-    return readPrediction(body);
+    return readPrediction(body, classes);
   }
 
   async function health(baseUrl, options = {}) {
@@ -128,10 +129,11 @@
     return "";
   }
 
-  function readPrediction(body) {
+  function readPrediction(body, classes) {
     const probabilities = body && body.probabilities;
-    const wellFormed = body && Number.isInteger(body.digit) && body.digit >= 0 && body.digit < CLASSES
-      && Array.isArray(probabilities) && probabilities.length === CLASSES
+    const count = classes || (Array.isArray(probabilities) ? probabilities.length : 0);
+    const isClass = (digit) => Number.isInteger(digit) && digit >= 0 && digit < count;
+    const wellFormed = body && isClass(body.digit) && Array.isArray(probabilities) && probabilities.length === count
       && probabilities.every((p) => typeof p === "number" && Number.isFinite(p));
     if (!wellFormed) {
       throw new ServiceError("The recognition service sent an answer this page does not understand.",
@@ -143,19 +145,19 @@
       probabilities,
       modelVersion: body.model_version || null,
     };
-    return typeof body.uncertain === "boolean" ? { ...answer, ...readJudgement(body) } : answer;
+    return typeof body.uncertain === "boolean" ? { ...answer, ...readJudgement(body, isClass) } : answer;
   }
 
   /* Whether the service is sure; when it is not, the digits it may be (at least its answer). */
-  function readJudgement(body) {
+  function readJudgement(body, isClass) {
     if (!body.uncertain) return { uncertain: false, alternatives: [] };
     const listed = Array.isArray(body.alternatives) ? body.alternatives.filter((alternative) => alternative
-      && Number.isInteger(alternative.digit) && alternative.digit >= 0 && alternative.digit < CLASSES
+      && isClass(alternative.digit)
       && typeof alternative.probability === "number" && Number.isFinite(alternative.probability)) : [];
     const alternatives = listed.length ? listed.map(({ digit, probability }) => ({ digit, probability }))
       : [{ digit: body.digit, probability: body.probabilities[body.digit] }];
     return { uncertain: true, alternatives };
   }
 
-  return { DISK_DEFAULT_URL, TIMEOUT_MS, ServiceError, apiBaseUrl, predict, health };
+  return { ServiceError, apiBaseUrl, predict, health };
 }));

@@ -4,12 +4,12 @@
  * DigitsUi.
  *
  * URL parameters: ?api=URL (the recognition service), ?mode=server|browser,
- * ?backend=wasm|webgl|cpu (force one TF.js backend in browser mode), ?threads=on (let
- * WebAssembly use several threads where the page is cross-origin isolated; for measuring).
+ * ?backend=wasm|webgl|cpu (force one TF.js backend in browser mode).
  *
- * What the model is (its classes, input size, version, network) comes from its card,
- * read once at start (DigitsCard), and so does the rule that says whether an answer is
- * sure: the service applies it in server mode, DigitsUncertainty in browser mode.
+ * What the model is (its classes, input size, version, network) and what preprocessing
+ * makes for it come from its card, read once at start (DigitsCard), and so does the rule
+ * that says whether an answer is sure: the service applies it in server mode,
+ * DigitsUncertainty in browser mode.
  */
 (function (root) {
   "use strict";
@@ -20,9 +20,6 @@
   } = root;
   const LIVE_DELAY_MS = 450; // after the last stroke, long enough to start the next one
   const MODES = ["server", "browser"];
-  // Multithreaded WebAssembly (where the page is cross-origin isolated) measured no faster
-  // than one thread for one 28 x 28 digit: starting the threads costs more than they save.
-  const MULTITHREADED_WASM = false;
 
   const params = new URL(root.location.href).searchParams;
   const fromDisk = root.location.protocol === "file:";
@@ -67,10 +64,11 @@
     ui.showBusy();
     try {
       const started = performance.now();
-      const modelInput = preprocess(requestMode);
+      // Read now: the pad may change while the card, the model or the service is awaited.
+      const drawing = pad.imageData();
       const answer = requestMode === "server"
-        ? await askService(started)
-        : await askBrowser(modelInput, started);
+        ? await askService(drawing, pad.toDataURL(), started)
+        : await askBrowser(drawing, started);
       if (request !== latestRequest) return;
       const best = answer.probabilities.indexOf(Math.max(...answer.probabilities));
       const digit = answer.digit !== undefined ? answer.digit : best;
@@ -83,7 +81,6 @@
         judgement: judgementIn(answer, names),
         confidence: answer.confidence !== undefined ? answer.confidence : answer.probabilities[digit],
         scrollIntoView: !fromLive,
-        modelInput,
         elapsedMs: performance.now() - answer.started,
         mode: requestMode,
       });
@@ -102,30 +99,38 @@
     };
   }
 
-  /* The 28 x 28 image the model sees. In server mode the service makes its own (the same,
-     by the shared test vectors) and this copy is only shown, so a failure here is not one. */
-  function preprocess(requestMode) {
-    const image = pad.imageData();
+  /* The image the model sees, made as the card says (`preprocessing`: DigitsCard.preprocessing). */
+  function modelInputOf(drawing, preprocessing) {
+    return DigitsPreprocessing.toMnist(drawing.data, drawing.width, drawing.height, preprocessing);
+  }
+
+  /* What the card says, by `read`, or null without it: server mode goes on all the same. */
+  function fromCard(read) {
+    return card.then(read).catch(() => null);
+  }
+
+  /* The service makes its own model input (the same, by the shared test vectors), so the
+     page's copy is only shown, and a failure to make it is not one. Without the card the
+     service still answers, with as many classes as its answer gives. */
+  async function askService(drawing, upload, started) {
+    const [classes, preprocessing] = await Promise.all([
+      fromCard((modelCard) => DigitsCard.classes(modelCard).length), fromCard(DigitsCard.preprocessing)]);
+    let modelInput = null;
     try {
-      return DigitsPreprocessing.toMnist(image.data, image.width, image.height);
-    } catch (error) {
-      if (requestMode === "browser") throw error;
-      return null;
-    }
+      if (preprocessing) modelInput = modelInputOf(drawing, preprocessing);
+    } catch { /* nothing to show */ }
+    const answer = await DigitsApi.predict(apiBase, upload, { classes });
+    return { ...answer, modelInput, started };
   }
 
-  async function askService(started) {
-    const answer = await DigitsApi.predict(apiBase, pad.toDataURL());
-    return { ...answer, started };
-  }
-
-  async function askBrowser(modelInput, started) {
+  async function askBrowser(drawing, started) {
     const model = await loadClassifier();
     // The model's one-off loading is reported on its own, not as this answer's time.
     const since = Math.max(started, model.readyAt);
+    const modelInput = modelInputOf(drawing, model.preprocessing);
     const { probabilities, inferenceMs } = await model.predict(modelInput);
     return {
-      probabilities, inferenceMs, modelVersion: model.version, backend: model.backend, started: since,
+      probabilities, inferenceMs, modelInput, modelVersion: model.version, backend: model.backend, started: since,
       ...DigitsUncertainty.judge(probabilities, model.uncertaintyRule),
     };
   }
@@ -136,12 +141,10 @@
       ui.showModelLoading();
       classifier = card
         .then((modelCard) => {
-          checkPreprocessing(modelCard);
+          const preprocessing = DigitsCard.preprocessing(modelCard);
           const uncertaintyRule = DigitsCard.uncertainty(modelCard);
-          return DigitsClassifier.load({
-            fromDisk, backend: params.get("backend"), card: modelCard,
-            multithreaded: (MULTITHREADED_WASM || params.get("threads") === "on") && root.crossOriginIsolated === true,
-          }).then((model) => ({ ...model, version: modelCard.version, uncertaintyRule }));
+          return DigitsClassifier.load({ fromDisk, backend: params.get("backend"), card: modelCard })
+            .then((model) => ({ ...model, version: modelCard.version, preprocessing, uncertaintyRule }));
         })
         .then((model) => {
           ui.showModelReady({ ...model, fromDisk });
@@ -154,17 +157,6 @@
         });
     }
     return classifier;
-  }
-
-  /* The page's preprocessing must make the images this model was trained on. */
-  function checkPreprocessing(card) {
-    const expected = card && card.preprocessing;
-    if (!expected) return;
-    const { SIZE, BOX } = DigitsPreprocessing;
-    if (expected.size !== SIZE || expected.box !== BOX) {
-      throw new Error(`the model expects ${expected.size}x${expected.size} images with a ${expected.box}-pixel box, `
-        + `but this page makes ${SIZE}x${SIZE} with ${BOX}; reload the page`);
-    }
   }
 
   function showFailure(error, failedMode) {

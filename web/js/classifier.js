@@ -43,7 +43,7 @@
   }
 
   /* The page's main thread: TF.js from <script> tags, the model from model.js or model.json. */
-  async function loadInPage({ fromDisk, backends, size, classes, multithreaded }) {
+  async function loadInPage({ fromDisk, backends, size, classes }) {
     const engine = await DigitsEngine.start({
       global: root,
       vendorUrl: "vendor/",
@@ -51,7 +51,6 @@
       backends,
       size,
       classes,
-      multithreaded,
       modelName: fromDisk ? "model/model.js" : MODEL_URL,
       loadModel: async (tf) => (fromDisk
         ? DigitsEngine.modelFromBundle(tf, await DigitsCard.loadBundle(), root.atob)
@@ -69,7 +68,7 @@
   }
 
   /* A worker that loads TF.js and the model, then answers one message per drawing. */
-  function loadInWorker({ backends, size, classes, multithreaded }) {
+  function loadInWorker({ backends, size, classes }) {
     const worker = new root.Worker(WORKER_SCRIPT);
     const pending = new Map();
     let nextId = 0;
@@ -93,7 +92,7 @@
         }
       };
       worker.postMessage({
-        type: "load", backends, size, classes, multithreaded, modelName: MODEL_URL,
+        type: "load", backends, size, classes, modelName: MODEL_URL,
         modelUrl: new URL(MODEL_URL, root.location.href).href,
       });
     });
@@ -110,14 +109,13 @@
 
   /**
    * fromDisk: the page was opened from a file; backend: force one ("wasm", "webgl", "cpu");
-   * card: the model card (classes and input size). Multithreaded WebAssembly only where
-   * the page is cross-origin isolated and `multithreaded` is asked for.
+   * card: the model card (classes and input size).
    */
-  async function load({ fromDisk = false, backend = null, card, multithreaded = false }) {
+  async function load({ fromDisk = false, backend = null, card }) {
     const size = DigitsCard.inputSize(card);
     const classes = DigitsCard.classes(card).length;
     const backends = backendsToTry(backend);
-    const options = { fromDisk, backends, size, classes, multithreaded };
+    const options = { fromDisk, backends, size, classes };
     let workerProblem = null;
     if (!fromDisk && root.Worker) {
       try {

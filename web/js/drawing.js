@@ -189,5 +189,5 @@
     };
   }
 
-  root.DigitsDrawing = { create, PEN_WIDTH, EXPORT_SIZE };
+  root.DigitsDrawing = { create };
 }(window));

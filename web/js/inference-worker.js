@@ -2,7 +2,7 @@
  * The inference worker: TF.js and the model live here, off the page's main thread, so
  * drawing never waits for the model. classifier.js starts it and talks to it:
  *
- *   -> {type: "load", backends, modelUrl, size, classes, multithreaded}
+ *   -> {type: "load", backends, modelUrl, size, classes}
  *   <- {type: "ready", backend, tried, loadMs, warmUpMs} or {type: "failed", message}
  *   -> {type: "predict", id, pixels}       (pixels: Float32Array, transferred)
  *   <- {type: "answer", id, probabilities, inferenceMs} or {type: "answer", id, error}
@@ -23,7 +23,7 @@ function loadScript(url) {
   });
 }
 
-async function load({ backends, modelUrl, modelName, size, classes, multithreaded }) {
+async function load({ backends, modelUrl, modelName, size, classes }) {
   try {
     engine = await DigitsEngine.start({
       global: self,
@@ -32,7 +32,6 @@ async function load({ backends, modelUrl, modelName, size, classes, multithreade
       backends,
       size,
       classes,
-      multithreaded,
       modelName,
       loadModel: (tf) => tf.loadGraphModel(new URL(modelUrl, self.location.href).href),
     });

@@ -1,10 +1,12 @@
 /*
  * The model card: the one place the page learns what the model is (its classes, its input
- * size, its version, the network). The exporter writes it as model/card.json and, for a
- * page opened from disk where fetch() is refused, inside model/model.js.
+ * size, what preprocessing makes for it, its version, the network). The exporter writes it
+ * as model/card.json and, for a page opened from disk where fetch() is refused, inside
+ * model/model.js.
  *
  *   const card = await DigitsCard.load({ fromDisk });
  *   DigitsCard.classes(card), .inputSize(card), .network(card)
+ *   DigitsCard.preprocessing(card) -> {size, box}, what toMnist needs (preprocessing.js)
  *   DigitsCard.uncertainty(card)  -> the rule that says when an answer is not sure (uncertainty.js)
  */
 (function (root) {
@@ -64,6 +66,18 @@
     return size;
   }
 
+  /* The picture this model was trained on: `size` x `size`, the digit scaled to fit `box`. */
+  function preprocessing(card) {
+    const size = inputSize(card);
+    const { size: stated = size, box } = card.preprocessing || {};
+    if (stated !== size) {
+      throw new CardError(`the card's preprocessing makes ${stated}x${stated} images, `
+        + `but its model takes ${size}x${size}`);
+    }
+    if (!Number.isInteger(box) || box < 1 || box > size) throw new CardError("the card gives no preprocessing box");
+    return { size, box };
+  }
+
   /* When an answer is not sure: the card states the rule, and the page never makes one up. */
   function uncertainty(card) {
     try {
@@ -84,5 +98,5 @@
     return { kind, parameters, description: architecture.description || "" };
   }
 
-  root.DigitsCard = { CARD_URL, CardError, load, loadBundle, loadScript, classes, inputSize, network, uncertainty };
+  root.DigitsCard = { load, loadBundle, loadScript, classes, inputSize, preprocessing, network, uncertainty };
 }(window));

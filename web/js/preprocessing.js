@@ -5,9 +5,11 @@
  * mode feeds the model exactly what the function feeds it in server mode. Both are held
  * to the same test vectors (tests/vectors/). Pure: no DOM, no canvas, so node tests it.
  *
- *   toMnist(data, width, height) -> Float32Array(28 * 28), row-major, white digit on
- *   black in [0, 1]; `data` holds width * height * channels bytes (1 grey, 3 RGB, 4 RGBA,
- *   as ImageData gives). Throws BlankImageError when there is no ink.
+ *   toMnist(data, width, height, {size, box}) -> Float32Array(size * size), row-major,
+ *   white digit on black in [0, 1]; `data` holds width * height * channels bytes (1 grey,
+ *   3 RGB, 4 RGBA, as ImageData gives); `size` and `box` are the model card's (its
+ *   preprocessing block: 28 and 20 for MNIST), which the caller reads and passes in.
+ *   Throws BlankImageError when there is no ink.
  *
  * Steps (as in Python; every decision on whole numbers or on one division of two, so
  * both sides decide alike):
@@ -20,8 +22,8 @@
  * 4. a crop longer than WORK_SIDE is pooled by a whole factor (maximum for thin strokes,
  *    mean otherwise), so the work after it does not grow with the picture;
  * 5. strokes that would end up thinner than MIN_STROKE pixels are thickened;
- * 6. scale the longer side to BOX pixels with an antialiasing triangle filter;
- * 7. place in SIZE x SIZE so the centre of mass falls on pixel (14, 14).
+ * 6. scale the longer side to `box` pixels with an antialiasing triangle filter;
+ * 7. place in `size` x `size` so the centre of mass falls on pixel (size / 2, size / 2).
  */
 (function (root, factory) {
   if (typeof module === "object" && module.exports) {
@@ -32,8 +34,6 @@
 }(typeof self !== "undefined" ? self : this, function () {
   "use strict";
 
-  const SIZE = 28;
-  const BOX = 20;
   // Thresholds sit between two 8-bit levels and roundings add TIE, as in Python, so that
   // summing or multiplying in another order can never tip a decision the other way.
   const INK_THRESHOLD = 51.5 / 255; // weaker ink is not the digit: noise, ringing, texture
@@ -53,7 +53,10 @@
     }
   }
 
-  function toMnist(data, width, height) {
+  function toMnist(data, width, height, { size, box } = {}) {
+    if (!Number.isInteger(size) || !Number.isInteger(box) || box < 1 || box > size) {
+      throw new RangeError(`expected whole numbers with 1 <= box <= size, got size ${size}, box ${box}`);
+    }
     const { levels, span } = inkLevels(data, width, height);
     const { top, bottom, left, right } = inkBox(levels, span, width, height);
 
@@ -70,52 +73,52 @@
     }
 
     // Step 4: long crops are pooled, by the maximum when strokes are thin, else by the mean.
-    let radius = thickeningRadius(crop, cropHeight, cropWidth, brightest);
+    let radius = thickeningRadius(crop, cropHeight, cropWidth, brightest, box);
     const factor = Math.ceil(Math.max(cropHeight, cropWidth) / WORK_SIDE);
     let denominator = brightest;
     if (factor > 1) {
       const thin = radius >= 1;
       ({ image: crop, height: cropHeight, width: cropWidth } = pool(crop, cropHeight, cropWidth, factor, thin));
-      if (thin) radius = thickeningRadius(crop, cropHeight, cropWidth, brightest);
+      if (thin) radius = thickeningRadius(crop, cropHeight, cropWidth, brightest, box);
       else denominator = brightest * factor * factor;
     }
     if (radius >= 1) {
       ({ image: crop, height: cropHeight, width: cropWidth } = dilate(crop, cropHeight, cropWidth, radius));
     }
     for (let i = 0; i < crop.length; i++) crop[i] /= denominator;
-    return placed(crop, cropHeight, cropWidth);
+    return placed(crop, cropHeight, cropWidth, size, box);
   }
 
-  /* Steps 6-7: scale to the box and centre by mass in SIZE x SIZE. */
-  function placed(crop, cropHeight, cropWidth) {
-    const scale = BOX / Math.max(cropHeight, cropWidth);
+  /* Steps 6-7: scale to the box and centre by mass in size x size. */
+  function placed(crop, cropHeight, cropWidth, size, box) {
+    const scale = box / Math.max(cropHeight, cropWidth);
     const boxHeight = Math.max(1, Math.floor(cropHeight * scale + 0.5 + TIE));
     const boxWidth = Math.max(1, Math.floor(cropWidth * scale + 0.5 + TIE));
-    const box = resize(crop, cropHeight, cropWidth, boxHeight, boxWidth);
+    const scaled = resize(crop, cropHeight, cropWidth, boxHeight, boxWidth);
 
     let total = 0, rowMoment = 0, columnMoment = 0;
     for (let y = 0; y < boxHeight; y++) {
       let rowSum = 0;
-      for (let x = 0; x < boxWidth; x++) rowSum += box[y * boxWidth + x];
+      for (let x = 0; x < boxWidth; x++) rowSum += scaled[y * boxWidth + x];
       total += rowSum;
       rowMoment += rowSum * y;
     }
     for (let x = 0; x < boxWidth; x++) {
       let columnSum = 0;
-      for (let y = 0; y < boxHeight; y++) columnSum += box[y * boxWidth + x];
+      for (let y = 0; y < boxHeight; y++) columnSum += scaled[y * boxWidth + x];
       columnMoment += columnSum * x;
     }
     const centreRow = rowMoment / total;
     const centreColumn = columnMoment / total;
-    const offsetTop = clamp(Math.floor(SIZE / 2 - centreRow + 0.5 + TIE), 0, SIZE - boxHeight);
-    const offsetLeft = clamp(Math.floor(SIZE / 2 - centreColumn + 0.5 + TIE), 0, SIZE - boxWidth);
+    const offsetTop = clamp(Math.floor(size / 2 - centreRow + 0.5 + TIE), 0, size - boxHeight);
+    const offsetLeft = clamp(Math.floor(size / 2 - centreColumn + 0.5 + TIE), 0, size - boxWidth);
 
     // Float32Array rounds to nearest, as NumPy's astype(float32) does.
-    const digit = new Float32Array(SIZE * SIZE);
+    const digit = new Float32Array(size * size);
     for (let y = 0; y < boxHeight; y++) {
       for (let x = 0; x < boxWidth; x++) {
-        const value = box[y * boxWidth + x];
-        digit[(offsetTop + y) * SIZE + offsetLeft + x] = Math.min(1, Math.max(0, value));
+        const value = scaled[y * boxWidth + x];
+        digit[(offsetTop + y) * size + offsetLeft + x] = Math.min(1, Math.max(0, value));
       }
     }
     return digit;
@@ -175,7 +178,7 @@
 
   /* Step 3: {top, bottom, left, right}, inclusive: rows and columns with ink of at least
      INK_THRESHOLD, grown by one pixel on each side whose next line holds any ink (the
-     antialiased rim, which MNIST keeps inside its 20-pixel box). */
+     antialiased rim, which MNIST keeps inside its box). */
   function inkBox(levels, span, width, height) {
     let top = height, bottom = -1, left = width, right = -1;
     for (let y = 0; y < height; y++) {
@@ -235,9 +238,9 @@
     return (2 * area) / outline;
   }
 
-  /* Step 5's r: how far to widen strokes so that, scaled to BOX, they are MIN_STROKE wide. */
-  function thickeningRadius(crop, height, width, brightest) {
-    const scale = BOX / Math.max(height, width);
+  /* Step 5's r: how far to widen strokes so that, scaled to `box`, they are MIN_STROKE wide. */
+  function thickeningRadius(crop, height, width, brightest, box) {
+    const scale = box / Math.max(height, width);
     return Math.floor((MIN_STROKE / scale - strokeWidth(crop, height, width, brightest)) / 2 + 0.5 + TIE);
   }
 
@@ -343,5 +346,5 @@
     return Math.max(low, Math.min(value, high));
   }
 
-  return { SIZE, BOX, INK_THRESHOLD, MIN_STROKE, WORK_SIDE, BlankImageError, toMnist, inkLevels, inkBox, strokeWidth };
+  return { BlankImageError, toMnist };
 }));

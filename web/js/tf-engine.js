@@ -29,8 +29,9 @@
     webgl: "tf-backend-webgl.es2017.min.js",
     cpu: "tf-backend-cpu.es2017.min.js",
   };
-  // tfjs-backend-wasm picks one of these itself: SIMD where the browser has it (all current
-  // ones), multithreaded only where the page is cross-origin isolated (SharedArrayBuffer).
+  // tfjs-backend-wasm wants a path for each of its binaries, and picks one itself: SIMD where
+  // the browser has it (all current ones). Never the multithreaded one: for one 28 x 28 digit
+  // it measured no faster than one thread (starting the threads costs what they save).
   const WASM_FILES = ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"];
   // A backend that neither starts nor fails in this long (a stalled download of the
   // .wasm, say) gives way to the next one.
@@ -64,10 +65,10 @@
     return global.tf;
   }
 
-  async function startBackend(tf, name, { vendorUrl, loadScript, multithreaded }) {
+  async function startBackend(tf, name, { vendorUrl, loadScript }) {
     if (!tf.findBackendFactory(name)) await loadScript(vendorUrl + SCRIPTS[name]);
     if (name === "wasm") {
-      if (!multithreaded) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+      tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
       tf.wasm.setWasmPaths(Object.fromEntries(WASM_FILES.map((file) => [file, vendorUrl + file])));
     }
     if (!(await tf.setBackend(name))) throw new EngineError("it did not start");
@@ -95,11 +96,10 @@
    * modelName: the model's file, for messages; size, classes: the model's input side and
    * number of outputs (from the card).
    */
-  async function start({ global, vendorUrl, loadScript, backends = BACKENDS, loadModel, modelName, size, classes,
-    multithreaded = false }) {
+  async function start({ global, vendorUrl, loadScript, backends = BACKENDS, loadModel, modelName, size, classes }) {
     const started = performance.now();
     const tf = await loadLibraries(global, vendorUrl, loadScript);
-    const { backend, tried } = await chooseBackend(tf, backends, { vendorUrl, loadScript, multithreaded });
+    const { backend, tried } = await chooseBackend(tf, backends, { vendorUrl, loadScript });
     let model;
     try {
       model = await loadModel(tf);
@@ -145,5 +145,5 @@
     }));
   }
 
-  return { BACKENDS, EngineError, start, modelFromBundle };
+  return { BACKENDS, start, modelFromBundle };
 }));

@@ -17,7 +17,7 @@
     return $("#canvas")[0];
   }
 
-  /* The ten bars, labelled with the model's class names. */
+  /* One bar per class, labelled with the model's class names. */
   function buildChart(classes) {
     const $bars = $("#probabilities").empty();
     classes.forEach((label, index) => {
@@ -153,8 +153,8 @@
     $("#probabilities .value").text("").removeAttr("aria-label");
   }
 
-  /* The 28 x 28 input drawn as the model sees it: white ink on black. Before any drawing
-     the frame says so, instead of showing a black square. */
+  /* The model's input (as many pixels a side as its card says) drawn as the model sees it:
+     white ink on black. Before any drawing the frame says so, instead of showing a black square. */
   function showModelInput(pixels) {
     const view = $("#model-input")[0];
     const context = view.getContext("2d");
@@ -163,6 +163,11 @@
       $(view).addClass("is-empty");
       $("#model-view-frame").addClass("is-empty");
       return;
+    }
+    const side = Math.round(Math.sqrt(pixels.length));
+    if (view.width !== side || view.height !== side) {
+      view.width = side;
+      view.height = side;
     }
     const image = context.createImageData(view.width, view.height);
     for (let i = 0; i < pixels.length; i++) {

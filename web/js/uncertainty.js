@@ -62,5 +62,5 @@
     return { uncertain: true, alternatives: likely.length ? likely : [ranked[0]] };
   }
 
-  return { RULE, RuleError, ruleFromCard, judge };
+  return { RuleError, ruleFromCard, judge };
 }));

@@ -112,6 +112,17 @@ test("a throttled or failing service asks to try again, without a stack of jargo
   await assert.rejects(api.predict(`${baseUrl}/html`, "data:,"), /The recognition service failed \(error 502\)/);
 });
 
+test("the number of classes is the model card's, when the page has it", async () => {
+  const answer = await api.predict(`${baseUrl}/ok`, "data:,", { classes: PROBABILITIES.length });
+  assert.equal(answer.digit, 7);
+  for (const classes of [PROBABILITIES.length - 1, PROBABILITIES.length + 1]) {
+    await assert.rejects(api.predict(`${baseUrl}/ok`, "data:,", { classes }), (error) => {
+      assert.equal(error.kind, "unreadable");
+      return true;
+    });
+  }
+});
+
 test("an answer that is not a prediction is reported, not shown", async () => {
   await assert.rejects(api.predict(`${baseUrl}/garbled`, "data:,"), (error) => {
     assert.equal(error.kind, "unreadable");

@@ -8,7 +8,11 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const { toMnist, BlankImageError, SIZE } = createRequire(import.meta.url)(join(root, "web/js/preprocessing.js"));
+const { toMnist, BlankImageError } = createRequire(import.meta.url)(join(root, "web/js/preprocessing.js"));
+// What the page passes in, from the model card (the vectors were made to the same numbers).
+const card = JSON.parse(readFileSync(join(root, "web/model/card.json"), "utf8"));
+const OPTIONS = { size: card.preprocessing.size, box: card.preprocessing.box };
+const SIZE = OPTIONS.size;
 const vectorDir = join(root, "tests/vectors");
 // Expected values are written with 6 decimals.
 const TOLERANCE = 1e-6;
@@ -30,10 +34,10 @@ for (const vector of vectors) {
     assert.equal(pixels.length, vector.width * vector.height * vector.channels);
 
     if (vector.error === "blank") {
-      assert.throws(() => toMnist(pixels, vector.width, vector.height), BlankImageError);
+      assert.throws(() => toMnist(pixels, vector.width, vector.height, OPTIONS), BlankImageError);
       return;
     }
-    const digit = toMnist(pixels, vector.width, vector.height);
+    const digit = toMnist(pixels, vector.width, vector.height, OPTIONS);
     assert.equal(digit.length, SIZE * SIZE);
     const expected = vector.expected.flat();
     let worst = 0, where = -1;
@@ -50,13 +54,33 @@ test("a drawing the size of the canvas's ImageData works with the RGBA layout", 
   const width = 50, height = 40;
   const rgba = new Uint8ClampedArray(width * height * 4).fill(255);
   for (let y = 10; y < 30; y++) for (let x = 24; x < 27; x++) rgba.fill(0, (y * width + x) * 4, (y * width + x) * 4 + 3);
-  const digit = toMnist(rgba, width, height);
+  const digit = toMnist(rgba, width, height, OPTIONS);
   const inked = digit.reduce((count, value) => count + (value > 0.5 ? 1 : 0), 0);
   assert.ok(inked > 20, `a 3x20 bar should leave a visible stroke, found ${inked} bright pixels`);
   assert.equal(Math.max(...digit), 1);
 });
 
 test("pixels that do not fit the size are refused", () => {
-  assert.throws(() => toMnist(new Uint8Array(10), 3, 3), RangeError);
-  assert.throws(() => toMnist(new Uint8Array(0), 0, 0), RangeError);
+  assert.throws(() => toMnist(new Uint8Array(10), 3, 3, OPTIONS), /expected 1, 3 or 4 bytes per pixel/);
+  assert.throws(() => toMnist(new Uint8Array(0), 0, 0, OPTIONS), /empty or has an invalid size/);
+});
+
+test("the image's side and the digit's box are the caller's, never made up", () => {
+  const width = 60, height = 60;
+  const grey = new Uint8Array(width * height);
+  for (let y = 5; y < 55; y++) grey.fill(255, y * width + 20, y * width + 30); // a tall white bar
+  const inkedRows = (digit, side) => {
+    const rows = [];
+    for (let y = 0; y < side; y++) if (digit.subarray(y * side, (y + 1) * side).some((v) => v > 0)) rows.push(y);
+    return rows.length;
+  };
+  assert.equal(inkedRows(toMnist(grey, width, height, OPTIONS), SIZE), OPTIONS.box);
+  const other = toMnist(grey, width, height, { size: 40, box: 30 });
+  assert.equal(other.length, 40 * 40);
+  assert.equal(inkedRows(other, 40), 30);
+  const nonsense = [undefined, {}, { size: 28 }, { size: 28, box: 29 }, { size: 28, box: 0 }, { size: 28, box: 20.5 }];
+  for (const options of nonsense) {
+    assert.throws(() => toMnist(grey, width, height, options), /expected whole numbers with 1 <= box <= size/,
+      JSON.stringify(options));
+  }
 });
