@@ -40,8 +40,6 @@ DIGIT = 3
 # The page before browser mode moved to WebAssembly: its web/ and the full TF.js bundle.
 BEFORE_COMMIT = "47d7398"
 BEFORE_BUNDLE = PROJECT_ROOT / "node_modules/@tensorflow/tfjs/dist/tf.min.js"
-ISOLATION_HEADERS = [(b"cross-origin-opener-policy", b"same-origin"),
-                     (b"cross-origin-embedder-policy", b"require-corp")]
 
 # One press of Recognise, timed in the page: from the click to the answer in the page
 # (`shown`) and to the frame that paints it (`screen`); and the inference alone, as the
@@ -79,19 +77,15 @@ TIME_ONE_RECOGNITION = """async () => {
 class ByteCounter:
     """ASGI middleware: counts the body bytes every response sends (after compression)."""
 
-    def __init__(self, app, extra_headers=()):
-        self.app, self.extra_headers, self.sent, self.paths = app, list(extra_headers), 0, []
+    def __init__(self, app):
+        self.app, self.sent, self.paths = app, 0, []
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
         async def counting_send(message):
-            if message["type"] == "http.response.start" and self.extra_headers:
-                extra = {name for name, _ in self.extra_headers}
-                headers = [(name, value) for name, value in message.get("headers", []) if name.lower() not in extra]
-                message = {**message, "headers": [*headers, *self.extra_headers]}
-            elif message["type"] == "http.response.body":
+            if message["type"] == "http.response.body":
                 self.sent += len(message.get("body", b""))
             await send(message)
 
@@ -103,7 +97,7 @@ class ByteCounter:
 
 
 @contextlib.contextmanager
-def serve(web_dir: Path, *, compress: bool, isolate: bool = False, plain: bool = False):
+def serve(web_dir: Path, *, compress: bool, plain: bool = False):
     """The function's app serving `web_dir` on a free port, in a thread; yields (url, counter).
     `plain`: only Starlette's StaticFiles (as the function served the page before its
     security headers, whose policy the old full TF.js bundle does not meet)."""
@@ -119,8 +113,7 @@ def serve(web_dir: Path, *, compress: bool, isolate: bool = False, plain: bool =
         import app as function_app
 
         application = function_app.create_app(web_dir)
-    counter = ByteCounter(GZipMiddleware(application, minimum_size=500) if compress else application,
-                          ISOLATION_HEADERS if isolate else ())
+    counter = ByteCounter(GZipMiddleware(application, minimum_size=500) if compress else application)
     port = servers.free_port()
     server = uvicorn.Server(uvicorn.Config(counter, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, lifespan="off"))
@@ -258,11 +251,6 @@ def main() -> None:
                                                              counter, args.runs)))
         with serve(web_dir, compress=False) as (url, counter):
             rows.append(("served, as today", browser_session(browser, f"{url}/?mode=browser", counter, args.runs)))
-        # Threads need cross-origin isolation (COOP + COEP) and, for the pthreads' blob:
-        # scripts, a script-src the function's policy does not grant: measured without it.
-        with serve(web_dir, compress=True, isolate=True, plain=True) as (url, counter):
-            rows.append(("static, gzip, cross-origin isolated, threads on",
-                         browser_session(browser, f"{url}/?mode=browser&backend=wasm&threads=on", counter, args.runs)))
         rows.append(("from disk", browser_session(browser, f"{(web_dir / 'index.html').as_uri()}?mode=browser",
                                                   None, args.runs)))
         old_dir = None if args.skip_before else before_web_dir(Path(scratch))
