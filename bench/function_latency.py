@@ -399,14 +399,13 @@ def tf_handler(saved_model: str):
     from mangum import Mangum
 
     import app as app_module
+    import observability
     import pipeline
 
     baseline = SavedModelClassifier(saved_model)
     tensorflow_app = app_module.create_app()
     tensorflow_app.dependency_overrides[pipeline.current_classifier] = lambda: baseline
-    handler = Mangum(tensorflow_app, lifespan="off")
-    wrap = getattr(getattr(app_module, "observability", None), "lambda_handler", None)  # as app.handler is
-    return wrap(handler) if wrap else handler
+    return observability.lambda_handler(Mangum(tensorflow_app, lifespan="off"))  # as app.handler is
 
 
 if __name__ == "__main__":
