@@ -94,8 +94,6 @@ HEALTH_IDLE_CALLS = 200
 
 CANVAS = "the page's canvas (the yardstick)"
 GROUPS = ("the page's canvas", "refused pictures", "accepted pictures", "requests")
-IMAGE_SIGNATURES = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"),
-                    (b"BM", "image/bmp"))
 
 
 @dataclass(frozen=True)
@@ -109,15 +107,8 @@ class Input:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def image_type(picture: bytes) -> str:
-    """The Content-Type a client would send, from the picture's magic bytes."""
-    if picture[:4] == b"RIFF" and picture[8:12] == b"WEBP":
-        return "image/webp"
-    return next(kind for signature, kind in IMAGE_SIGNATURES if picture.startswith(signature))
-
-
 def picture(group: str, name: str, body: bytes, expected: int) -> Input:
-    return Input(group, name, "/predict", body, expected, image_type(body))
+    return Input(group, name, "/predict", body, expected, hostile.media_type(body))
 
 
 def all_inputs(only: str) -> list[Input]:

@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from tests.support import LAMBDA_DIR, PROJECT_ROOT
-from tests.support.hostile import ACCEPTED, REFUSED, REQUESTS, normal_canvas
+from tests.support.hostile import ACCEPTED, REFUSED, REQUESTS, media_type, normal_canvas
 
 MEMORY_LIMIT_MB = 100  # over the idle process, for any input
 # Refused from the header: about the cost of receiving the body (a few canvases for 4 MB in
@@ -31,14 +31,6 @@ ANSWERED_CPU_RATIO = 500  # the largest pictures and 4 MB JSON bodies: under 1 s
 
 # The child reads each input's peak memory from /proc.
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the peak memory from /proc (Linux)")
-
-IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp", b"GIF8": "image/gif",
-               b"BM": "image/bmp"}
-
-
-def content_type(picture: bytes) -> str:
-    return next(kind for magic, kind in IMAGE_TYPES.items() if picture.startswith(magic))
-
 
 MEASURE = r"""
 import contextlib, io, json, re, statistics, sys, time
@@ -87,7 +79,7 @@ def costs(tmp_path_factory) -> dict:
         case["file"] = str(folder / f"{index}.bin")
         (folder / f"{index}.bin").write_bytes(case.pop("body"))
         if "content_type" not in case:
-            case["content_type"] = content_type((folder / f"{index}.bin").read_bytes()[:4])
+            case["content_type"] = media_type((folder / f"{index}.bin").read_bytes())
     (folder / "cases.json").write_text(json.dumps(cases))
     completed = subprocess.run([sys.executable, "-c", MEASURE, str(folder / "cases.json")],
                                capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,

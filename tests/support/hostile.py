@@ -31,6 +31,17 @@ SEED = 0
 PIXEL_LIMIT = 4096 * 4096  # settings.max_image_pixels: every picture here is just within it
 
 
+SIGNATURES = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"),
+              (b"BM", "image/bmp"))
+
+
+def media_type(picture: bytes) -> str:
+    """The Content-Type a client would send with `picture`, from its first bytes."""
+    if picture[:4] == b"RIFF" and picture[8:12] == b"WEBP":
+        return "image/webp"
+    return next(kind for signature, kind in SIGNATURES if picture.startswith(signature))
+
+
 def _saved(image: Image.Image, image_format: str, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=image_format, **options)

@@ -53,8 +53,6 @@ MEMORY_PERIOD = 0.2
 ERROR_PAUSE = 0.1  # after a broken connection: a server that is down is not asked thousands of times a second
 MiB = 2**20
 
-PICTURE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8": "image/jpeg", b"RIFF": "image/webp", b"BM": "image/bmp",
-                 b"GIF8": "image/gif"}
 
 
 # --- what is sent ----------------------------------------------------------------------------------
@@ -70,19 +68,15 @@ class Input:
     expected: int
 
 
-def picture_type(data: bytes) -> str:
-    return next(kind for magic, kind in PICTURE_TYPES.items() if data.startswith(magic))
-
-
 def hostile_inputs() -> list[Input]:
     """Every hostile input, built once (some take seconds to build)."""
     inputs = []
     for name, build in hostile.ACCEPTED.items():
         body = build()
-        inputs.append(Input(name, "accepted", "/predict", body, {"Content-Type": picture_type(body)}, 200))
+        inputs.append(Input(name, "accepted", "/predict", body, {"Content-Type": hostile.media_type(body)}, 200))
     for name, (build, status) in hostile.REFUSED.items():
         body = build()
-        inputs.append(Input(name, "refused", "/predict", body, {"Content-Type": picture_type(body)}, status))
+        inputs.append(Input(name, "refused", "/predict", body, {"Content-Type": hostile.media_type(body)}, status))
     for name, request in hostile.REQUESTS.items():
         inputs.append(Input(name, "request", request.path, request.body,
                             {"Content-Type": request.content_type, **request.headers}, request.status))
