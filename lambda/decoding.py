@@ -28,18 +28,8 @@ from PIL import (
 )
 
 import image_limits
-from input_errors import (  # re-exported: the decoding errors' old home
-    InputError,
-    InvalidInput,
-    TooLarge,
-    UndecodableInput,
-    UnsupportedFormat,
-    megabytes,
-)
+from input_errors import TooLarge, UndecodableInput, UnsupportedFormat
 from settings import settings
-
-__all__ = ["IMAGE_TYPES", "InputError", "InvalidInput", "TooLarge", "UndecodableInput", "UnsupportedFormat",
-           "decode_base64_image", "decode_image", "media_type", "megabytes"]
 
 # Only the readers for the accepted formats, imported at start-up so the first request does not pay;
 # importing a plugin registers it with Image.open. MPO is how Pillow names a phone's JPEG that

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-import decoding
 from decoding import IMAGE_TYPES
 from errors import responses
+from input_errors import megabytes
 from pipeline import JSON, MULTIPART, Model, recognise
 from schemas import (
     Alternative,
@@ -22,7 +22,7 @@ from schemas import (
 from settings import settings
 
 router = APIRouter()
-LIMIT = decoding.megabytes(settings.max_body_bytes)
+LIMIT = megabytes(settings.max_body_bytes)
 
 
 def _inline(model) -> dict:

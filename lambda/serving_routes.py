@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ import pipeline
 import serving
 from input_errors import ProtocolError
 from pipeline import Model
-from reading import parse_json
+from reading import parse_json, whole_number
 from serving import MODEL_NAME, ServedModel
 
 
@@ -113,17 +112,14 @@ def served(model: classifier.Classifier) -> ServedModel:
 
 
 HEADER_LENGTH = "inference-header-content-length"
-# ASCII digits only: str.isdigit() also takes '²', which int() refuses; and ten digits are more
-# bytes than any body the function reads, so int() never meets 5,000 of them.
-HEADER_LENGTH_DIGITS = 10
-HEADER_LENGTH_VALUE = re.compile(f"[0-9]{{1,{HEADER_LENGTH_DIGITS}}}")
+HEADER_LENGTH_DIGITS = 10  # more bytes than any body the function reads
 
 
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     """The JSON part and the binary tensors after it (the Open Inference Protocol's binary extension)."""
     if header_length is None:
         return body, b""
-    length = int(header_length) if HEADER_LENGTH_VALUE.fullmatch(header_length) else None
+    length = whole_number(header_length)  # ASCII digits only: int() refuses "²", which str.isdigit takes
     if length is None or length > len(body):
         raise ProtocolError(f"Inference-Header-Content-Length must be the JSON header's length in bytes: 1 to "
                             f"{HEADER_LENGTH_DIGITS} ASCII digits (0-9), at most the body's {len(body):,}; got "

@@ -11,14 +11,8 @@ import pytest
 from PIL import Image
 
 import decoding
-from decoding import (
-    MAX_SIDE,
-    TooLarge,
-    UndecodableInput,
-    UnsupportedFormat,
-    decode_base64_image,
-    decode_image,
-)
+from decoding import MAX_SIDE, decode_base64_image, decode_image
+from input_errors import TooLarge, UndecodableInput, UnsupportedFormat
 from preprocessing import to_mnist
 from tests.support.drawing import canvas
 from tests.support.images import encode
