@@ -79,7 +79,6 @@ from tests.support.servers import api_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = PROJECT_ROOT / "lambda"
-EVENT_FILE = PROJECT_ROOT / "events" / "predict-png.json"
 
 BASELINE = "df548fe"  # the last revision before the function was hardened against hostile input
 CPU_LIMIT_SECONDS = 120
@@ -130,8 +129,9 @@ def all_inputs(only: str) -> list[Input]:
 # The function under test comes first on the child's path (PYTHONPATH, and its folder is the
 # working directory), ahead of the lambda/ that .venv's .pth adds.
 CHILD = r"""
-import base64, gc, json, os, re, resource, signal, statistics
+import gc, json, os, re, resource, signal, statistics
 import app
+from tests.support.events import LambdaContext, post_event
 
 results = open(os.environ["BENCH_RESULTS"], "w", buffering=1)
 
@@ -147,25 +147,12 @@ def cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
-template = json.load(open(os.environ["BENCH_EVENT"]))
-
 def event(spec):
-    body = open(spec["body"], "rb").read()
-    http = {**template["requestContext"]["http"], "method": "POST", "path": spec["path"]}
-    headers = {**template["headers"], "content-type": spec["content_type"], "content-length": str(len(body)),
-               **{name.lower(): value for name, value in spec["headers"].items()}}
-    return {**template, "rawPath": spec["path"], "requestContext": {**template["requestContext"], "http": http},
-            "headers": headers, "body": base64.b64encode(body).decode(), "isBase64Encoded": True}
-
-class Context:  # what Lambda passes; the request log reads it
-    aws_request_id, function_name, memory_limit_in_mb = "bench", "DigitsFunction", 1769
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:DigitsFunction"
-
-    def get_remaining_time_in_millis(self):
-        return 5000
+    headers = {"content-type": spec["content_type"], **{name.lower(): value for name, value in spec["headers"].items()}}
+    return post_event(spec["path"], open(spec["body"], "rb").read(), headers)
 
 def answer(one):
-    return app.handler(one, Context())["statusCode"]
+    return app.handler(one, LambdaContext())["statusCode"]
 
 canvas, hostile = (event(json.loads(os.environ[key])) for key in ("BENCH_CANVAS", "BENCH_INPUT"))
 for _ in range(20):
@@ -225,7 +212,7 @@ def measure(function_dir: Path, item: Input, body_file: Path, canvas_spec: str, 
             cpu_limit: int) -> Cost:
     results = body_file.with_suffix(".results")
     env = {**os.environ, "PYTHONPATH": str(function_dir), "BENCH_RESULTS": str(results),
-           "BENCH_EVENT": str(EVENT_FILE), "BENCH_CANVAS": canvas_spec, "BENCH_INPUT": spec(item, body_file),
+           "BENCH_CANVAS": canvas_spec, "BENCH_INPUT": spec(item, body_file),
            "BENCH_REPEATS": str(repeats), "BENCH_CPU_LIMIT": str(cpu_limit),
            "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
            "DIGITS_MODEL_DIR": str(LAMBDA_DIR / "model"), "DIGITS_WEB_DIR": str(PROJECT_ROOT / "web")}
