@@ -1,7 +1,8 @@
 """The container as the Deployment runs it (its CPU and memory limits, read-only root, the
 ConfigMap) under the worst inputs from twice as many clients as it has CPU workers, plus 80
 stalled bodies, for LOAD_SECONDS: it is not killed or restarted, /health answers every poll,
-every answer is the input's own or 503 with Retry-After, and its memory stays under the limit.
+every answer is the input's own or 503 with Retry-After, and the memory its processes need (their
+resident high-water marks, not the page cache the kernel reclaims at the limit) stays under it.
 
 tests/support/hostile_load.py drives the load; `pytest -s` prints its table. The goal's full
 60 s is the same call with seconds=60.
@@ -73,5 +74,5 @@ def test_the_stalled_bodies_pressed_on_the_budget_and_timed_out(report):
 def test_memory_stays_under_the_deployments_limit(report):
     options = manifest_run_options()
     assert report.memory_limit == int(options[options.index("--memory") + 1])  # the Deployment's limit
-    assert report.peak_memory is not None
-    assert report.peak_memory < report.memory_limit, f"peak {report.peak_memory / 2**20:.0f} MiB"
+    assert report.needed_memory is not None, "the container's processes could not be read from /proc"
+    assert report.needed_memory < report.memory_limit, f"needed {report.needed_memory / 2**20:.0f} MiB"

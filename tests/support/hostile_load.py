@@ -12,9 +12,12 @@ For `seconds`, at the same time:
   of hostile.ACCEPTED (the largest accepted: expensive, and answered), of hostile.REFUSED and
   every hostile.REQUESTS, with httpx, noting every answer;
 * /health is asked every HEALTH_PERIOD seconds;
-* the container's memory is read from its cgroup every MEMORY_PERIOD seconds, with its peak as
-  the kernel counts it (every page the cgroup held, page cache included) and its OOM kills;
-  at the end, Docker's OOMKilled, RestartCount and Running.
+* the container's memory is read every MEMORY_PERIOD seconds: the high-water mark of each of its
+  processes' resident memory as the kernel keeps it (VmHWM), its cgroup's tmpfs pages, its OOM
+  kills, and, for the record, the cgroup's own peak, which counts page cache: at the limit the
+  kernel reclaims that cache rather than kill anything, so a cgroup peak equal to the limit is
+  the limit working, not memory the processes needed; at the end, Docker's OOMKilled,
+  RestartCount and Running.
 
 An answer is a failure when the connection breaks or the status is 500 or more other than
 503, or a 503 carries no Retry-After: under this much pressure 503 + Retry-After is a fair
@@ -102,6 +105,7 @@ class MemorySample:
     at: float  # seconds since the load began
     usage: int  # bytes the cgroup holds (page cache included)
     anonymous: int | None  # of which the processes' own memory (rss), where the cgroup says
+    shared: int | None  # of which tmpfs and shared memory, which cannot be reclaimed but by deleting files
 
 
 @dataclass
@@ -118,7 +122,9 @@ class LoadReport:
     health_failures: list[str] = field(default_factory=list)
     memory: list[MemorySample] = field(default_factory=list)
     memory_source: str = ""
-    peak_memory: int | None = None  # the kernel's own high-water mark (else the highest sample), page cache included
+    peak_memory: int | None = None  # the cgroup's high-water mark (else the highest sample), page cache included
+    resident_peak: int | None = None  # the live processes' resident high-water marks added up, most of any read
+    processes: int = 0  # the most processes alive in the container at one read
     memory_limit: int | None = None
     oom_kills: int | None = None  # OOM kills in the container's cgroup where it counts them, as last read
     oom_killed: bool = False
@@ -149,6 +155,15 @@ class LoadReport:
             table.setdefault(answer.name, Counter())["error" if answer.status is None else answer.status] += 1
         return table
 
+    @property
+    def needed_memory(self) -> int | None:
+        """What the container needed at most and the kernel could not reclaim: the resident
+        high-water marks of the processes alive at once added up (their peaks need not coincide,
+        so this errs high; resident memory counts their mapped code too), plus the most tmpfs it held."""
+        if self.resident_peak is None:
+            return None
+        return self.resident_peak + max((sample.shared or 0 for sample in self.memory), default=0)
+
     def in_flight(self, at: float) -> list[str]:
         """The inputs being sent or worked on at `at` seconds into the load."""
         return [answer.name for answer in self.answers if answer.started <= at <= answer.started + answer.seconds]
@@ -169,6 +184,7 @@ class LoadReport:
         limit = f" of {self.memory_limit / MiB:.0f} MiB" if self.memory_limit else ""
         peak_anonymous = max((sample.anonymous or 0 for sample in self.memory), default=0)
         peak = "?" if self.peak_memory is None else f"{self.peak_memory / MiB:.0f} MiB{limit}"
+        needed = self.needed_memory
         return [
             ("load", f"{self.seconds:.0f} s, {self.clients} clients, {self.stalled} stalled bodies",
              met(not self.driver_errors)),
@@ -183,9 +199,11 @@ class LoadReport:
             ("/health polls answered 200", f"{len(self.health_latencies)} of {self.health_polls}",
              met(self.health_polls > 0 and not self.health_failures)),
             ("/health latency", health, ""),
-            (f"peak container memory ({self.memory_source})", peak,
-             met(self.peak_memory is not None and (not self.memory_limit or self.peak_memory < self.memory_limit))),
-            ("peak of the processes' own memory (sampled)", f"{peak_anonymous / MiB:.0f} MiB", ""),
+            (f"memory needed: resident peaks of up to {self.processes} processes + tmpfs",
+             "?" if needed is None else f"{needed / MiB:.0f} MiB{limit}",
+             met(needed is not None and (not self.memory_limit or needed < self.memory_limit))),
+            ("peak of the processes' own memory, anonymous (sampled)", f"{peak_anonymous / MiB:.0f} MiB", ""),
+            (f"peak container memory, page cache included ({self.memory_source})", peak, ""),
             ("OOM kills in the cgroup / Docker's OOMKilled", f"{'?' if self.oom_kills is None else self.oom_kills} / "
              f"{self.oom_killed}", met(not self.oom_kills and not self.oom_killed)),
             ("restarts / running at the end", f"{self.restarts} / {self.running}",
@@ -257,12 +275,27 @@ class Memory:
         if self.version == 1:
             usage = _number(self.folder / "memory.usage_in_bytes")
             anonymous = _stat(self.folder, "total_rss", "rss")
+            shared = _stat(self.folder, "total_shmem", "shmem")
         elif self.version == 2:
             usage = _number(self.folder / "memory.current")
             anonymous = _stat(self.folder, "anon")
+            shared = _stat(self.folder, "shmem")
         else:
-            usage, anonymous = self._docker_stats(), None
-        return None if usage is None else MemorySample(at, usage, anonymous)
+            usage, anonymous, shared = self._docker_stats(), None, None
+        return None if usage is None else MemorySample(at, usage, anonymous, shared)
+
+    def resident_peaks(self) -> dict[int, int]:
+        """Each process's resident high-water mark in bytes (VmHWM in /proc/PID/status), by id."""
+        peaks = {}
+        if self.folder is None:  # Docker elsewhere: its processes are not this host's
+            return peaks
+        with contextlib.suppress(OSError):
+            for pid in (self.folder / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError, StopIteration):
+                    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+                    kilobytes = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+                    peaks[int(pid)] = int(kilobytes) * 1024
+        return peaks
 
     def peak(self) -> int | None:
         if self.version == 1:
@@ -352,6 +385,10 @@ class Load:
         sample = self.memory.sample(self.now())
         if sample is not None:
             report.memory.append(sample)
+        residents = self.memory.resident_peaks()
+        if residents:
+            report.resident_peak = max(sum(residents.values()), report.resident_peak or 0)
+            report.processes = max(len(residents), report.processes)
         peaks = [self.memory.peak(), report.peak_memory, sample and sample.usage]
         report.peak_memory = max((peak for peak in peaks if peak is not None), default=None)
         oom_kills = self.memory.oom_kills()
