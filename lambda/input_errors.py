@@ -38,6 +38,14 @@ class BlankImageError(InvalidInput):
         super().__init__(message)
 
 
+class TooManyDigits(InvalidInput):
+    """A picture holding more digits, or separate marks, than one number may have."""
+
+    def __init__(self, found: int, most: int, what: str = "digits"):
+        super().__init__(f"the picture holds {found} separate {what}; at most {most} digits are read at a time: "
+                         f"send a number of up to {most} digits, or ask for one digit (?read=digit)")
+
+
 class ProtocolError(InputError):
     """A model-serving request (/v1, /v2) its protocol refuses: a field missing or of the wrong type."""
 

@@ -5,11 +5,15 @@ appear on the terminal.
 
     {"level": "INFO", "message": "POST /predict 200", "service": "digits", "request_id": "...",
      "correlation_id": "...", "cold_start": false, "method": "POST", "path": "/predict",
-     "status": 200, "latency_ms": 3.1, "digit": 7, "confidence": 0.998, "uncertain": false,
-     "model_version": "..."}
+     "status": 200, "latency_ms": 3.1, "number": "7", "digit": 7, "confidence": 0.998,
+     "uncertain": false, "model_version": "..."}
+
+(`digit` only when one digit was read; `confidence` and `uncertain` are the answer's
+top-level ones, for a number its least sure digit's.)
 
 Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, dimension `service`): `Requests` and
-`Latency` for every request; `Predictions` by `digit`; `Uncertain` for every answer the
+`Latency` for every request; `DigitsRead` (the digits in each number read); `Predictions`
+by `digit` for answers of one digit; `Uncertain` for every answer the
 model is not sure of; `Errors` by `status`; `ColdStart`.
 
 The request id is Lambda's own (so a line can be found from the invocation) or, outside
@@ -32,7 +36,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit
 from settings import settings
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-REPORTED = ("digit", "confidence", "uncertain", "instances", "model_version", "error")
+REPORTED = ("number", "digit", "confidence", "uncertain", "instances", "model_version", "error")
 
 
 class _CurrentStdout:
@@ -99,6 +103,8 @@ def record(line: dict) -> None:
         metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
     if line.get("uncertain"):
         metrics.add_metric(name="Uncertain", unit=MetricUnit.Count, value=1)
+    if "number" in line:
+        metrics.add_metric(name="DigitsRead", unit=MetricUnit.Count, value=len(line["number"]))
     metrics.flush_metrics()
     if "digit" in line:
         _one_metric("Predictions", "digit", str(line["digit"]), line["request_id"])

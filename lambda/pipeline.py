@@ -1,15 +1,19 @@
 """A request's way through the function: each stage once, in this order, called from here.
 
-    read -> decode -> preprocess -> predict -> judge
+    read -> decode -> segment -> preprocess -> predict -> choose -> judge
 
 * read: the body, refused past the size limit (reading.py; body_limits.py bounds how long it
   may take and the bytes all requests hold at once); a multipart form's file.
 * decode: the body into what the model's input is made of: a picture's pixels (decoding.py,
   the JSON forms through reading.py), or, for the model-serving protocols, their document's
-  batch of model inputs (serving.py), which need no preprocessing.
-* preprocess: a picture made MNIST-like (preprocessing.py).
-* predict: one batched model call (classifier.py).
-* judge: whether each answer is sure, by the card's rule (uncertainty.py).
+  batch of model inputs (serving.py), which need no preprocessing and stop at predict.
+* segment: the picture's ink, and the candidate digits a number may be made of
+  (segmentation.py); all the ink as one digit when the caller says it sends one digit, or
+  for the 28 x 28 `pixels` grid.
+* preprocess: each candidate made MNIST-like (preprocessing.py).
+* predict: one batched model call for all of them (classifier.py).
+* choose: which candidates the number is made of, left to right (segmentation.py).
+* judge: whether each digit read is sure, by the card's rule (uncertainty.py).
 
 Routes parse what is particular to their protocol, call `recognise` or `infer`, and shape
 the answer. The model and the running of CPU-bound stages beside the event loop are the two
@@ -32,6 +36,7 @@ import classifier
 import decoding
 import preprocessing
 import reading
+import segmentation
 import uncertainty
 from decoding import IMAGE_TYPES
 from input_errors import InvalidInput, UnsupportedFormat
@@ -88,20 +93,21 @@ async def read(request: Request, kind: str = JSON) -> bytes:
     return await reading.form_file(request.headers, body) if kind == MULTIPART else body
 
 
-def decode(kind: str, body: bytes, size: int) -> np.ndarray:
-    """A picture's pixels: an image file, `{"image": "<data URL or base64>"}` or `{"pixels": [[...]]}`."""
+def decode(kind: str, body: bytes, size: int) -> tuple[np.ndarray, bool]:
+    """A picture's pixels, and whether they are the one-digit grid: an image file,
+    `{"image": "<data URL or base64>"}`, or `{"pixels": [[...]]}` (the grid: one digit, as MNIST stores it)."""
     if kind != JSON:
-        return decoding.decode_image(body)
+        return decoding.decode_image(body), False
     document = reading.parse_json(body)
     if not isinstance(document, dict) or ("image" in document) == ("pixels" in document):
         raise InvalidInput('expected a JSON object with either "image" (a data URL or base64 image) '
                            f'or "pixels" ({size} x {size} numbers 0-255), not both')
     if "pixels" in document:
-        return reading.pixels(document["pixels"], size)
+        return reading.pixels(document["pixels"], size), True
     image = document["image"]
     if not isinstance(image, str):
         raise InvalidInput(f'"image" must be a string: a data URL or base64; got {reading.describe(image)}')
-    return decoding.decode_image(decoding.decode_base64_image(image))
+    return decoding.decode_image(decoding.decode_base64_image(image)), False
 
 
 def decode_inputs(body: bytes, read_document: Callable[[bytes], Inputs]) -> Inputs:
@@ -109,29 +115,59 @@ def decode_inputs(body: bytes, read_document: Callable[[bytes], Inputs]) -> Inpu
     return read_document(body)
 
 
-def preprocess(pixels: np.ndarray) -> np.ndarray:
-    return preprocessing.to_mnist(pixels)
+def segment(pixels: np.ndarray, one_digit: bool) -> segmentation.Found:
+    ink = preprocessing.ink_levels(pixels)
+    return segmentation.Found.one_digit(ink) if one_digit else segmentation.find(ink)
+
+
+def preprocess(found: segmentation.Found) -> np.ndarray:
+    """Every candidate digit, MNIST-like: float32 (candidates, size, size)."""
+    return np.stack([found.digit_image(candidate) for candidate in found.candidates])
 
 
 def predict(model: classifier.Classifier, batch: np.ndarray) -> np.ndarray:
     return model.predict(batch)
 
 
+def choose(found: segmentation.Found, probabilities: np.ndarray) -> list[int]:
+    """The indices in found.candidates of the digits read, left to right."""
+    index = {candidate: number for number, candidate in enumerate(found.candidates)}
+    return [index[candidate] for candidate in segmentation.choose(found, probabilities.max(axis=1).tolist())]
+
+
 @dataclass(frozen=True)
 class Answer:
-    """One picture's answer: the digit, its probability, all ten, and whether the model is sure."""
+    """One digit's answer: the digit, its probability, all ten, whether the model is sure, and
+    where it is in the picture ([x, y, width, height])."""
 
     digit: int
     confidence: float
     probabilities: list[float]
     judgement: uncertainty.Judgement
+    box: list[int]
 
 
-def judge(model: classifier.Classifier, probabilities: np.ndarray) -> Answer:
+@dataclass(frozen=True)
+class Reading:
+    """A picture's answer: its digits, left to right."""
+
+    digits: list[Answer]
+
+    @property
+    def number(self) -> str:
+        return "".join(str(answer.digit) for answer in self.digits)
+
+    @property
+    def least_sure(self) -> Answer:
+        """The digit with the lowest confidence (the first of equals)."""
+        return min(self.digits, key=lambda answer: answer.confidence)
+
+
+def judge(model: classifier.Classifier, probabilities: np.ndarray, box: list[int]) -> Answer:
     listed = probabilities.tolist()
     digit = int(probabilities.argmax())
     return Answer(digit=digit, confidence=listed[digit], probabilities=listed,
-                  judgement=uncertainty.judge(listed, model.uncertainty))
+                  judgement=uncertainty.judge(listed, model.uncertainty), box=box)
 
 
 # --- the two ways through -------------------------------------------------------------------------
@@ -146,16 +182,23 @@ def picture_kind(request: Request) -> str:
     return kind
 
 
-async def recognise(request: Request, model: classifier.Classifier) -> Answer:
-    """One picture, in any form POST /predict takes: read, then the CPU-bound stages off the loop."""
+async def recognise(request: Request, model: classifier.Classifier, *, one_digit: bool = False) -> Reading:
+    """One picture, in any form POST /predict takes: read, then the CPU-bound stages off the
+    loop. A number's digits, or with `one_digit` all the ink as one digit."""
     kind = picture_kind(request)
     body = await read(request, kind)
-    return await off_the_loop(request, _picture_stages, model, kind, body)
+    return await off_the_loop(request, picture_stages, model, kind, body, one_digit)
 
 
-def _picture_stages(model: classifier.Classifier, kind: str, body: bytes) -> Answer:
-    digit = preprocess(decode(kind, body, model.size))
-    return judge(model, predict(model, digit[np.newaxis])[0])
+def picture_stages(model: classifier.Classifier, kind: str, body: bytes, one_digit: bool) -> Reading:
+    """The CPU-bound stages of a picture, from its body (of media type `kind`) to its reading."""
+    pixels, grid = decode(kind, body, model.size)
+    found = segment(pixels, one_digit or grid)
+    probabilities = predict(model, preprocess(found))
+    digits = []
+    for index in choose(found, probabilities):
+        digits.append(judge(model, probabilities[index], found.box(found.candidates[index])))
+    return Reading(digits)
 
 
 async def infer(request: Request, model: classifier.Classifier,

@@ -87,7 +87,12 @@ def to_mnist(pixels: np.ndarray) -> np.ndarray:
 
     Raises BlankImageError when no ink is found, ValueError for arrays of another shape.
     """
-    ink = ink_levels(pixels)
+    return digit_image(ink_levels(pixels))
+
+
+def digit_image(ink: Ink) -> np.ndarray:
+    """Steps 3-7 on ink already found: its box, pooling, thickening, scaling and centring.
+    segmentation.py calls it with the ink of one digit of a number."""
     top, bottom, left, right = ink_box(ink)
     crop = ink.levels[top:bottom + 1, left:right + 1]
     brightest = int(crop.max())

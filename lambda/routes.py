@@ -4,14 +4,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Literal
 
+from fastapi import APIRouter, Query, Request
+
+import segmentation
 from decoding import IMAGE_TYPES
 from errors import responses
 from input_errors import megabytes
 from pipeline import JSON, MULTIPART, Model, recognise
 from schemas import (
     Alternative,
+    DigitRead,
     Health,
     ImageRequest,
     ModelCard,
@@ -22,6 +26,7 @@ from schemas import (
 from settings import settings
 
 router = APIRouter()
+Reading = Literal["number", "digit"]
 LIMIT = megabytes(settings.max_body_bytes)
 
 
@@ -36,7 +41,7 @@ def _binary() -> dict:
 PREDICT_BODY = {
     "requestBody": {
         "required": True,
-        "description": f"One picture of a digit, in any of these forms (at most {LIMIT}).",
+        "description": f"One picture of a number or a digit, in any of these forms (at most {LIMIT}).",
         "content": {
             MULTIPART: {"schema": _inline(UploadRequest)},
             **{kind: {"schema": _binary()} for kind in IMAGE_TYPES},
@@ -47,30 +52,48 @@ PREDICT_BODY = {
 
 
 @router.post("/predict", response_model=Prediction, response_model_exclude_none=True, openapi_extra=PREDICT_BODY,
-             responses=responses(400, 408, 413, 415, 422, 503), summary="Recognise the digit in one picture")
-async def predict(request: Request, model: Model) -> Prediction:
+             responses=responses(400, 408, 413, 415, 422, 503), summary="Read the number (or the digit) in one picture")
+async def predict(request: Request, model: Model, read: Annotated[Reading, Query(
+        description="`number` (the default): the digits of a number, left to right, up to "
+                    f"{segmentation.MAX_DIGITS}; `digit`: all the ink as one digit")] = "number") -> Prediction:
     """Send the picture as a multipart upload (field `file`), as a raw image body
     (`Content-Type: image/png`, `image/jpeg`, `image/webp`, `image/bmp` or `image/gif`, the
     first frame), or as JSON: `{"image": "<data URL or base64>"}` or
-    `{"pixels": [[28 numbers 0-255] x 28]}` (white digit on black).
+    `{"pixels": [[28 numbers 0-255] x 28]}` (white digit on black: always one digit).
 
     Any drawing works: dark on light or light on dark, transparent canvas, any size and
-    position; it is made MNIST-like (cropped, scaled into 20x20, centred by mass) first.
+    position. The ink is split into digits, read left to right (`number`, and `digits` with
+    each one's box); each digit is made MNIST-like (cropped, scaled into 20x20, centred by
+    mass) and all go through the model in one batch. More than 12 digits is refused (422).
 
     Every answer says whether the model is sure (`uncertain`), by the rule in its card; when
     it is not, `alternatives` lists the digits it may be.
     """
-    answer = await recognise(request, model)
-    judgement = answer.judgement
-    request.state.digit = answer.digit
-    request.state.confidence = round(answer.confidence, 4)
-    request.state.uncertain = judgement.uncertain
+    reading = await recognise(request, model, one_digit=read == "digit")
+    digits = [DigitRead(digit=answer.digit, confidence=answer.confidence, probabilities=answer.probabilities,
+                        uncertain=answer.judgement.uncertain, alternatives=_alternatives(answer.judgement),
+                        box=answer.box) for answer in reading.digits]
+    shown = reading.least_sure
+    several = len(digits) > 1
+    uncertain = shown.judgement.uncertain or several
+    if not several:
+        request.state.digit = shown.digit
+    request.state.number = reading.number
+    request.state.confidence = round(shown.confidence, 4)
+    request.state.uncertain = uncertain
     request.state.model_version = model.version
-    # Only an uncertain judgement names alternatives; a sure one leaves the field out.
-    alternatives = [Alternative(digit=index, probability=probability)
-                    for index, probability in judgement.alternatives] or None
-    return Prediction(digit=answer.digit, confidence=answer.confidence, probabilities=answer.probabilities,
-                      uncertain=judgement.uncertain, alternatives=alternatives, model_version=model.version)
+    # Several digits make the one-digit answer unsure: it names the least sure digit and its alternatives.
+    alternatives = _alternatives(shown.judgement) or ([Alternative(digit=shown.digit, probability=shown.confidence)]
+                                                      if several else None)
+    return Prediction(digit=shown.digit, confidence=shown.confidence, probabilities=shown.probabilities,
+                      uncertain=uncertain, alternatives=alternatives, number=reading.number, digits=digits,
+                      model_version=model.version)
+
+
+def _alternatives(judgement) -> list[Alternative] | None:
+    """Only an uncertain judgement names alternatives; a sure one leaves the field out."""
+    return [Alternative(digit=index, probability=probability)
+            for index, probability in judgement.alternatives] or None
 
 
 @router.get("/health", response_model=Health, summary="Is the function up, and with which model")

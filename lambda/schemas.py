@@ -59,22 +59,63 @@ class Alternative(BaseModel):
     probability: float = Field(ge=0, le=1, description="its probability", examples=[0.55])
 
 
-class Prediction(BaseModel):
-    digit: int = Field(ge=0, le=CLASSES - 1, description="the most probable digit", examples=[7])
-    confidence: float = Field(ge=0, le=1, description="its probability (calibrated on the validation digits, so "
-                                                      "that it means what it says)", examples=[0.998])
+_UNCERTAIN = (f"true when the model is not sure: `confidence` is below the model card's threshold "
+              f"(`uncertainty.threshold`, {UNCERTAINTY.threshold:g} for this model)")
+_ALTERNATIVES = (f"only when `uncertain`: the digits it may be, likeliest first (the first is `digit`): those "
+                 f"with a probability of at least {UNCERTAINTY.alternatives_min_probability:g}, at most "
+                 f"{UNCERTAINTY.max_alternatives} (the card's `uncertainty.alternatives_min_probability` and "
+                 "`max_alternatives`), and always at least the likeliest one")
+_CONFIDENCE = "its probability (calibrated on the validation digits, so that it means what it says)"
+
+
+class DigitRead(BaseModel):
+    """One digit of the number, as the model read it, and where it is in the picture."""
+
+    digit: int = Field(ge=0, le=CLASSES - 1, description="the most probable digit", examples=[2])
+    confidence: float = Field(ge=0, le=1, description=_CONFIDENCE, examples=[0.999])
     probabilities: list[float] = Field(min_length=CLASSES, max_length=CLASSES,
                                        description=f"probability of each digit {DIGITS}, summing to 1")
-    uncertain: bool = Field(description=f"true when the model is not sure: `confidence` is below the model "
-                                        f"card's threshold (`uncertainty.threshold`, {UNCERTAINTY.threshold:g} "
-                                        "for this model)", examples=[False])
+    uncertain: bool = Field(description=_UNCERTAIN, examples=[False])
+    alternatives: list[Alternative] | None = Field(default=None, min_length=1, max_length=CLASSES,
+                                                   description=_ALTERNATIVES)
+    box: list[int] = Field(min_length=4, max_length=4, examples=[[12, 30, 96, 140]],
+                           description="where the digit's ink is: [x, y, width, height] in pixels of the picture "
+                                       "as sent (upright, after its EXIF orientation), x and y from the top left")
+
+
+_EXAMPLE_DIGITS = [
+    {"digit": digit, "confidence": 0.999, "uncertain": False, "box": box,
+     "probabilities": [0.999 if index == digit else 0.000111 for index in range(10)]}
+    for digit, box in ((2, [12, 30, 96, 140]), (0, [120, 26, 90, 150]), (2, [226, 40, 84, 128]),
+                       (4, [330, 28, 92, 146]))]
+
+
+class Prediction(BaseModel):
+    """The picture read as a number (`number`, `digits`); the one-digit fields answer "which digit
+    is this?", as they always have."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "digit": 2, "confidence": 0.999, "probabilities": _EXAMPLE_DIGITS[0]["probabilities"], "uncertain": True,
+        "alternatives": [{"digit": 2, "probability": 0.999}], "number": "2024", "digits": _EXAMPLE_DIGITS,
+        "model_version": "20261121-095000-1a2b3c4d"}]})
+
+    digit: int = Field(ge=0, le=CLASSES - 1, examples=[7], description=(
+        "the most probable digit. With several digits there is no one digit: this, `confidence`, "
+        "`probabilities` and `alternatives` are the least sure digit's, and `uncertain` is true, so a client "
+        "that reads only these says \"not sure\" rather than a wrong digit; read `number` and `digits`"))
+    confidence: float = Field(ge=0, le=1, description=_CONFIDENCE, examples=[0.998])
+    probabilities: list[float] = Field(min_length=CLASSES, max_length=CLASSES,
+                                       description=f"probability of each digit {DIGITS}, summing to 1")
+    uncertain: bool = Field(examples=[False], description=(
+        f"{_UNCERTAIN}; true also when the picture holds several digits (see `digit`). Whether the number "
+        "is sure: every entry of `digits` is not `uncertain`"))
     alternatives: list[Alternative] | None = Field(
-        default=None, min_length=1, max_length=CLASSES,
-        description=f"only when `uncertain`: the digits it may be, likeliest first (the first is `digit`): those "
-                    f"with a probability of at least {UNCERTAINTY.alternatives_min_probability:g}, at most "
-                    f"{UNCERTAINTY.max_alternatives} (the card's `uncertainty.alternatives_min_probability` and "
-                    "`max_alternatives`), and always at least the likeliest one",
+        default=None, min_length=1, max_length=CLASSES, description=_ALTERNATIVES,
         examples=[[{"digit": 4, "probability": 0.55}, {"digit": 9, "probability": 0.4}]])
+    number: str = Field(pattern=r"^[0-9]{1,12}$", examples=["2024"],
+                        description="the digits read, left to right (one digit: that digit)")
+    digits: list[DigitRead] = Field(min_length=1, max_length=12,
+                                    description="each digit read, left to right, with its box in the picture")
     model_version: str = Field(description="the model card's version", examples=["20261121-095000-1a2b3c4d"])
 
 

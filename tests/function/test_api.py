@@ -21,12 +21,20 @@ CANVAS_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", 
 def assert_prediction(response, digit: int, version: str) -> dict:
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) - {"alternatives"} == {"digit", "confidence", "probabilities", "uncertain", "model_version"}
+    assert set(body) - {"alternatives"} == {"digit", "confidence", "probabilities", "uncertain", "number", "digits",
+                                            "model_version"}
     assert ("alternatives" in body) is body["uncertain"]
     assert body["digit"] == digit
     assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-4
     assert body["confidence"] == max(body["probabilities"]) == body["probabilities"][digit]
     assert body["model_version"] == version
+    # One digit: the number is that digit, and its one entry repeats the answer with where it is.
+    assert body["number"] == str(digit)
+    [entry] = body["digits"]
+    assert {key: entry[key] for key in entry if key != "box"} == {
+        key: body[key] for key in ("digit", "confidence", "probabilities", "uncertain", "alternatives") if key in body}
+    x, y, width, height = entry["box"]
+    assert x >= 0 and y >= 0 and width > 0 and height > 0
     return body
 
 

@@ -144,7 +144,7 @@ def test_an_unexpected_error_is_a_json_500_with_id_cors_and_one_log_line(client,
     def broken(pixels):
         raise RuntimeError("simulated fault\nwith a second line")
 
-    monkeypatch.setattr(preprocessing, "to_mnist", broken)
+    monkeypatch.setattr(preprocessing, "digit_image", broken)
     capsys.readouterr()
     response = client.post(PREDICT, content=seven_png,
                            headers={"Content-Type": "image/png", "Origin": "null", "X-Request-Id": "boom-1"})

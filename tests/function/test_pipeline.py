@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.events import call_handler
 
-STAGES = ("read", "decode", "decode_inputs", "preprocess", "predict", "judge")
+STAGES = ("read", "decode", "decode_inputs", "segment", "preprocess", "predict", "choose", "judge")
 
 
 def traced_stages(request) -> list[tuple[str, str]]:
@@ -38,12 +38,12 @@ def traced_stages(request) -> list[tuple[str, str]]:
     return entered
 
 
-def test_a_picture_enters_read_decode_preprocess_predict_judge_once_each(classifier, seven_png):
+def test_a_picture_enters_read_decode_segment_preprocess_predict_choose_judge_once_each(classifier, seven_png):
     answers = []
     stages = traced_stages(lambda: answers.append(call_handler("/predict", seven_png, {"content-type": "image/png"})))
     assert answers[0][0] == 200 and answers[0][1]["digit"] == 7
-    assert [stage for stage, _ in stages] == ["read", "decode", "preprocess", "predict", "judge"]
-    assert {caller for _, caller in stages} <= {"recognise", "_picture_stages"}
+    assert [stage for stage, _ in stages] == ["read", "decode", "segment", "preprocess", "predict", "choose", "judge"]
+    assert {caller for _, caller in stages} <= {"recognise", "picture_stages"}
 
 
 @pytest.mark.parametrize("path", ["/v2/models/digits/infer", "/v1/models/digits:predict"])

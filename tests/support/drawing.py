@@ -131,3 +131,31 @@ def enlarged(digit: int, side: int, mode: str = "white-on-black") -> np.ndarray:
 
     return np.asarray(Image.fromarray(canvas(digit, width=512, height=512, stroke=40, mode=mode))
                       .resize((side, side), Image.Resampling.BILINEAR))
+
+
+def number_canvas(text: str, *, height: int = 200, size: float = 120, gap: float = 30, stroke: float = 14,
+                  margin: float = 30, mode: str = "black-on-white", aspect: float = 0.6,
+                  tops: list[float] | None = None, sizes: list[float] | None = None) -> np.ndarray:
+    """A number written with the same hand as `canvas` draws a digit: its digits side by side,
+    `gap` pixels between their boxes (negative: overlapping), each `size` tall (or its own of
+    `sizes`) at its own top (`tops`, default centred). The picture is as wide as they need."""
+    sizes = sizes or [size] * len(text)
+    tops = tops or [(height - digit_size) / 2 for digit_size in sizes]
+    lefts, left = [], margin
+    for digit_size in sizes:
+        lefts.append(left)
+        left += digit_size * aspect + gap
+    width = int(left - gap + margin)
+    ink = np.zeros((height, width))
+    for character, digit_left, digit_top, digit_size in zip(text, lefts, tops, sizes, strict=True):
+        np.maximum(ink, coverage(width, height, int(character), left=digit_left, top=digit_top, size=digit_size,
+                                 stroke=stroke, aspect=aspect), out=ink)
+    level = np.rint(ink * 255).astype(np.uint8)
+    if mode == "white-on-black":
+        return level
+    if mode == "black-on-white":
+        return np.repeat((255 - level)[:, :, None], 3, axis=2)
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    rgba[:, :, 3] = level
+    rgba[level == 0] = 0
+    return rgba

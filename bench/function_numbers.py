@@ -1,0 +1,160 @@
+"""Whole numbers read by the function, and what reading them costs, in one run.
+
+    .venv/bin/python bench/function_numbers.py [--numbers 1000] [--singles 10000] [--seed 7]
+
+1. Numbers written with MNIST's test digits (tests/support/written_numbers.py): 2-5 digits,
+   each its own size and height on the line, all thickened alike, in three kinds: apart,
+   close (gaps of 2-6 % of the line's height) and touching (overlapping by up to a tenth
+   of it). Each sent as a PNG through the function's stages (decode, segment, preprocess,
+   predict, choose, judge), per kind:
+   - whole number right: every digit read, in order, nothing more;
+   - split right: one digit read per placed digit, each read digit's box centred on its own;
+   - ceiling: every digit read right when each is sent alone (the model's own bound on the
+     whole-number figure: a perfect split cannot beat it).
+2. Single digits: MNIST test digits written the same way, alone: read as one digit (no split),
+   and among them those whose ink is in several pieces (broken strokes); the drawn hard cases
+   (tests/support/hard_cases.py) read right as one digit.
+3. Cost: the warm time of a request's CPU stages (PNG in, answer out; median of repeats),
+   a single digit read as a number against the same picture read as one digit (the function
+   before numbers, which read all ink as one digit), and numbers of 2-5 touching digits
+   against that single digit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+
+import numpy as np
+from PIL import Image
+
+import classifier
+import pipeline
+import preprocessing
+import segmentation
+from input_errors import TooManyDigits
+from model.data import load_mnist
+from tests.support import hard_cases
+from tests.support.hard_cases import HARD_CASES
+from tests.support.written_numbers import GAPS, single_digit, written_number
+
+GOALS = {"apart": (0.98, 0.995), "close": (0.98, 0.995), "touching": (0.90, 0.95)}  # whole, split
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def read(model: classifier.Classifier, body: bytes, one_digit: bool = False) -> pipeline.Reading:
+    return pipeline.picture_stages(model, "image/png", body, one_digit)
+
+
+def split_right(reading: pipeline.Reading, spans: list[tuple[int, int]]) -> bool:
+    if len(reading.digits) != len(spans):
+        return False
+    return all(left <= answer.box[0] + answer.box[2] / 2 < right
+               for answer, (left, right) in zip(reading.digits, spans, strict=True))
+
+
+def alone(model: classifier.Classifier, number) -> str:
+    """Each placed digit read on a picture of its own, as one digit."""
+    images = [preprocessing.to_mnist(picture) for picture in number.alone]
+    return "".join(str(int(index)) for index in model.predict(np.stack(images)).argmax(axis=1))
+
+
+def numbers_table(model, mnist, count: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    print(f"Numbers of 2-5 MNIST test digits, {count:,} of each kind (seed {seed}), model {model.version}")
+    print(f"  {'kind':10s}{'whole right':>13s}{'goal':>7s}{'split right':>13s}{'goal':>7s}{'ceiling':>10s}"
+          f"{'digits/number':>15s}")
+    for kind in GAPS:
+        whole = split = ceiling = digits = 0
+        for _ in range(count):
+            indices = rng.choice(len(mnist.x_test), int(rng.integers(2, 6)), replace=False)
+            number = written_number(rng, indices, mnist.x_test, mnist.y_test, kind)
+            try:
+                reading = read(model, png(number.picture))
+            except TooManyDigits:
+                continue
+            whole += reading.number == number.text
+            split += split_right(reading, number.spans)
+            ceiling += alone(model, number) == number.text
+            digits += len(number.text)
+        whole_goal, split_goal = GOALS[kind]
+        print(f"  {kind:10s}{whole / count:12.1%} {whole_goal:6.1%}{split / count:12.1%} {split_goal:6.1%}"
+              f"{ceiling / count:10.1%}{digits / count:15.2f}")
+
+
+def singles_table(model, mnist, count: int, seed: int) -> None:
+    rng = np.random.default_rng(seed + 1)
+    one = right = broken = broken_one = 0
+    for index in range(count):
+        picture = single_digit(rng, index, mnist.x_test)
+        reading = read(model, png(picture))
+        is_one = len(reading.digits) == 1
+        one += is_one
+        right += reading.number == str(int(mnist.y_test[index]))
+        ink = preprocessing.ink_levels(picture)
+        grid, _ = segmentation.grid_of(ink)
+        if len(segmentation.boxes(segmentation.pieces(grid))) > 1:
+            broken += 1
+            broken_one += is_one
+    print(f"\nSingle MNIST test digits written alone ({count:,})")
+    print(f"  {'read as one digit (goal 99.5 %)':46s}{one / count:9.2%}")
+    print(f"  {'  of which in several pieces (broken strokes)':46s}{broken_one:>6,} of {broken:,}")
+    print(f"  {'read right':46s}{right / count:9.2%}")
+    total = correct = 0
+    for case in HARD_CASES:
+        for digit, picture in enumerate(hard_cases.pictures(case)):
+            total += 1
+            correct += read(model, png(picture)).number == str(digit)
+    print(f"  {'drawn hard cases read right, as one digit':46s}{correct:>6} of {total}")
+
+
+def timed(model, body: bytes, one_digit: bool, repeats: int) -> float:
+    read(model, body, one_digit)  # warm
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        read(model, body, one_digit)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def cost_table(model, mnist, seed: int, repeats: int) -> None:
+    rng = np.random.default_rng(seed + 2)
+    singles = [png(single_digit(rng, index, mnist.x_test)) for index in range(20)]
+    baseline = statistics.median(timed(model, body, True, repeats) for body in singles)
+    as_number = statistics.median(timed(model, body, False, repeats) for body in singles)
+    print(f"\nCost of a request's CPU stages, warm (median of {repeats} repeats, median over 20 pictures each)")
+    print(f"  {'what':46s}{'ms':>8s}{'x single digit':>16s}{'goal':>8s}")
+    print(f"  {'single digit, read as one digit (before)':46s}{baseline * 1000:8.2f}{1:16.2f}")
+    print(f"  {'single digit, read as a number':46s}{as_number * 1000:8.2f}{as_number / baseline:16.2f}{'1.10':>8s}")
+    for length in (2, 3, 4, 5):
+        bodies = [png(written_number(rng, rng.choice(len(mnist.x_test), length, replace=False), mnist.x_test,
+                                     mnist.y_test, "touching").picture) for _ in range(10)]
+        spent = statistics.median(timed(model, body, False, repeats) for body in bodies)
+        goal = "10" if length == 5 else ""
+        print(f"  {f'{length} touching digits':46s}{spent * 1000:8.2f}{spent / baseline:16.2f}{goal:>8s}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--numbers", type=int, default=1000, help="numbers of each kind")
+    parser.add_argument("--singles", type=int, default=10_000, help="single digits (at most 10,000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=30)
+    options = parser.parse_args()
+    model = classifier.load()
+    mnist = load_mnist(allow_download=False)
+    numbers_table(model, mnist, options.numbers, options.seed)
+    singles_table(model, mnist, min(options.singles, len(mnist.x_test)), options.seed)
+    cost_table(model, mnist, options.seed, options.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,500 @@
+"""Finding the digits of a written number: which ink belongs to which digit, left to right.
+
+    found = segmentation.find(ink)                    # ink: preprocessing.ink_levels(pixels)
+    images = [found.digit_image(candidate) for candidate in found.candidates]
+    probabilities = model.predict(np.stack(images))   # one batch: every candidate at once
+    reading = segmentation.choose(found, probabilities.max(axis=1).tolist())
+
+`find` is geometry on exact integers, so the page's JavaScript (web/js/segmentation.js)
+makes the same pieces and candidates, held to the same test vectors (tests/vectors/numbers/);
+`choose` is a small dynamic programme over the model's answers, the same on both sides.
+
+1. grid: the picture's strong ink (at least preprocessing.INK_THRESHOLD) in the window where
+   the picture differs from its paper, pooled (any ink in a block) to at most GRID_SIDE
+   cells a side, so a big photo costs no more than a canvas from here on;
+2. pieces: the grid's 8-connected pieces of ink, from the runs of ink on each row, joined
+   where runs on consecutive rows touch;
+3. marks: a piece under MARK_AREA of the largest's area or MARK_HEIGHT of the tallest's
+   height (a dot, a speck, a stray tick) is never a digit alone: it joins the part nearest it;
+4. parts: pieces whose columns overlap by at least half of the narrower one's width are one
+   part (the detached bar of a 5, the two strokes of a 4, a 7's crossbar);
+5. cuts: a part at least SPLIT_RATIO times as wide as it is tall may be digits that touch
+   or cross. Its candidate cuts start at the columns where it holds least ink (local minima
+   of the ink in three columns, at least MIN_PIECE of its height from either side and from
+   each other, the emptiest first, at most CUTS_PER_HEIGHT per height of width) and follow
+   the gap between strokes from its top row to its bottom one (`cut_paths`);
+6. candidates: the slices (parts, cut along their paths) in order from left to right; a
+   candidate digit is a run of 1 to MAX_SLICES_PER_DIGIT consecutive slices, or a whole part;
+7. choose: the model reads every candidate in one batch; the reading kept maximises the sum
+   over its digits of log(top probability), each digit less DIGIT_PENALTY and WIDE_PENALTY
+   for each unit of width over height beyond WIDE (two digits read as one are wide), each
+   cut it makes less CUT_FIRST for the first stroke it crosses and CUT_PENALTY for each
+   other (a neck where two digits touch is one stroke; a loop is two), and each gap it
+   joins inside one digit less GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap. The
+   calibrated probabilities are what make candidates of any shape comparable.
+
+The weights were chosen on numbers written with MNIST's test digits (bench/function_numbers.py):
+single digits must stay whole first, then numbers with gaps split right, then touching ones.
+
+A reading of all the ink as one digit reads it exactly as a single digit always was read
+(preprocessing.to_mnist on the whole ink), so a drawing of one digit answers as it did.
+
+Cost: steps 1-2 are linear in the grid's cells; a picture with more than MAX_PARTS parts is
+refused before any model call; there are at most MAX_SLICES slices, so at most MAX_SLICES x
+MAX_SLICES_PER_DIGIT candidates (plus the whole parts), each a small crop.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+import preprocessing
+from input_errors import BlankImageError, TooManyDigits
+from preprocessing import INK_THRESHOLD, Ink, least_level
+
+MAX_DIGITS = 12  # digits in one number; more is refused (422)
+MAX_PARTS = 2 * MAX_DIGITS  # separate parts before any model call (a broken digit has two)
+MAX_SLICES = 4 * MAX_DIGITS  # slices after cutting: bounds the candidates
+MAX_SLICES_PER_DIGIT = 5
+GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
+MARK_AREA = 1 / 25  # of the largest piece's area
+MARK_HEIGHT = 0.4  # of the tallest piece's height
+SPLIT_RATIO = 0.9  # a part at least this much wider than tall may hold more than one digit
+MIN_PIECE = 0.15  # of the part's height: the narrowest slice a cut may leave
+CUTS_PER_HEIGHT = 3  # candidate cuts per height of a part's width, at most
+# The reading's score (step 7), in units of log-probability.
+DIGIT_PENALTY = 0.5
+WIDE = 1.0
+WIDE_PENALTY = 4.0
+CUT_FIRST = 0.6
+CUT_PENALTY = 1.2
+GAP_PENALTY = 0.5
+GAP_WIDTH_PENALTY = 20.0
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A part, or the piece of it between two cut paths: its cells on the grid, in its box
+    (`bottom` and `right` exclusive)."""
+
+    part: int
+    top: int
+    bottom: int
+    left: int
+    right: int
+    cells: np.ndarray | None  # bool (bottom - top, right - left); None: all of its part's cells in the box
+    crossed: int  # strokes the path on its left cuts through; 0 at a part's start
+
+
+@dataclass
+class Found:
+    """What `find` found: the ink, its pieces on the grid, and the candidate digits."""
+
+    ink: Ink
+    factor: int  # grid cell = factor x factor pixels of the ink's window
+    grid_shape: tuple[int, int]
+    runs: Runs
+    parts: list[list[int]]  # the pieces of each part, marks included
+    slices: list[Slice]
+    candidates: list[tuple[int, int]]  # (first slice, last slice), inclusive
+
+    @classmethod
+    def one_digit(cls, ink: Ink) -> Found:
+        """All the ink as one digit: one slice, one candidate, the whole."""
+        height, width = ink.levels.shape
+        nothing = np.zeros(0, dtype=np.int64)
+        return cls(ink, 1, (height, width), Runs(nothing, nothing, nothing, nothing, 0), [[0]],
+                   [Slice(0, 0, height, 0, width, None, 0)], [(0, 0)])
+
+    @functools.cached_property
+    def labels(self) -> np.ndarray:
+        """int32 grid: the piece of each cell, -1 where there is no ink; made when a candidate
+        other than the whole needs its cells."""
+        return labels_of(self.runs, self.grid_shape)
+
+    @property
+    def whole(self) -> tuple[int, int]:
+        return 0, len(self.slices) - 1
+
+    def is_cut(self, boundary: int) -> bool:
+        """Whether slices boundary - 1 and boundary are two sides of one cut."""
+        return self.slices[boundary - 1].part == self.slices[boundary].part
+
+    def aspect(self, candidate: tuple[int, int]) -> float:
+        """Width over height of the candidate's cells on the grid."""
+        chosen = self.slices[candidate[0]:candidate[1] + 1]
+        height = max(piece.bottom for piece in chosen) - min(piece.top for piece in chosen)
+        return (max(piece.right for piece in chosen) - min(piece.left for piece in chosen)) / height
+
+    def boundary_cost(self, boundary: int) -> float:
+        """What it costs to end a digit at slice `boundary` - 1 and start one at `boundary`:
+        nothing between two parts, and for a cut, by the strokes it cuts through."""
+        if boundary == 0 or not self.is_cut(boundary):
+            return 0.0
+        crossed = self.slices[boundary].crossed
+        return CUT_FIRST * min(crossed, 1) + CUT_PENALTY * max(0, crossed - 1)
+
+    def join_cost(self, candidate: tuple[int, int]) -> float:
+        """What it costs to read slices from different parts as one digit: by the gap between them."""
+        cost = 0.0
+        for boundary in range(candidate[0] + 1, candidate[1] + 1):
+            if not self.is_cut(boundary):
+                before, after = self.slices[boundary - 1], self.slices[boundary]
+                gap = max(0, after.left - before.right)
+                height = max(before.bottom - before.top, after.bottom - after.top)
+                cost += GAP_PENALTY + GAP_WIDTH_PENALTY * gap / height
+        return cost
+
+    def cells(self, candidate: tuple[int, int]) -> tuple[np.ndarray, int, int]:
+        """The candidate's cells on the grid, in their box: (mask, top row, left column)."""
+        chosen = self.slices[candidate[0]:candidate[1] + 1]
+        top, left = min(piece.top for piece in chosen), min(piece.left for piece in chosen)
+        bottom, right = max(piece.bottom for piece in chosen), max(piece.right for piece in chosen)
+        mask = np.zeros((bottom - top, right - left), dtype=bool)
+        for piece in chosen:
+            cells = piece.cells
+            if cells is None:
+                labels = self.labels[piece.top:piece.bottom, piece.left:piece.right]
+                cells = np.isin(labels, self.parts[piece.part])
+            mask[piece.top - top:piece.bottom - top, piece.left - left:piece.right - left] |= cells
+        return mask, top, left
+
+    def candidate_ink(self, candidate: tuple[int, int]) -> Ink:
+        """The ink of one candidate digit: its cells' pixels with the faint rim next to them."""
+        if candidate == self.whole:
+            return self.ink
+        levels, factor = self.ink.levels, self.factor
+        cells, row, column = self.cells(candidate)
+        top, left = row * factor, column * factor
+        bottom = min(top + cells.shape[0] * factor, levels.shape[0])
+        right = min(left + cells.shape[1] * factor, levels.shape[1])
+        mask = cells if factor == 1 else np.repeat(np.repeat(cells, factor, axis=0), factor, axis=1)
+        mask = mask[:bottom - top, :right - left]
+        # Grown by one pixel: the antialiased rim, below the threshold, belongs to its stroke.
+        top_, bottom_ = max(top - 1, 0), min(bottom + 1, levels.shape[0])
+        left_, right_ = max(left - 1, 0), min(right + 1, levels.shape[1])
+        grown = np.zeros((bottom_ - top_, right_ - left_), dtype=bool)
+        grown[top - top_:top - top_ + mask.shape[0], left - left_:left - left_ + mask.shape[1]] = mask
+        grown = preprocessing.dilate(grown, 1)[1:-1, 1:-1]
+        window = levels[top_:bottom_, left_:right_]
+        return Ink(np.where(grown, window, 0), self.ink.span, self.ink.top + top_, self.ink.left + left_)
+
+    def digit_image(self, candidate: tuple[int, int]) -> np.ndarray:
+        return preprocessing.digit_image(self.candidate_ink(candidate))
+
+    def box(self, candidate: tuple[int, int]) -> list[int]:
+        """[x, y, width, height] of the candidate's ink in the picture."""
+        ink = self.candidate_ink(candidate)
+        top, bottom, left, right = preprocessing.ink_box(ink)
+        return [int(ink.left + left), int(ink.top + top), int(right - left + 1), int(bottom - top + 1)]
+
+
+# --- 1-2: the grid and its pieces ------------------------------------------------------------------
+
+
+def grid_of(ink: Ink) -> tuple[np.ndarray, int]:
+    """Strong ink, pooled (any ink in a block) to at most GRID_SIDE a side, and the factor."""
+    strong = ink.levels >= least_level(INK_THRESHOLD, ink.span)
+    factor = math.ceil(max(strong.shape) / GRID_SIDE)
+    if factor > 1:
+        strong = preprocessing.pool(strong.view(np.uint8), factor, "max") > 0
+    return strong, factor
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The runs of ink on each row of the grid, row by row, left to right, and their pieces."""
+
+    rows: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray  # exclusive
+    piece: np.ndarray  # the piece of each run, numbered in the order of each piece's first run
+    count: int  # pieces
+
+
+def runs(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, start, end) of each run of ink, row by row, left to right; `end` exclusive."""
+    height, width = grid.shape
+    padded = np.zeros((height, width + 1), dtype=np.int8)  # a blank column ends each row's last run
+    padded[:, 1:] = grid
+    # Changes of ink along the rows read as one line (the blank column separates them): every
+    # run is a start then an end.
+    changes = np.flatnonzero(np.diff(padded.ravel(), append=0))
+    starts, ends = changes[0::2], changes[1::2]
+    stride = width + 1
+    rows, columns = np.divmod(starts, stride)
+    return rows, columns, ends - rows * stride
+
+
+def pieces(grid: np.ndarray) -> Runs:
+    """The grid's 8-connected pieces, as the runs that make them."""
+    rows, starts, ends = runs(grid)
+    count = len(rows)
+    if count == 0:
+        return Runs(rows, starts, ends, rows, 0)
+    # Run a (row r) touches run b (row r + 1) when b starts at most at a's end and ends after
+    # a's start (8-connected). Runs are in row order, so b's are a contiguous range for each a.
+    stride = grid.shape[1] + 2
+    start_keys, end_keys = rows * stride + starts, rows * stride + ends
+    first = np.searchsorted(end_keys, (rows + 1) * stride + starts, side="left")
+    after = np.searchsorted(start_keys, (rows + 1) * stride + ends, side="right")
+    touching = np.maximum(after - first, 0)
+    above = np.repeat(np.arange(count), touching)
+    below = np.repeat(first - np.cumsum(touching) + touching, touching) + np.arange(touching.sum())
+    root = np.arange(count)
+    while True:  # hook each edge's larger root under its smaller one, then flatten
+        low = np.minimum(root[above], root[below])
+        hooked = root.copy()
+        np.minimum.at(hooked, root[above], low)
+        np.minimum.at(hooked, root[below], low)
+        while True:
+            flattened = hooked[hooked]
+            if np.array_equal(flattened, hooked):
+                break
+            hooked = flattened
+        if np.array_equal(hooked, root):
+            break
+        root = hooked
+    is_root = root == np.arange(count)  # each piece's root is its first run
+    numbers = np.cumsum(is_root) - 1
+    return Runs(rows, starts, ends, numbers[root], int(numbers[-1]) + 1)
+
+
+def labels_of(found: Runs, shape: tuple[int, int]) -> np.ndarray:
+    """int32 grid: the piece of each cell, -1 where there is no ink."""
+    labels = np.full(shape, -1, dtype=np.int32)
+    lengths = found.ends - found.starts
+    cells = np.repeat(np.arange(len(lengths)), lengths)
+    columns = np.repeat(found.starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    labels[found.rows[cells], columns] = found.piece[cells]
+    return labels
+
+
+@dataclass(frozen=True)
+class Box:
+    top: int
+    bottom: int  # inclusive
+    left: int
+    right: int  # inclusive
+    area: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left + 1
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top + 1
+
+
+def boxes(found: Runs) -> list[Box]:
+    """Each piece's box and area, from its runs."""
+    count = found.count
+    if count == 1:
+        return [Box(int(found.rows[0]), int(found.rows[-1]), int(found.starts.min()), int(found.ends.max()) - 1,
+                    int((found.ends - found.starts).sum()))]
+    top, left = np.full(count, np.iinfo(np.int64).max), np.full(count, np.iinfo(np.int64).max)
+    bottom, right = np.full(count, -1), np.full(count, -1)
+    np.minimum.at(top, found.piece, found.rows)
+    np.maximum.at(bottom, found.piece, found.rows)
+    np.minimum.at(left, found.piece, found.starts)
+    np.maximum.at(right, found.piece, found.ends - 1)
+    area = np.bincount(found.piece, weights=found.ends - found.starts, minlength=count).astype(np.int64)
+    return [Box(*(int(value) for value in values)) for values in zip(top, bottom, left, right, area, strict=True)]
+
+
+# --- 3-4: marks and parts ----------------------------------------------------------------------------
+
+
+def parts_of(found: list[Box]) -> tuple[list[list[int]], list[Box]]:
+    """Steps 3-4: the pieces of each part, left to right, and each part's box."""
+    largest = max(box.area for box in found)
+    tallest = max(box.height for box in found)
+    marks = [box.area < MARK_AREA * largest or box.height < MARK_HEIGHT * tallest for box in found]
+    order = sorted((index for index, mark in enumerate(marks) if not mark), key=lambda index: found[index].left)
+    parts: list[list[int]] = []
+    spans: list[list[int]] = []  # [left, right] of each part
+    for index in order:
+        box = found[index]
+        if spans:
+            left, right = spans[-1]
+            overlap = min(right, box.right) - max(left, box.left) + 1
+            if 2 * overlap >= min(right - left + 1, box.width):
+                parts[-1].append(index)
+                spans[-1][1] = max(right, box.right)
+                continue
+        parts.append([index])
+        spans.append([box.left, box.right])
+    for index, mark in enumerate(marks):
+        if mark:
+            box = found[index]
+            distances = [max(left - box.right, box.left - right, 0) for left, right in spans]
+            parts[distances.index(min(distances))].append(index)
+    return parts, [_union([found[index] for index in part]) for part in parts]
+
+
+def _union(pieces_: list[Box]) -> Box:
+    return Box(min(box.top for box in pieces_), max(box.bottom for box in pieces_),
+               min(box.left for box in pieces_), max(box.right for box in pieces_), sum(box.area for box in pieces_))
+
+
+# --- 5-6: cuts and slices ----------------------------------------------------------------------------
+
+
+def cut_columns(profile: np.ndarray, height: int) -> list[int]:
+    """Candidate cuts of a part, given its ink per column: the local minima of the ink in
+    three columns (a flat minimum at its middle column), at least MIN_PIECE x height from
+    either side and from each other, the emptiest first, at most CUTS_PER_HEIGHT x width /
+    height of them. A cut at column c puts c on the right."""
+    width = len(profile)
+    margin = max(1, math.ceil(MIN_PIECE * height))
+    if width < SPLIT_RATIO * height or width < 2 * margin:
+        return []
+    summed = np.convolve(profile, np.ones(3, dtype=np.int64), mode="same")
+    minima = []
+    column = 1
+    while column < width - 1:
+        end = column
+        while end + 1 < width - 1 and summed[end + 1] == summed[column]:
+            end += 1
+        if summed[column - 1] > summed[column] and summed[end + 1] > summed[column]:
+            minima.append((int(summed[column]), (column + end) // 2))
+        column = end + 1
+    chosen: list[int] = []
+    most = math.ceil(CUTS_PER_HEIGHT * width / height)
+    for _, cut in sorted(minima):
+        if margin <= cut <= width - margin and all(abs(cut - other) >= margin for other in chosen):
+            chosen.append(cut)
+            if len(chosen) == most:
+                break
+    return sorted(chosen)
+
+
+def cut_paths(inside: np.ndarray, cuts: list[int], band: int) -> np.ndarray:
+    """For each cut column c, the path from the part's top row to its bottom row that crosses
+    least ink, moving at most one column a row and staying within `band` of c: int (cuts,
+    rows), the first column right of the path on each row. Each row costs 2 x band + 1 for
+    ink, plus the distance from c, so the path goes round a stroke where it can and runs
+    straight down the gap otherwise. Of equal paths, the one nearest c, then the leftmost."""
+    height, width = inside.shape
+    offsets = np.arange(-band, band + 1)
+    columns = np.array(cuts)[:, None] + offsets[None, :]  # (cuts, 2 band + 1)
+    valid = (columns >= 0) & (columns < width)
+    clipped = np.clip(columns, 0, width - 1)
+    ink = 2 * band + 1
+    far = (ink + band + 1) * (height + 1)  # more than any path inside the part costs
+    step = np.where(valid, np.abs(offsets)[None, :], far)
+    total = step + ink * inside[0][clipped]
+    moves = np.empty((height, len(cuts), len(offsets)), dtype=np.int8)
+    for row in range(1, height):
+        stay, from_left, from_right = total, np.full_like(total, far), np.full_like(total, far)
+        from_left[:, 1:] = total[:, :-1]
+        from_right[:, :-1] = total[:, 1:]
+        best = np.minimum(np.minimum(stay, from_left), from_right)
+        moves[row] = np.where(best == stay, 0, np.where(best == from_left, -1, 1))
+        total = best + step + ink * inside[row][clipped]
+    # Of the ends of equal cost, the one nearest c, then the leftmost.
+    preference = np.argsort(np.abs(offsets) * 2 + (offsets > 0), kind="stable")
+    ordered = total[:, preference]
+    position = preference[np.argmin(ordered, axis=1)]
+    paths = np.empty((len(cuts), height), dtype=np.int64)
+    rows = np.arange(len(cuts))
+    for row in range(height - 1, -1, -1):
+        paths[:, row] = columns[rows, position]
+        position = position + moves[row][rows, position]
+    return paths
+
+
+def may_hold_several(box: Box) -> bool:
+    """Whether a part is wide enough to be cut (step 5)."""
+    return box.width >= SPLIT_RATIO * box.height and box.width >= 2 * max(1, math.ceil(MIN_PIECE * box.height))
+
+
+def slices_of(found: Found, part_boxes: list[Box]) -> list[Slice]:
+    slices = []
+    budget = MAX_SLICES - len(found.parts)
+    for index, (part, box) in enumerate(zip(found.parts, part_boxes, strict=True)):
+        if not may_hold_several(box) or budget <= 0:
+            slices.append(Slice(index, box.top, box.bottom + 1, box.left, box.right + 1, None, 0))
+            continue
+        inside = np.isin(found.labels[box.top:box.bottom + 1, box.left:box.right + 1], part)
+        cuts = cut_columns(inside.sum(axis=0), box.height)[:budget]
+        budget -= len(cuts)
+        height, width = inside.shape
+        if cuts:
+            band = max(1, math.ceil(MIN_PIECE * box.height) // 2)
+            paths = cut_paths(inside, cuts, band)
+        else:
+            paths = np.empty((0, height), dtype=np.int64)
+        edges = [np.zeros(height, dtype=np.int64), *paths, np.full(height, width)]
+        columns = np.arange(width)[None, :]
+        for left, right in itertools.pairwise(edges):
+            cells = inside & (columns >= left[:, None]) & (columns < right[:, None])
+            rows, used = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+            if rows.size == 0:
+                continue
+            on_path = inside[np.arange(height), np.minimum(left, width - 1)].view(np.int8) if left.any() else None
+            crossed = 0 if on_path is None else int(on_path[0]) + int(np.count_nonzero(np.diff(on_path) == 1))
+            slices.append(Slice(index, box.top + int(rows[0]), box.top + int(rows[-1]) + 1,
+                                box.left + int(used[0]), box.left + int(used[-1]) + 1,
+                                cells[rows[0]:rows[-1] + 1, used[0]:used[-1] + 1], crossed))
+    return slices
+
+
+def find(ink: Ink) -> Found:
+    grid, factor = grid_of(ink)
+    runs_ = pieces(grid)
+    found_boxes = boxes(runs_)
+    if not found_boxes:  # faint marks only
+        raise BlankImageError
+    parts, part_boxes = parts_of(found_boxes)
+    if len(parts) > MAX_PARTS:
+        raise TooManyDigits(len(parts), MAX_DIGITS, "marks")
+    found = Found(ink, factor, grid.shape, runs_, parts, [], [])
+    found.slices = slices = slices_of(found, part_boxes)
+    found.candidates = candidates = [(first, last) for last in range(len(slices))
+                                     for first in range(max(0, last - MAX_SLICES_PER_DIGIT + 1), last + 1)]
+    # A part cut into more slices than one digit may span can still be read whole.
+    for part in range(len(parts)):
+        inside = [index for index, piece in enumerate(slices) if piece.part == part]
+        if len(inside) > MAX_SLICES_PER_DIGIT:
+            candidates.append((inside[0], inside[-1]))
+    return found
+
+
+# --- 7: the reading kept -------------------------------------------------------------------------------
+
+
+def choose(found: Found, confidences: list[float]) -> list[tuple[int, int]]:
+    """The candidates, left to right, of the best reading: see step 7. `confidences[i]` is the
+    model's top probability for found.candidates[i]. Of equal readings, the one with fewer digits."""
+    count = len(found.slices)
+    best = [0.0] + [-math.inf] * count
+    came_from: list[tuple[int, int] | None] = [None] * (count + 1)
+    scores = {candidate: math.log(max(confidence, 1e-12)) - found.join_cost(candidate)
+              - WIDE_PENALTY * max(0.0, found.aspect(candidate) - WIDE)
+              for candidate, confidence in zip(found.candidates, confidences, strict=True)}
+    ending = [[] for _ in range(count)]
+    for candidate in sorted(found.candidates):  # longest first: of equal readings, fewer digits
+        ending[candidate[1]].append(candidate)
+    for end in range(1, count + 1):
+        for candidate in ending[end - 1]:
+            first = candidate[0]
+            score = best[first] + scores[candidate] - found.boundary_cost(first) - DIGIT_PENALTY
+            if score > best[end]:
+                best[end], came_from[end] = score, candidate
+    reading = []
+    end = count
+    while end > 0:
+        candidate = came_from[end]
+        reading.append(candidate)
+        end = candidate[0]
+    reading.reverse()
+    if len(reading) > MAX_DIGITS:
+        raise TooManyDigits(len(reading), MAX_DIGITS)
+    return reading

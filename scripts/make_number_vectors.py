@@ -1,0 +1,152 @@
+"""Write the shared number-reading test vectors, tests/vectors/numbers/*.json.
+
+Each vector is a picture and what lambda/segmentation.py makes of it, so the page's
+JavaScript port (web/js/segmentation.js) is held to the same pieces, candidates and choice:
+
+    {"name", "description", "width", "height", "channels", "pixels_base64"   (as tests/vectors/),
+     "one_digit": whether the picture is read as one digit (all its ink),
+     "error": null, "blank" (no ink) or "too-many" (more than MAX_DIGITS digits or MAX_PARTS parts),
+     "factor": the grid's pooling factor,
+     "slices": [[part, top, bottom, left, right, crossed], ...]   (grid cells; bottom, right exclusive),
+     "candidates": [[first slice, last slice], ...]               (in find's order),
+     "boxes": [[x, y, width, height], ...]                         (each candidate's box in the picture),
+     "images_base64": [...]     each candidate's 28 x 28 model input, round(255 x value) as bytes,
+     "confidences": [...]       the shipped model's top probability for each candidate,
+     "reading": [[first, last], ...]   what `choose` keeps given those confidences,
+     "number": the digits the shipped model reads, "label": the number drawn (or null)}
+
+Compare images with a tolerance of one level (a value within 1/255 + 1e-6); everything else
+exactly. The model's confidences are inputs of `choose` here, so the JavaScript side checks
+its choice without running the model. Run after any change to the segmentation:
+
+    .venv/bin/python -m scripts.make_number_vectors   # or: make vectors
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+import classifier
+import preprocessing
+import segmentation
+from input_errors import BlankImageError, TooManyDigits
+from tests.support import PROJECT_ROOT
+from tests.support.drawing import number_canvas
+from tests.support.vectors import VECTORS_DIR
+from tests.support.written_numbers import written_number
+
+NUMBERS_DIR = VECTORS_DIR / "numbers"
+
+
+@dataclass
+class Picture:
+    name: str
+    description: str
+    pixels: np.ndarray
+    label: str | None
+    one_digit: bool = False
+
+
+def mnist_number(indices: list[int], kind: str, seed: int) -> tuple[np.ndarray, str]:
+    from model.data import load_mnist
+
+    mnist = load_mnist(allow_download=False)
+    number = written_number(np.random.default_rng(seed), indices, mnist.x_test, mnist.y_test, kind)
+    return number.picture, number.text
+
+
+def drawn(text: str, **options) -> np.ndarray:
+    """Dark ink on light paper, grey: the smallest file for the same drawing."""
+    return 255 - number_canvas(text, mode="white-on-black", **options)
+
+
+def with_dot(picture: np.ndarray) -> np.ndarray:
+    """A speck of ink beside the first digit: it joins that digit, it is no digit of its own."""
+    picture = picture.copy()
+    picture[150:156, 20:26] = 0
+    return picture
+
+
+def pictures() -> list[Picture]:
+    apart, apart_text = mnist_number([1, 2, 3, 4], "apart", 1)
+    close, close_text = mnist_number([5, 6, 7], "close", 2)
+    touching, touching_text = mnist_number([8, 9, 10], "touching", 3)
+    return [
+        Picture("drawn-apart", "A number drawn on a canvas as the page draws it, digits well apart (RGB).",
+                drawn("2024"), "2024"),
+        Picture("drawn-touching", "Three drawn digits whose strokes touch: one part, split by cut paths.",
+                drawn("305", gap=-4), "305"),
+        Picture("drawn-transparent", "The page's transparent canvas (RGBA), black ink, two digits close.",
+                number_canvas("17", gap=6, mode="transparent-black"), "17"),
+        Picture("heights-and-order", "Digits of different sizes at different heights, read left to right.",
+                drawn("472", sizes=[80, 150, 110], tops=[10, 30, 70], height=220), "472"),
+        Picture("speck-joins-a-digit", "A speck of ink beside a digit: a mark, joined to the digit, not read.",
+                with_dot(drawn("58", height=200)), "58"),
+        Picture("mnist-apart", "MNIST test digits 1-4 written apart (grey, dark on light).", apart, apart_text),
+        Picture("mnist-close", "MNIST test digits 5-7 written a few percent of the height apart.", close, close_text),
+        Picture("mnist-touching", "MNIST test digits 8-10 touching or crossing.", touching, touching_text),
+        Picture("wide-and-pooled", "Two digits 1,000 pixels apart: the grid of a picture this wide is pooled.",
+                drawn("96", height=130, size=100, gap=1000, stroke=12), "96"),
+        Picture("one-digit-mode", "A number read as one digit (?read=digit): all the ink is one candidate.",
+                drawn("42"), None, one_digit=True),
+        Picture("thirteen-digits", "Thirteen digits: more than a number may have, refused.",
+                drawn("1234567890123", size=60, gap=14, height=100, stroke=7), None),
+        Picture("blank", "White paper only.", np.full((120, 300), 255, dtype=np.uint8), None),
+    ]
+
+
+def vector(picture: Picture, model: classifier.Classifier) -> dict:
+    pixels = picture.pixels
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    result = {
+        "name": picture.name, "description": picture.description,
+        "width": int(pixels.shape[1]), "height": int(pixels.shape[0]), "channels": channels,
+        "pixels_base64": base64.b64encode(np.ascontiguousarray(pixels).tobytes()).decode("ascii"),
+        "one_digit": picture.one_digit, "error": None, "label": picture.label,
+    }
+    try:
+        ink = preprocessing.ink_levels(pixels)
+        found = segmentation.Found.one_digit(ink) if picture.one_digit else segmentation.find(ink)
+        images = np.stack([found.digit_image(candidate) for candidate in found.candidates])
+        probabilities = model.predict(images)
+        confidences = probabilities.max(axis=1).tolist()
+        reading = segmentation.choose(found, confidences)
+    except BlankImageError:
+        return {**result, "error": "blank"}
+    except TooManyDigits:
+        return {**result, "error": "too-many"}
+    index = {candidate: number for number, candidate in enumerate(found.candidates)}
+    return {
+        **result,
+        "factor": found.factor,
+        "slices": [[piece.part, piece.top, piece.bottom, piece.left, piece.right, piece.crossed]
+                   for piece in found.slices],
+        "candidates": [list(candidate) for candidate in found.candidates],
+        "boxes": [found.box(candidate) for candidate in found.candidates],
+        "images_base64": [base64.b64encode(np.rint(image * 255).astype(np.uint8).tobytes()).decode("ascii")
+                          for image in images],
+        "confidences": confidences,
+        "reading": [list(candidate) for candidate in reading],
+        "number": "".join(str(int(probabilities[index[candidate]].argmax())) for candidate in reading),
+    }
+
+
+def main() -> None:
+    NUMBERS_DIR.mkdir(parents=True, exist_ok=True)
+    model = classifier.load()
+    written = set()
+    for picture in pictures():
+        path = NUMBERS_DIR / f"{picture.name}.json"
+        path.write_text(json.dumps(vector(picture, model), separators=(",", ":")) + "\n")
+        written.add(path)
+    for stale in set(NUMBERS_DIR.glob("*.json")) - written:
+        stale.unlink()
+    print(f"wrote {len(written)} vectors to {NUMBERS_DIR.relative_to(PROJECT_ROOT)}/")
+
+
+if __name__ == "__main__":
+    main()
