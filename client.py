@@ -1,6 +1,8 @@
 """Ask the digit API what a picture shows, from the command line.
 
     python client.py docs/digit.png            # prints the digit and its confidence, or "not sure: ..."
+    python client.py docs/number.png           # prints the number, then each digit and its confidence
+    python client.py docs/number.png --digit   # reads all the ink as one digit (?read=digit)
     python client.py docs/digit.png --url http://127.0.0.1:3000    # through `make sam-local`
     python client.py docs/digit.png --url https://abc.execute-api.eu-west-1.amazonaws.com
     python client.py --sample                  # a random MNIST test digit, drawn here, with its label
@@ -51,9 +53,10 @@ def multipart_body(filename: str, data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def predict(url: str, filename: str, data: bytes) -> dict:
+def predict(url: str, filename: str, data: bytes, *, one_digit: bool = False) -> dict:
     body, content_type = multipart_body(filename, data)
-    request = urllib.request.Request(url.rstrip("/") + "/predict", data=body, method="POST",
+    path = "/predict?read=digit" if one_digit else "/predict"
+    request = urllib.request.Request(url.rstrip("/") + path, data=body, method="POST",
                                      headers={"Content-Type": content_type, "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
@@ -108,23 +111,41 @@ def random_test_digit() -> tuple[object, int, int]:
     return mnist.x_test[index], int(mnist.y_test[index]), index
 
 
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+            "eleventh", "twelfth")
+
+
 def describe(answer: dict) -> str:
-    """`3 (95.9 % confident, model V)`, or when the model is not sure (by its card's rule)
-    `not sure: 4 (55.0 %) or 9 (40.0 %) (model V)`."""
+    """One digit: `3 (95.9 % confident, model V)`, or when the model is not sure (by its
+    card's rule) `not sure: 4 (55.0 %) or 9 (40.0 %) (model V)`. A number: the number, then
+    a line per digit with its confidence, or what it may be."""
     model = f"model {answer['model_version']}"
+    digits = answer.get("digits") or []
+    if len(digits) <= 1:  # one digit (or a service from before numbers): the one-digit answer
+        return f"{_judged(answer)}, {model})" if not answer.get("uncertain") else f"{_judged(answer)} ({model})"
+    lines = [f"{answer['number']} ({len(digits)} digits, {model})"]
+    for position, digit in enumerate(digits):
+        lines.append(f"  {ORDINALS[position] if position < len(ORDINALS) else position + 1:8s} {_judged(digit)}"
+                     + ("" if digit.get("uncertain") else ")"))
+    return "\n".join(lines)
+
+
+def _judged(answer: dict) -> str:
+    """`3 (95.9 % confident` (the caller closes it), or `not sure: 4 (55.0 %) or 9 (40.0 %)`."""
     if not answer.get("uncertain"):
-        return f"{answer['digit']} ({answer['confidence'] * 100:.1f} % confident, {model})"
+        return f"{answer['digit']} ({answer['confidence'] * 100:.1f} % confident"
     named = [f"{alternative['digit']} ({alternative['probability'] * 100:.1f} %)"
              for alternative in answer.get("alternatives") or [{"digit": answer["digit"],
                                                                  "probability": answer["confidence"]}]]
     choices = f"{', '.join(named[:-1])} or {named[-1]}" if len(named) > 1 else named[0]
-    return f"not sure: {choices} ({model})"
+    return f"not sure: {choices}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Ask the digit API what a picture shows.")
-    parser.add_argument("image", nargs="?", help="PNG, JPEG, WebP, BMP or GIF file of one digit")
+    parser.add_argument("image", nargs="?", help="PNG, JPEG, WebP, BMP or GIF file of a number or a digit")
     parser.add_argument("--sample", action="store_true", help="send a random MNIST test digit instead")
+    parser.add_argument("--digit", action="store_true", help="read all the ink as one digit (?read=digit)")
     parser.add_argument("--url", default=DEFAULT_URL, help=f"the API's base URL (default {DEFAULT_URL})")
     arguments = parser.parse_args(argv)
     if bool(arguments.image) == arguments.sample:
@@ -146,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             data = path.read_bytes()
         except OSError as error:
             raise ClientError(f"cannot read {path}: {error.strerror or error}", 2) from None
-        print(describe(predict(arguments.url, path.name, data)))
+        print(describe(predict(arguments.url, path.name, data, one_digit=arguments.digit)))
         return 0
     except ClientError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -44,6 +44,7 @@ from step 4 on, the work is bounded by WORK_SIDE whatever the picture.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -351,6 +352,7 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return _weights(image.shape[0], height) @ image @ _weights(image.shape[1], width).T
 
 
+@functools.lru_cache(maxsize=256)  # a few sizes recur; each at most WORK_SIDE x BOX numbers
 def _weights(source: int, target: int) -> np.ndarray:
     """(target, source) matrix of Pillow-style bilinear weights, each row summing to 1.
 
@@ -367,6 +369,7 @@ def _weights(source: int, target: int) -> np.ndarray:
     np.subtract(1.0, weights, out=weights)
     np.maximum(weights, 0.0, out=weights)
     weights /= weights.sum(axis=1, keepdims=True)
+    weights.flags.writeable = False  # shared by every call with these sizes
     return weights
 
 

@@ -24,7 +24,9 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    each other, the emptiest first, at most CUTS_PER_HEIGHT per height of width) and follow
    the gap between strokes from its top row to its bottom one (`cut_paths`);
 6. candidates: the slices (parts, cut along their paths) in order from left to right; a
-   candidate digit is a run of 1 to MAX_SLICES_PER_DIGIT consecutive slices, or a whole part;
+   candidate digit is a run of 1 to MAX_SLICES_PER_DIGIT consecutive slices, or a whole part,
+   unless it joins parts across gaps that cost more than JOIN_LIMIT (step 7): no reading
+   would keep it;
 7. choose: the model reads every candidate in one batch; the reading kept maximises the sum
    over its digits of log(top probability), each digit less DIGIT_PENALTY and WIDE_PENALTY
    for each unit of width over height beyond WIDE (two digits read as one are wide), each
@@ -60,13 +62,13 @@ from preprocessing import INK_THRESHOLD, Ink, least_level
 MAX_DIGITS = 12  # digits in one number; more is refused (422)
 MAX_PARTS = 2 * MAX_DIGITS  # separate parts before any model call (a broken digit has two)
 MAX_SLICES = 4 * MAX_DIGITS  # slices after cutting: bounds the candidates
-MAX_SLICES_PER_DIGIT = 5
+MAX_SLICES_PER_DIGIT = 4
 GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
 MARK_AREA = 1 / 25  # of the largest piece's area
 MARK_HEIGHT = 0.4  # of the tallest piece's height
 SPLIT_RATIO = 0.9  # a part at least this much wider than tall may hold more than one digit
 MIN_PIECE = 0.15  # of the part's height: the narrowest slice a cut may leave
-CUTS_PER_HEIGHT = 3  # candidate cuts per height of a part's width, at most
+CUTS_PER_HEIGHT = 2  # candidate cuts per height of a part's width, at most
 # The reading's score (step 7), in units of log-probability.
 DIGIT_PENALTY = 0.5
 WIDE = 1.0
@@ -75,6 +77,7 @@ CUT_FIRST = 0.6
 CUT_PENALTY = 1.2
 GAP_PENALTY = 0.5
 GAP_WIDTH_PENALTY = 20.0
+JOIN_LIMIT = 3.0  # candidates joining parts at a higher cost are not read
 
 
 @dataclass(frozen=True)
@@ -457,8 +460,10 @@ def find(ink: Ink) -> Found:
         raise TooManyDigits(len(parts), MAX_DIGITS, "marks")
     found = Found(ink, factor, grid.shape, runs_, parts, [], [])
     found.slices = slices = slices_of(found, part_boxes)
-    found.candidates = candidates = [(first, last) for last in range(len(slices))
-                                     for first in range(max(0, last - MAX_SLICES_PER_DIGIT + 1), last + 1)]
+    # Runs of slices that join parts across a gap no digit could make up for are never read.
+    found.candidates = candidates = [
+        (first, last) for last in range(len(slices)) for first in range(max(0, last - MAX_SLICES_PER_DIGIT + 1), last + 1)
+        if found.join_cost((first, last)) <= JOIN_LIMIT]
     # A part cut into more slices than one digit may span can still be read whole.
     for part in range(len(parts)):
         inside = [index for index, piece in enumerate(slices) if piece.part == part]
