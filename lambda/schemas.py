@@ -22,6 +22,10 @@ EXAMPLE_PNG_BASE64 = (
     "ff/XB/MjAwLKtlYIRz9BgZLqF6Z8/fu/PUGBgYGPIvf/v7dyJapN799vf3z58/f/79+/fvCWF0v8RvfwLx5+EacaRkAgMSvKkHTG6dffSTYaAA"
     "ANhKhxpX5sW+AAAAAElFTkSuQmCC")
 
+# "42" drawn dark on light, 51x40: what /docs offers to send as a number.
+EXAMPLE_NUMBER_PNG_BASE64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAADMAAAAoCAAAAAB2252uAAAB0klEQVR42uXVP2gUQRTH8c8diSAIYpELpJGICDkO0SYQjYVXiLFQg6gggoVVIAh2glqEaKNCIliIYApTiEHEdHYWxn9XpNGAogYFr7jrBEVQcS3uyO3u7GLS6jS77+1+5817v5k3hciaR9G/xXSl7B+Xvo5vSfnmF74NHC/FHFFyHKGS9LzeBd03Op4U8wwacc+7vvbk1/KYYwGzb2VFz7OZmjRzH05dLeJQNnMiYA7iaBTNwXIWsyjN/OrGyyiKduNW25nQZyqQYukn/YM4gMUMTV/NBkylj/1QRj1D0ymUmslt8mim9xxswPdQ0yUopWvdHvcwGuYzjZ15e+wBNgdx3sKdnDjzcDeo9Ri2RznMDlQDTT/ATA5zBZ4EzDjKUTZTX4+xYI9+0hI6kzmNjc0VsyumzbaP58H1QrUar9nj25joSZ+5eqq0T+NhhjEYs9v61FLMi9j7zQVMCM52Y1OSqXVm/VLCyXjcQruPvnn4u5VLk8v2DnXws9MU3/fL7yFB3Wowmfjnr8wIBqI1MbMwl/ynkLoXeps0Ov0v2rrM4ZGW0TO6qnwuJiY8s6q1lZOLyOgh2EMl1pqHEh+HW490PukeP/k5FubCukzmf7wb/wDQs/LBw8LgjgAAAABJRU5ErkJggg==")
+
 Level = Annotated[float, Field(ge=0, le=255)]
 
 
@@ -34,7 +38,8 @@ class ImageRequest(BaseModel):
     """An image file as a data URL (what a canvas's toDataURL() gives) or bare base64."""
 
     model_config = ConfigDict(strict=True, json_schema_extra={
-        "examples": [{"image": f"data:image/png;base64,{EXAMPLE_PNG_BASE64}"}]})
+        "examples": [{"image": f"data:image/png;base64,{EXAMPLE_NUMBER_PNG_BASE64}"},
+                     {"image": f"data:image/png;base64,{EXAMPLE_PNG_BASE64}"}]})
 
     image: str = Field(description="`data:image/png;base64,...` (PNG, JPEG, WebP, BMP or GIF) or bare base64")
 

@@ -119,12 +119,15 @@ def test_openapi_describes_every_request_form_and_error(client):
     assert "/v1/models/{name}:predict" in schema["paths"]
 
 
-def test_openapi_example_is_a_png_that_decodes_to_a_digit(client, classifier):
+def test_openapi_examples_are_pngs_of_a_number_and_a_digit_read_as_documented(client, classifier):
     schema = client.get("/openapi.json").json()
     forms = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
-    example = next(form for form in forms if "image" in form["properties"])["examples"][0]
-    assert example["image"].startswith("data:image/png;base64,")
-    assert_prediction(client.post("/predict", json=example), 3, classifier.version)
+    number, digit = next(form for form in forms if "image" in form["properties"])["examples"]
+    assert number["image"].startswith("data:image/png;base64,") and digit["image"].startswith("data:image/png;base64,")
+    assert client.post("/predict", json=number).json()["number"] == "42"
+    assert_prediction(client.post("/predict", json=digit), 3, classifier.version)
+    answer = schema["components"]["schemas"]["Prediction"]["examples"][0]
+    assert answer["number"] == "".join(str(entry["digit"]) for entry in answer["digits"])
 
 
 # --- errors: each with its status and a sentence ------------------------------------------

@@ -24,6 +24,7 @@ from tests.support.servers import api_server, free_port
 # The README's commands, exactly; `make serve` listens on this URL.
 README_CLIENT = ".venv/bin/python client.py docs/digit.png"
 README_CURL = "curl -F 'file=@docs/digit.png' http://127.0.0.1:8000/predict"
+README_CLIENT_NUMBER = ".venv/bin/python client.py docs/number.png"
 SERVE_URL = "http://127.0.0.1:8000"
 
 
@@ -45,6 +46,26 @@ def test_readme_client_command_recognises_the_sample_drawing(server_url):
                                env={**os.environ, "DIGITS_API_URL": server_url})
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("3 (") and "% confident, model " in completed.stdout
+
+
+def test_readme_client_command_reads_the_sample_number_digit_by_digit(server_url):
+    command = shlex.split(README_CLIENT_NUMBER)
+    command[0] = sys.executable
+    completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "DIGITS_API_URL": server_url})
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("2024 (4 digits, model ")
+    assert [line.split()[:2] for line in lines[1:]] == [["first", "2"], ["second", "0"], ["third", "2"],
+                                                         ["fourth", "4"]]
+    assert all("% confident)" in line for line in lines[1:])
+
+
+def test_client_digit_option_reads_all_the_ink_as_one_digit(server_url):
+    completed = run_client("docs/number.png", "--digit", url=server_url)
+    assert completed.returncode == 0, completed.stderr
+    [line] = completed.stdout.splitlines()  # one digit's answer: for four digits drawn, not sure of any
+    assert line.startswith("not sure: ")
 
 
 def test_readme_curl_command_recognises_the_sample_drawing(server_url):

@@ -57,3 +57,15 @@ def test_a_protocol_request_enters_read_decode_predict_once_each(classifier, pat
     assert answers[0][0] == 200, answers[0]
     assert [stage for stage, _ in stages] == ["read", "decode_inputs", "predict"]
     assert {caller for _, caller in stages} <= {"infer", "_inference_stages"}
+
+
+def test_a_number_enters_each_stage_once_and_judge_once_per_digit(classifier):
+    from tests.support.drawing import number_canvas
+    from tests.support.images import encode
+
+    answers = []
+    stages = traced_stages(lambda: answers.append(
+        call_handler("/predict", encode(number_canvas("305", gap=-4)), {"content-type": "image/png"})))
+    assert answers[0][0] == 200 and answers[0][1]["number"] == "305"
+    assert [stage for stage, _ in stages] == ["read", "decode", "segment", "preprocess", "predict", "choose",
+                                              "judge", "judge", "judge"]  # one model call for every candidate

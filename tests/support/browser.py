@@ -78,13 +78,35 @@ class PageProblems:
         assert not self.remote_requests, f"the page fetched from outside this machine: {self.remote_requests}"
 
 
-# --- digits drawn as a person draws them -----------------------------------------------
+# --- digits and numbers drawn as a person draws them ---------------------------------------
 # The strokes of tests/support/drawing.py, the digits the function's tests and the shared
 # vectors draw, placed on the pad as there: 70 % of its height, centred. Points are in
-# fractions of the pad (x right, y down).
+# fractions of the pad's height (x right, y down), the square as high as the pad in its
+# middle being (0, 0) to (1, 1): the pad is square on a phone and wider on a laptop, where x
+# goes beyond 0 and 1.
+
+# A number's digits: at most this fraction of the pad's height, this much apart (of their
+# height), the whole number within NUMBER_WIDTH of the pad's width.
+NUMBER_HEIGHT = 0.6
+NUMBER_GAP = 0.3
+NUMBER_WIDTH = 0.85
+DIGIT_ASPECT = 0.75  # drawing.strokes' default: a digit 0.75 times as wide as tall
+
 
 def digit_strokes(digit: int) -> list[list[tuple[float, float]]]:
     return [[(float(x), float(y)) for x, y in points] for points in drawing.strokes(digit)]
+
+
+def number_strokes(digits, pad_aspect: float) -> list[list[tuple[float, float]]]:
+    """The strokes of `digits` (e.g. [3, 0, 5]) side by side and apart, centred on a pad
+    `pad_aspect` times as wide as high, as large as fits (at most NUMBER_HEIGHT of its height)."""
+    count = len(digits)
+    size = min(NUMBER_HEIGHT, NUMBER_WIDTH * pad_aspect / (count * DIGIT_ASPECT + (count - 1) * NUMBER_GAP))
+    step = size * (DIGIT_ASPECT + NUMBER_GAP)
+    left = 0.5 - (count * DIGIT_ASPECT + (count - 1) * NUMBER_GAP) * size / 2
+    return [[(float(x), float(y)) for x, y in points]
+            for index, digit in enumerate(digits)
+            for points in drawing.strokes(int(digit), size=size, left=left + index * step, top=(1 - size) / 2)]
 
 
 def pad_box(page, selector: str) -> dict:
@@ -93,11 +115,16 @@ def pad_box(page, selector: str) -> dict:
     return page.locator(selector).bounding_box()
 
 
-def draw_digit(page, digit: int, selector: str = "#canvas", strokes=None) -> None:
+def on_pad(box: dict, x: float, y: float) -> tuple[float, float]:
+    """A point of the pad (see above) in the viewport."""
+    return box["x"] + box["width"] / 2 + (x - 0.5) * box["height"], box["y"] + y * box["height"]
+
+
+def draw_digit(page, digit: int | None, selector: str = "#canvas", strokes=None) -> None:
     """Draw with the mouse: press, move along each stroke in small steps, release."""
     box = pad_box(page, selector)
     for stroke in strokes or digit_strokes(digit):
-        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        points = [on_pad(box, x, y) for x, y in stroke]
         page.mouse.move(*points[0])
         page.mouse.down()
         for point in points[1:]:
@@ -105,13 +132,19 @@ def draw_digit(page, digit: int, selector: str = "#canvas", strokes=None) -> Non
         page.mouse.up()
 
 
-def draw_digit_by_touch(page, digit: int, selector: str = "#canvas") -> None:
+def draw_number(page, digits, selector: str = "#canvas") -> None:
+    """Draw the digits of a number with the mouse, each a group of strokes, apart."""
+    box = pad_box(page, selector)
+    draw_digit(page, None, selector, strokes=number_strokes(digits, box["width"] / box["height"]))
+
+
+def draw_digit_by_touch(page, digit: int | None, selector: str = "#canvas", strokes=None) -> None:
     """Draw with a finger: touch events through the DevTools protocol, which Chromium turns
     into pointer events of type "touch", as on a phone."""
     box = pad_box(page, selector)
     session = page.context.new_cdp_session(page)
-    for stroke in digit_strokes(digit):
-        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+    for stroke in strokes or digit_strokes(digit):
+        points = [on_pad(box, x, y) for x, y in stroke]
         dense = [points[0]]
         for (x0, y0), (x1, y1) in itertools.pairwise(points):
             dense += [(x0 + (x1 - x0) * t / 3, y0 + (y1 - y0) * t / 3) for t in (1, 2, 3)]

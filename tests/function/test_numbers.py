@@ -1,0 +1,175 @@
+"""Numbers through the API: `number` and `digits` for one digit and several, one-digit mode,
+the 28 x 28 grid, too many digits, and what a number costs before any model call."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+import segmentation
+from tests.support.drawing import canvas, number_canvas
+from tests.support.images import encode
+
+DIGIT_FIELDS = {"digit", "confidence", "probabilities", "uncertain", "box"}
+
+
+def post_png(client, pixels: np.ndarray, query: str = ""):
+    return client.post(f"/predict{query}", content=encode(pixels), headers={"Content-Type": "image/png"})
+
+
+def read(response) -> dict:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_number_is_read_digit_by_digit_left_to_right_with_boxes(client):
+    picture = number_canvas("2024")
+    body = read(post_png(client, picture))
+    assert body["number"] == "2024"
+    assert [entry["digit"] for entry in body["digits"]] == [2, 0, 2, 4]
+    boxes = [entry["box"] for entry in body["digits"]]
+    height, width = picture.shape[:2]
+    for x, y, box_width, box_height in boxes:
+        assert 0 <= x and 0 <= y and x + box_width <= width and y + box_height <= height
+        assert box_height > 0.5 * 120  # each box holds a whole digit, drawn 120 pixels tall
+    # Left to right, and apart: no box reaches into the next one's columns.
+    assert all(left[0] + left[2] <= right[0] for left, right in zip(boxes, boxes[1:], strict=False))
+    for entry in body["digits"]:
+        assert set(entry) - {"alternatives"} == DIGIT_FIELDS
+        assert ("alternatives" in entry) is entry["uncertain"]
+        assert entry["confidence"] == max(entry["probabilities"]) == entry["probabilities"][entry["digit"]]
+
+
+def test_with_several_digits_the_one_digit_fields_are_the_least_sure_digit_and_unsure(client):
+    body = read(post_png(client, number_canvas("2024")))
+    least_sure = min(body["digits"], key=lambda entry: entry["confidence"])
+    assert (body["digit"], body["confidence"], body["probabilities"]) == (
+        least_sure["digit"], least_sure["confidence"], least_sure["probabilities"])
+    # So a client written for one digit says "not sure" instead of naming one digit of four.
+    assert body["uncertain"] is True
+    assert body["alternatives"][0]["digit"] == body["digit"]
+
+
+def test_one_digit_answers_as_before_plus_number_and_its_box(client, seven_png):
+    body = read(client.post("/predict", content=seven_png, headers={"Content-Type": "image/png"}))
+    assert body["number"] == "7"
+    [entry] = body["digits"]
+    assert {key: entry[key] for key in entry if key != "box"} == {
+        key: body[key] for key in ("digit", "confidence", "probabilities", "uncertain", "alternatives") if key in body}
+    x, y, width, height = entry["box"]
+    ink = np.argwhere(canvas(7, mode="transparent-black")[:, :, 3] > 0)
+    assert (y, x) == tuple(ink.min(axis=0)) and (y + height - 1, x + width - 1) == tuple(ink.max(axis=0))
+
+
+def test_a_number_in_every_picture_form(client):
+    png = encode(number_canvas("58", mode="transparent-black"))
+    answers = [
+        client.post("/predict", files={"file": ("number.png", png, "image/png")}),
+        client.post("/predict", content=png, headers={"Content-Type": "image/png"}),
+        client.post("/predict", json={"image": "data:image/png;base64," + base64.b64encode(png).decode()}),
+    ]
+    assert [read(answer)["number"] for answer in answers] == ["58", "58", "58"]
+
+
+def test_read_digit_reads_all_the_ink_as_one_digit(client):
+    picture = number_canvas("42")
+    body = read(post_png(client, picture, "?read=digit"))
+    assert len(body["number"]) == 1 and len(body["digits"]) == 1
+    x, y, width, height = body["digits"][0]["box"]
+    ink = np.argwhere(picture[:, :, 0] < 255)
+    assert (y, x) == tuple(ink.min(axis=0)) and (y + height - 1, x + width - 1) == tuple(ink.max(axis=0))
+
+
+def test_read_takes_number_or_digit_and_says_so_otherwise(client, seven_png):
+    assert read(client.post("/predict?read=number", content=seven_png,
+                            headers={"Content-Type": "image/png"}))["number"] == "7"
+    response = client.post("/predict?read=digits", content=seven_png, headers={"Content-Type": "image/png"})
+    assert response.status_code == 422
+    assert "'number' or 'digit'" in response.json()["detail"]
+
+
+def test_the_28_by_28_grid_is_always_one_digit(client):
+    # Two strokes side by side in the grid: a picture would read "11", the grid is one digit.
+    grid = np.zeros((28, 28))
+    grid[4:24, 6:9] = grid[4:24, 19:22] = 255
+    body = read(client.post("/predict", json={"pixels": grid.tolist()}))
+    assert len(body["digits"]) == 1 and len(body["number"]) == 1
+    assert read(post_png(client, 255 - grid.astype(np.uint8)))["number"] == "11"
+
+
+def test_digits_of_different_sizes_and_heights_are_one_number_read_left_to_right(client):
+    picture = number_canvas("472", sizes=[80, 150, 110], tops=[10, 30, 70], height=220)
+    assert read(post_png(client, picture))["number"] == "472"
+
+
+def test_touching_digits_are_split(client):
+    assert read(post_png(client, number_canvas("305", gap=-4)))["number"] == "305"
+
+
+def test_a_speck_beside_a_digit_is_not_a_digit(client):
+    picture = number_canvas("58")
+    picture[150:156, 20:26] = 0
+    assert read(post_png(client, picture))["number"] == "58"
+
+
+def test_more_than_twelve_digits_is_refused_with_what_is_accepted(client):
+    picture = number_canvas("1234567890123", size=60, gap=14, height=100, stroke=7)
+    response = post_png(client, picture)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "13" in detail and "at most 12 digits" in detail and "read=digit" in detail
+    assert read(post_png(client, number_canvas("123456789012", size=60, gap=14, height=100,
+                                               stroke=7)))["number"] == "123456789012"
+
+
+def test_a_picture_of_many_marks_is_refused_before_any_model_call(client, monkeypatch):
+    import classifier
+
+    def never(*_arguments):
+        raise AssertionError("the model was called")
+
+    monkeypatch.setattr(classifier.Classifier, "predict", never)
+    dots = np.full((60, 1200), 255, dtype=np.uint8)
+    for left in range(10, 1190, 40):  # 30 dots, each its own part
+        dots[20:40, left:left + 20] = 0
+    response = post_png(client, dots)
+    assert response.status_code == 422
+    assert "30 separate marks" in response.json()["detail"]
+
+
+def test_candidates_stay_bounded_for_the_widest_scribble():
+    """A zigzag as wide as a picture may be: one part, cut at most MAX_SLICES times."""
+    import preprocessing
+
+    width = 8000
+    picture = np.full((120, width), 255, dtype=np.uint8)
+    columns = np.arange(width)
+    rows = (10 + 100 * np.abs((columns / 40) % 2 - 1)).astype(int)
+    for offset in range(4):
+        picture[np.minimum(rows + offset, 119), columns] = 0
+    found = segmentation.find(preprocessing.ink_levels(picture))
+    assert len(found.slices) <= segmentation.MAX_SLICES
+    assert len(found.candidates) <= segmentation.MAX_SLICES * segmentation.MAX_SLICES_PER_DIGIT + len(found.parts)
+
+
+def test_blank_pictures_are_still_refused(client):
+    response = post_png(client, np.full((100, 300), 255, dtype=np.uint8))
+    assert response.status_code == 422
+    assert "no digit found" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("query", ["", "?read=digit"])
+def test_the_log_line_names_the_number(client, capsys, query):
+    post_png(client, number_canvas("58"), query)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [logged] = [line for line in lines if line.get("message") == "POST /predict 200"]
+    digits_read = [line for line in lines if "DigitsRead" in line]
+    if query:
+        assert len(logged["number"]) == 1 and "digit" in logged
+        assert digits_read[0]["DigitsRead"] == [1.0]
+    else:
+        assert logged["number"] == "58" and "digit" not in logged  # no one digit to count
+        assert digits_read[0]["DigitsRead"] == [2.0]

@@ -1,0 +1,56 @@
+"""lambda/segmentation.py against the shared number vectors (tests/vectors/numbers/), which the
+page's JavaScript port is held to as well (tests/web/js/segmentation.test.mjs). A change to the
+segmentation that moves any piece, cut, candidate or choice fails here until the vectors are
+regenerated (`make vectors`), and then fails in the page until the port follows."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+import preprocessing
+import segmentation
+from input_errors import BlankImageError, TooManyDigits
+from tests.support.vectors import VECTORS_DIR, vector_pixels
+
+VECTORS = [json.loads(path.read_text()) for path in sorted((VECTORS_DIR / "numbers").glob("*.json"))]
+
+
+def test_the_vectors_cover_the_cases():
+    names = {vector["name"] for vector in VECTORS}
+    assert {"drawn-touching", "speck-joins-a-digit", "heights-and-order", "one-digit-mode", "thirteen-digits",
+            "wide-and-pooled", "blank"} <= names
+    assert any(vector.get("factor", 1) > 1 for vector in VECTORS)  # a pooled grid
+    assert any(piece[5] > 0 for vector in VECTORS for piece in vector.get("slices", []))  # a cut through ink
+
+
+def found_for(vector: dict) -> segmentation.Found:
+    ink = preprocessing.ink_levels(vector_pixels(vector))
+    return segmentation.Found.one_digit(ink) if vector["one_digit"] else segmentation.find(ink)
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[vector["name"] for vector in VECTORS])
+def test_pieces_candidates_images_and_choice_match_the_vector(vector):
+    if vector["error"]:
+        error = {"blank": BlankImageError, "too-many": TooManyDigits}[vector["error"]]
+        with pytest.raises(error):
+            segmentation.choose(found := found_for(vector), [1.0] * len(found.candidates))
+        return
+    found = found_for(vector)
+    assert found.factor == vector["factor"]
+    assert [[piece.part, piece.top, piece.bottom, piece.left, piece.right, piece.crossed]
+            for piece in found.slices] == vector["slices"]
+    assert [list(candidate) for candidate in found.candidates] == vector["candidates"]
+    assert [found.box(candidate) for candidate in found.candidates] == vector["boxes"]
+    for candidate, expected in zip(found.candidates, vector["images_base64"], strict=True):
+        image = np.rint(found.digit_image(candidate) * 255).astype(np.int16)
+        wanted = np.frombuffer(base64.b64decode(expected), dtype=np.uint8).reshape(image.shape)
+        assert np.abs(image - wanted).max() <= 1, candidate
+    reading = segmentation.choose(found, vector["confidences"])
+    assert [list(candidate) for candidate in reading] == vector["reading"]
+    assert len(reading) == len(vector["number"])
+    if vector["label"]:
+        assert vector["number"] == vector["label"]  # the shipped model reads every labelled vector right
