@@ -462,7 +462,8 @@ def find(ink: Ink) -> Found:
     found.slices = slices = slices_of(found, part_boxes)
     # Runs of slices that join parts across a gap no digit could make up for are never read.
     found.candidates = candidates = [
-        (first, last) for last in range(len(slices)) for first in range(max(0, last - MAX_SLICES_PER_DIGIT + 1), last + 1)
+        (first, last) for last in range(len(slices))
+        for first in range(max(0, last - MAX_SLICES_PER_DIGIT + 1), last + 1)
         if found.join_cost((first, last)) <= JOIN_LIMIT]
     # A part cut into more slices than one digit may span can still be read whole.
     for part in range(len(parts)):

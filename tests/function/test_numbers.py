@@ -4,6 +4,7 @@ the 28 x 28 grid, too many digits, and what a number costs before any model call
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 
 import numpy as np
@@ -33,10 +34,10 @@ def test_a_number_is_read_digit_by_digit_left_to_right_with_boxes(client):
     boxes = [entry["box"] for entry in body["digits"]]
     height, width = picture.shape[:2]
     for x, y, box_width, box_height in boxes:
-        assert 0 <= x and 0 <= y and x + box_width <= width and y + box_height <= height
+        assert x >= 0 and y >= 0 and x + box_width <= width and y + box_height <= height
         assert box_height > 0.5 * 120  # each box holds a whole digit, drawn 120 pixels tall
     # Left to right, and apart: no box reaches into the next one's columns.
-    assert all(left[0] + left[2] <= right[0] for left, right in zip(boxes, boxes[1:], strict=False))
+    assert all(left[0] + left[2] <= right[0] for left, right in itertools.pairwise(boxes))
     for entry in body["digits"]:
         assert set(entry) - {"alternatives"} == DIGIT_FIELDS
         assert ("alternatives" in entry) is entry["uncertain"]
