@@ -129,10 +129,11 @@ def predict(model: classifier.Classifier, batch: np.ndarray) -> np.ndarray:
     return model.predict(batch)
 
 
-def choose(found: segmentation.Found, probabilities: np.ndarray) -> list[int]:
+def choose(model: classifier.Classifier, found: segmentation.Found, probabilities: np.ndarray) -> list[int]:
     """The indices in found.candidates of the digits read, left to right."""
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
-    return [index[candidate] for candidate in segmentation.choose(found, probabilities.max(axis=1).tolist())]
+    confidences = probabilities.max(axis=1).tolist()
+    return [index[candidate] for candidate in segmentation.choose(found, confidences, model.uncertainty.threshold)]
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def picture_stages(model: classifier.Classifier, kind: str, body: bytes, one_dig
     found = segment(pixels, one_digit or grid)
     probabilities = predict(model, preprocess(found))
     digits = []
-    for index in choose(found, probabilities):
+    for index in choose(model, found, probabilities):
         digits.append(judge(model, probabilities[index], found.box(found.candidates[index])))
     return Reading(digits)
 

@@ -3,7 +3,7 @@
     found = segmentation.find(ink)                    # ink: preprocessing.ink_levels(pixels)
     images = [found.digit_image(candidate) for candidate in found.candidates]
     probabilities = model.predict(np.stack(images))   # one batch: every candidate at once
-    reading = segmentation.choose(found, probabilities.max(axis=1).tolist())
+    reading = segmentation.choose(found, probabilities.max(axis=1).tolist(), card.uncertainty.threshold)
 
 `find` is geometry on exact integers, so the page's JavaScript (web/js/segmentation.js)
 makes the same pieces and candidates, held to the same test vectors (tests/vectors/numbers/);
@@ -28,8 +28,11 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    unless it joins parts across gaps that cost more than JOIN_LIMIT (step 7): no reading
    would keep it;
 7. choose: the model reads every candidate in one batch; the reading kept maximises the sum
-   over its digits of log(top probability), each digit less DIGIT_PENALTY and WIDE_PENALTY
-   for each unit of width over height beyond WIDE (two digits read as one are wide), each
+   over its digits of log(top probability), each digit less DIGIT_PENALTY, less
+   UNSURE_PENALTY when the model is not sure of it (the card's rule) unless it is exactly a
+   part (a part read unsure is an honest answer; a cut or a join read unsure is a fragment
+   or two digits), and less WIDE_PENALTY for each unit of width over height beyond WIDE
+   (two digits read as one are wide), each
    cut it makes less CUT_FIRST for the first stroke it crosses and CUT_PENALTY for each
    other (a neck where two digits touch is one stroke; a loop is two), and each gap it
    joins inside one digit less GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap. The
@@ -71,10 +74,11 @@ MIN_PIECE = 0.15  # of the part's height: the narrowest slice a cut may leave
 CUTS_PER_HEIGHT = 2  # candidate cuts per height of a part's width, at most
 # The reading's score (step 7), in units of log-probability.
 DIGIT_PENALTY = 0.5
+UNSURE_PENALTY = 1.0
 WIDE = 1.0
 WIDE_PENALTY = 4.0
 CUT_FIRST = 0.6
-CUT_PENALTY = 1.2
+CUT_PENALTY = 0.6
 GAP_PENALTY = 0.5
 GAP_WIDTH_PENALTY = 20.0
 JOIN_LIMIT = 3.0  # candidates joining parts at a higher cost are not read
@@ -133,6 +137,14 @@ class Found:
         chosen = self.slices[candidate[0]:candidate[1] + 1]
         height = max(piece.bottom for piece in chosen) - min(piece.top for piece in chosen)
         return (max(piece.right for piece in chosen) - min(piece.left for piece in chosen)) / height
+
+    def is_part(self, candidate: tuple[int, int]) -> bool:
+        """Whether the candidate is exactly one part: all its slices, nothing joined to it."""
+        first, last = candidate
+        part = self.slices[first].part
+        return (all(piece.part == part for piece in self.slices[first:last + 1])
+                and (first == 0 or self.slices[first - 1].part != part)
+                and (last == len(self.slices) - 1 or self.slices[last + 1].part != part))
 
     def boundary_cost(self, boundary: int) -> float:
         """What it costs to end a digit at slice `boundary` - 1 and start one at `boundary`:
@@ -476,13 +488,15 @@ def find(ink: Ink) -> Found:
 # --- 7: the reading kept -------------------------------------------------------------------------------
 
 
-def choose(found: Found, confidences: list[float]) -> list[tuple[int, int]]:
+def choose(found: Found, confidences: list[float], sure: float) -> list[tuple[int, int]]:
     """The candidates, left to right, of the best reading: see step 7. `confidences[i]` is the
-    model's top probability for found.candidates[i]. Of equal readings, the one with fewer digits."""
+    model's top probability for found.candidates[i]; `sure`, the card's threshold below which an
+    answer is not sure. Of equal readings, the one with fewer digits."""
     count = len(found.slices)
     best = [0.0] + [-math.inf] * count
     came_from: list[tuple[int, int] | None] = [None] * (count + 1)
     scores = {candidate: math.log(max(confidence, 1e-12)) - found.join_cost(candidate)
+              - (UNSURE_PENALTY if confidence < sure and not found.is_part(candidate) else 0.0)
               - WIDE_PENALTY * max(0.0, found.aspect(candidate) - WIDE)
               for candidate, confidence in zip(found.candidates, confidences, strict=True)}
     ending = [[] for _ in range(count)]

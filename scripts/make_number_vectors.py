@@ -12,7 +12,8 @@ JavaScript port (web/js/segmentation.js) is held to the same pieces, candidates 
      "boxes": [[x, y, width, height], ...]                         (each candidate's box in the picture),
      "images_base64": [...]     each candidate's 28 x 28 model input, round(255 x value) as bytes,
      "confidences": [...]       the shipped model's top probability for each candidate,
-     "reading": [[first, last], ...]   what `choose` keeps given those confidences,
+     "sure": the card's threshold below which an answer is not sure (choose's `sure`),
+     "reading": [[first, last], ...]   what `choose` keeps given those confidences and `sure`,
      "number": the digits the shipped model reads, "label": the number drawn (or null)}
 
 Compare images with a tolerance of one level (a value within 1/255 + 1e-6); everything else
@@ -114,7 +115,7 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
         images = np.stack([found.digit_image(candidate) for candidate in found.candidates])
         probabilities = model.predict(images)
         confidences = probabilities.max(axis=1).tolist()
-        reading = segmentation.choose(found, confidences)
+        reading = segmentation.choose(found, confidences, model.uncertainty.threshold)
     except BlankImageError:
         return {**result, "error": "blank"}
     except TooManyDigits:
@@ -130,6 +131,7 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
         "images_base64": [base64.b64encode(np.rint(image * 255).astype(np.uint8).tobytes()).decode("ascii")
                           for image in images],
         "confidences": confidences,
+        "sure": model.uncertainty.threshold,
         "reading": [list(candidate) for candidate in reading],
         "number": "".join(str(int(probabilities[index[candidate]].argmax())) for candidate in reading),
     }

@@ -37,7 +37,7 @@ def test_pieces_candidates_images_and_choice_match_the_vector(vector):
     if vector["error"]:
         error = {"blank": BlankImageError, "too-many": TooManyDigits}[vector["error"]]
         with pytest.raises(error):
-            segmentation.choose(found := found_for(vector), [1.0] * len(found.candidates))
+            segmentation.choose(found := found_for(vector), [1.0] * len(found.candidates), 0.5)
         return
     found = found_for(vector)
     assert found.factor == vector["factor"]
@@ -49,7 +49,7 @@ def test_pieces_candidates_images_and_choice_match_the_vector(vector):
         image = np.rint(found.digit_image(candidate) * 255).astype(np.int16)
         wanted = np.frombuffer(base64.b64decode(expected), dtype=np.uint8).reshape(image.shape)
         assert np.abs(image - wanted).max() <= 1, candidate
-    reading = segmentation.choose(found, vector["confidences"])
+    reading = segmentation.choose(found, vector["confidences"], vector["sure"])
     assert [list(candidate) for candidate in reading] == vector["reading"]
     assert len(reading) == len(vector["number"])
     if vector["label"]:
