@@ -262,12 +262,12 @@ def test_a_big_drawing_reads_like_the_same_drawing_on_the_page(mode):
     assert hairline.max() > 0.9 and hairline.sum() > 0.7 * to_mnist(canvas(6, mode=mode)).sum()
 
 
-def test_the_pages_canvas_is_never_pooled():
-    """The page sends its strokes redrawn at EXPORT_SIZE (web/js/drawing.js): every pixel of
-    them must reach the final resize, unpooled."""
+def test_a_digit_drawn_on_the_pages_pad_is_never_pooled():
+    """The page sends its strokes redrawn EXPORT_HEIGHT pixels high (web/js/drawing.js), as
+    wide as the pad: a digit as tall as the pad must reach the final resize unpooled."""
     drawing = (PROJECT_ROOT / "web" / "js" / "drawing.js").read_text()
-    export_size = int(re.search(r"const EXPORT_SIZE = (\d+);", drawing)[1])
-    assert export_size <= WORK_SIDE
+    export_height = int(re.search(r"const EXPORT_HEIGHT = (\d+);", drawing)[1])
+    assert export_height <= WORK_SIDE
 
 
 # --- the resampling is Pillow's bilinear, which the page can reproduce exactly ----------
