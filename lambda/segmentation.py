@@ -189,13 +189,11 @@ class Found:
         bottom = min(top + cells.shape[0] * factor, levels.shape[0])
         right = min(left + cells.shape[1] * factor, levels.shape[1])
         mask = cells if factor == 1 else np.repeat(np.repeat(cells, factor, axis=0), factor, axis=1)
-        mask = mask[:bottom - top, :right - left]
+        grown = _grown_by_one(mask[:bottom - top, :right - left])
         # Grown by one pixel: the antialiased rim, below the threshold, belongs to its stroke.
         top_, bottom_ = max(top - 1, 0), min(bottom + 1, levels.shape[0])
         left_, right_ = max(left - 1, 0), min(right + 1, levels.shape[1])
-        grown = np.zeros((bottom_ - top_, right_ - left_), dtype=bool)
-        grown[top - top_:top - top_ + mask.shape[0], left - left_:left - left_ + mask.shape[1]] = mask
-        grown = preprocessing.dilate(grown, 1)[1:-1, 1:-1]
+        grown = grown[top_ - top + 1:bottom_ - top + 1, left_ - left + 1:right_ - left + 1]
         window = levels[top_:bottom_, left_:right_]
         return Ink(np.where(grown, window, 0), self.ink.span, self.ink.top + top_, self.ink.left + left_)
 
@@ -207,6 +205,15 @@ class Found:
         ink = self.candidate_ink(candidate)
         top, bottom, left, right = preprocessing.ink_box(ink)
         return [int(ink.left + left), int(ink.top + top), int(right - left + 1), int(bottom - top + 1)]
+
+
+def _grown_by_one(mask: np.ndarray) -> np.ndarray:
+    """(h, w) bool -> (h + 2, w + 2): every pixel within one (8-connected) of the mask."""
+    height, width = mask.shape
+    padded = np.zeros((height + 4, width + 4), dtype=bool)
+    padded[2:-2, 2:-2] = mask
+    rows = padded[:-2] | padded[1:-1] | padded[2:]
+    return rows[:, :-2] | rows[:, 1:-1] | rows[:, 2:]
 
 
 # --- 1-2: the grid and its pieces ------------------------------------------------------------------
@@ -403,16 +410,18 @@ def cut_paths(inside: np.ndarray, cuts: list[int], band: int) -> np.ndarray:
     clipped = np.clip(columns, 0, width - 1)
     ink = 2 * band + 1
     far = (ink + band + 1) * (height + 1)  # more than any path inside the part costs
-    step = np.where(valid, np.abs(offsets)[None, :], far)
-    total = step + ink * inside[0][clipped]
+    # Each row's cost at each place of each path, and the cost so far between two sentinels.
+    costs = np.where(valid, np.abs(offsets)[None, :], far)[None] + ink * inside[:, clipped]
+    total = np.full((len(cuts), len(offsets) + 2), far * (height + 1))
+    total[:, 1:-1] = costs[0]
+    step = np.array([0, -1, 1], dtype=np.int8)  # stay, from the left, from the right: ties in this order
     moves = np.empty((height, len(cuts), len(offsets)), dtype=np.int8)
     for row in range(1, height):
-        stay, from_left, from_right = total, np.full_like(total, far), np.full_like(total, far)
-        from_left[:, 1:] = total[:, :-1]
-        from_right[:, :-1] = total[:, 1:]
-        best = np.minimum(np.minimum(stay, from_left), from_right)
-        moves[row] = np.where(best == stay, 0, np.where(best == from_left, -1, 1))
-        total = best + step + ink * inside[row][clipped]
+        came = np.stack((total[:, 1:-1], total[:, :-2], total[:, 2:]))
+        choice = came.argmin(axis=0)
+        moves[row] = step[choice]
+        total[:, 1:-1] = np.take_along_axis(came, choice[None], axis=0)[0] + costs[row]
+    total = total[:, 1:-1]
     # Of the ends of equal cost, the one nearest c, then the leftmost.
     preference = np.argsort(np.abs(offsets) * 2 + (offsets > 0), kind="stable")
     ordered = total[:, preference]
