@@ -92,9 +92,10 @@ clean:
 serve: setup
 	$(PYTHON) -m uvicorn app:app --app-dir lambda --host 127.0.0.1 --port 8000
 
-## screenshot: draw a digit in Chromium and save the README's pictures of the page in docs/
+## screenshot: draw a digit and a number in Chromium and save the README's pictures of the page in docs/
 screenshot: setup
-	$(PYTHON) -m scripts.screenshot docs/screenshot.png --phone docs/screenshot-phone.png --not-sure docs/screenshot-not-sure.png
+	$(PYTHON) -m scripts.screenshot docs/screenshot.png --phone docs/screenshot-phone.png \
+		--not-sure docs/screenshot-not-sure.png --number docs/screenshot-number.png
 
 ## bench-web: the page's timings in headless Chromium and its weight
 bench-web: setup

@@ -1,11 +1,12 @@
-"""Screenshots of the page with a recognised digit, for the README.
+"""Screenshots of the page with a recognised digit or number, for the README.
 
     .venv/bin/python -m scripts.screenshot [docs/screenshot.png] [--phone docs/screenshot-phone.png]
-        [--not-sure docs/screenshot-not-sure.png]
+        [--not-sure docs/screenshot-not-sure.png] [--number docs/screenshot-number.png]
 
 Serves the page and the API with uvicorn, draws a digit with the mouse in Chromium,
 recognises it in server mode and saves the page as a laptop (1280 px) and, with --phone,
-as a phone (360 px) shows it; with --not-sure, also a W, which the model is not sure of.
+as a phone (360 px) shows it; with --not-sure, also a W, which the model is not sure of;
+with --number, a number (NUMBER), read digit by digit with a box round each.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from tests.support import servers
 
 LAPTOP, PHONE = support.LAPTOP, support.PHONE
 DIGIT = 3
+NUMBER = "2024"
 # A W, as a mouse draws it on the pad (x right, y down, in the pad's unit square).
 NOT_A_DIGIT = [[(0.15, 0.2), (0.32, 0.8), (0.5, 0.35), (0.68, 0.8), (0.85, 0.2)]]
 
 
 def take(browser, url: str, path: Path, *, viewport: dict, scale: float = 1, digit: int = DIGIT,
-         touch: bool = False, strokes=None) -> str:
-    """Save a screenshot of `url` with `digit` (or `strokes`, by mouse) drawn and recognised;
-    returns the answer. `touch`: a phone's touch screen (no keyboard-shortcut line)."""
+         touch: bool = False, strokes=None, number: str | None = None) -> str:
+    """Save a screenshot of `url` with `digit` (or `strokes`, or the digits of `number`, by
+    mouse) drawn and recognised; returns the answer. `touch`: a phone's touch screen (no
+    keyboard-shortcut line)."""
     context = browser.new_context(viewport=viewport, device_scale_factor=scale, has_touch=touch, is_mobile=touch)
     try:
         page = context.new_page()
@@ -35,6 +38,8 @@ def take(browser, url: str, path: Path, *, viewport: dict, scale: float = 1, dig
         page.wait_for_function("() => document.querySelector('#about-model').dataset.version")
         if touch:
             support.draw_digit_by_touch(page, digit)
+        elif number:
+            support.draw_number(page, [int(character) for character in number])
         else:
             support.draw_digit(page, digit, strokes=strokes)
         state = support.recognise(page)
@@ -55,6 +60,7 @@ def main() -> None:
     parser.add_argument("path", nargs="?", type=Path, default=support.PROJECT_ROOT / "docs/screenshot.png")
     parser.add_argument("--phone", type=Path, help="also save the page as a 360-pixel phone shows it")
     parser.add_argument("--not-sure", type=Path, help="also save the page with a W drawn, which it is not sure of")
+    parser.add_argument("--number", type=Path, help=f"also save the page with the number {NUMBER} drawn")
     args = parser.parse_args()
     reason = support.chromium_missing_reason()
     if reason:
@@ -72,6 +78,9 @@ def main() -> None:
         if args.not_sure:
             answer = take(browser, f"{url}/?mode=server", args.not_sure, viewport=LAPTOP, strokes=NOT_A_DIGIT)
             print(f"{args.not_sure}: drew a W, the page answered {answer}")
+        if args.number:
+            answer = take(browser, f"{url}/?mode=server", args.number, viewport=LAPTOP, number=NUMBER)
+            print(f"{args.number}: drew {NUMBER}, the page answered {answer}")
         browser.close()
 
 
