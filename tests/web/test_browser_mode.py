@@ -10,7 +10,8 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from tests.support import LAMBDA_DIR, PROJECT_ROOT
+import preprocessing  # the function's, from lambda/
+from tests.support import LAMBDA_DIR, PROJECT_ROOT, drawing
 from tests.support import browser as support
 from tests.support.cards import web_copy
 from tests.support.servers import api_server
@@ -213,3 +214,32 @@ def test_the_page_keeps_to_its_content_security_policy(open_page, server):
     recognise(page, 0)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=support.ANSWER_TIMEOUT_MS)
     assert violations == []
+
+
+BATCH = """async ({ fromDisk, backend, images }) => {
+    const card = await DigitsCard.load({ fromDisk });
+    const classifier = await DigitsClassifier.load({ fromDisk, backend, card });
+    const batch = await classifier.predictBatch(images.map((image) => Float32Array.from(image)));
+    const alone = [];
+    for (const image of images) alone.push((await classifier.predict(Float32Array.from(image))).probabilities);
+    return { where: classifier.where, batch: batch.probabilities.map((p) => Array.from(p)), alone };
+}"""
+
+
+@pytest.mark.parametrize(("opened", "backend", "where"), [
+    ("served", "wasm", "worker"), ("served", "webgl", "worker"), ("served", "cpu", "worker"),
+    ("from disk", "cpu", "page"),
+], ids=["worker-wasm", "worker-webgl", "worker-cpu", "page-cpu"])
+def test_a_batch_of_digits_is_read_in_one_call_as_each_alone(open_page, server, disk_url, opened, backend, where):
+    """A number's digits go to the model as one batch (predictBatch), in the worker and on the
+    page: each digit's probabilities are what it gets on its own."""
+    digits = [3, 0, 5, 8]
+    images = [preprocessing.to_mnist(drawing.canvas(digit)).reshape(-1).tolist() for digit in digits]
+    page = open_page(f"{server}/?mode=server" if opened == "served" else f"{disk_url}?mode=server",
+                     service_workers="block")
+    answer = page.evaluate(BATCH, {"fromDisk": opened == "from disk", "backend": backend, "images": images})
+    assert answer["where"] == where
+    batch, alone = np.array(answer["batch"]), np.array(answer["alone"])
+    assert batch.shape == (len(digits), 10)
+    assert list(batch.argmax(1)) == digits
+    assert np.abs(batch - alone).max() < 1e-4

@@ -14,17 +14,17 @@ from tests.support import servers
 from tests.support.images import encode
 
 
-def test_recognising_an_empty_pad_asks_for_a_digit(open_page, server):
+def test_recognising_an_empty_pad_asks_for_a_number(open_page, server):
     page = open_page(server + "/")
     for mode in ("server", "browser"):
         support.choose_mode(page, mode)
         assert support.recognise(page) == "hint"
-        assert "Draw a digit first" in page.inner_text("#message")
+        assert "Draw a number first" in page.inner_text("#message")
         assert page.inner_text("#output") == ""
     # Enter does the same as the button, once focus has left the controls.
     page.evaluate("document.activeElement.blur()")
     assert support.recognise(page, press="Enter") == "hint"
-    assert "Draw a digit first" in page.inner_text("#message")
+    assert "Draw a number first" in page.inner_text("#message")
 
 
 def test_unreachable_service_says_connection_lost_and_offers_the_browser(open_page, server):

@@ -5,11 +5,16 @@
  * No DOM, so node tests it against a real HTTP server.
  *
  *   apiBaseUrl(pageUrl)                      -> "http://127.0.0.1:3000"
- *   predict(baseUrl, dataUrl, {classes})     -> {digit, confidence, probabilities, modelVersion,
- *                                               uncertain, alternatives: [{digit, probability}]}
- *                                               (the last two when the service says them);
- *                                               classes: how many the model card names (without
- *                                               it, as many as the answer gives)
+ *   predict(baseUrl, dataUrl, {classes})     -> {number, digits, modelVersion, digit, confidence,
+ *                                               probabilities, uncertain, alternatives}
+ *     number: the digits read, left to right ("2024"); digits: one per digit, in order,
+ *     {digit, confidence, probabilities, box: [x, y, width, height] in the picture's pixels,
+ *     uncertain, alternatives: [{digit, probability}]} (uncertain and alternatives when the
+ *     service says them, as for the whole answer). The top-level digit, confidence,
+ *     probabilities, uncertain and alternatives are the service's answer for one digit (with
+ *     several, its least sure); a service that reads one digit only gives those, and then the
+ *     one digit has no box. classes: how many the model card names (without it, as many as
+ *     the answer gives).
  *   health(baseUrl)                          -> {status, modelVersion}
  * Failures reject with a ServiceError whose `kind` is "connection", "timeout",
  * "refused" (4xx), "failed" (5xx) or "unreadable", and whose message is for people.
@@ -129,23 +134,53 @@
     return "";
   }
 
+  function unreadable() {
+    return new ServiceError("The recognition service sent an answer this page does not understand.",
+      { kind: "unreadable" });
+  }
+
   function readPrediction(body, classes) {
     const probabilities = body && body.probabilities;
     const count = classes || (Array.isArray(probabilities) ? probabilities.length : 0);
     const isClass = (digit) => Number.isInteger(digit) && digit >= 0 && digit < count;
-    const wellFormed = body && isClass(body.digit) && Array.isArray(probabilities) && probabilities.length === count
+    const answer = body && readDigit(body, isClass, count);
+    if (!answer) throw unreadable();
+    // A service that reads one digit only: that digit is the number, without a box.
+    const digits = body.digits === undefined ? [{ ...answer, box: null }] : readDigits(body.digits, isClass, count);
+    if (!digits) throw unreadable();
+    const number = typeof body.number === "string" ? body.number : digits.map(({ digit }) => digit).join("");
+    return { ...answer, number, digits, modelVersion: body.model_version || null };
+  }
+
+  /* One digit's answer, {digit, confidence, probabilities[, uncertain, alternatives]}, or null
+     when it is not one. */
+  function readDigit(entry, isClass, count) {
+    const { probabilities } = entry;
+    const wellFormed = isClass(entry.digit) && Array.isArray(probabilities) && probabilities.length === count
       && probabilities.every((p) => typeof p === "number" && Number.isFinite(p));
-    if (!wellFormed) {
-      throw new ServiceError("The recognition service sent an answer this page does not understand.",
-        { kind: "unreadable" });
-    }
-    const answer = {
-      digit: body.digit,
-      confidence: typeof body.confidence === "number" ? body.confidence : probabilities[body.digit],
+    if (!wellFormed) return null;
+    const digit = {
+      digit: entry.digit,
+      confidence: typeof entry.confidence === "number" ? entry.confidence : probabilities[entry.digit],
       probabilities,
-      modelVersion: body.model_version || null,
     };
-    return typeof body.uncertain === "boolean" ? { ...answer, ...readJudgement(body, isClass) } : answer;
+    return typeof entry.uncertain === "boolean" ? { ...digit, ...readJudgement(entry, isClass) } : digit;
+  }
+
+  /* The digits of a number, or null when they are not a list of digits. */
+  function readDigits(entries, isClass, count) {
+    if (!Array.isArray(entries) || !entries.length) return null;
+    const digits = entries.map((entry) => entry && readDigit(entry, isClass, count));
+    if (!digits.every(Boolean)) return null;
+    return digits.map((digit, index) => ({ ...digit, box: readBox(entries[index].box) }));
+  }
+
+  /* [x, y, width, height] in pixels, or null: without its box a digit is still shown. */
+  function readBox(box) {
+    const wellFormed = Array.isArray(box) && box.length === 4
+      && box.every((value) => typeof value === "number" && Number.isFinite(value) && value >= 0)
+      && box[2] > 0 && box[3] > 0;
+    return wellFormed ? box.slice() : null;
   }
 
   /* Whether the service is sure; when it is not, the digits it may be (at least its answer). */

@@ -1,7 +1,7 @@
 /*
- * What happens when: drawing, recognising with the service or in the browser, and
- * what to say when something goes wrong. The page itself is changed only through
- * DigitsUi.
+ * What happens when: drawing, reading the number drawn (one digit or several) with the
+ * service or in the browser, and what to say when something goes wrong. The page itself is
+ * changed only through DigitsUi.
  *
  * URL parameters: ?api=URL (the recognition service), ?mode=server|browser,
  * ?backend=wasm|webgl|cpu (force one TF.js backend in browser mode).
@@ -9,14 +9,18 @@
  * What the model is (its classes, input size, version, network) and what preprocessing
  * makes for it come from its card, read once at start (DigitsCard), and so does the rule
  * that says whether an answer is sure: the service applies it in server mode,
- * DigitsUncertainty in browser mode.
+ * DigitsUncertainty in browser mode, to each digit. Both modes answer in one shape:
+ * {number, digits: [{digit, confidence, probabilities, uncertain, alternatives, box,
+ * modelInput}], ...}, the service's (DigitsApi.predict) with the page's pictures of what
+ * the model saw.
  */
 (function (root) {
   "use strict";
 
   if (!root.jQuery) return; // the page says the libraries are missing (index.html)
   const {
-    DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsCard, DigitsClassifier, DigitsPreprocessing, DigitsUncertainty,
+    DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsCard, DigitsClassifier, DigitsPreprocessing, DigitsSegmentation,
+    DigitsUncertainty,
   } = root;
   const LIVE_DELAY_MS = 450; // after the last stroke, long enough to start the next one
   const MODES = ["server", "browser"];
@@ -32,10 +36,12 @@
   let classifier = null; // a promise, kept so the model loads once
   let latestRequest = 0;
   let liveTimer = null;
+  let drawingChanges = 0; // an answer's boxes are shown only on the drawing they were found in
 
   const pad = DigitsDrawing.create(ui.canvas(), {
     onChange() {
       clearTimeout(liveTimer);
+      drawingChanges += 1;
       ui.showDrawingState(pad.isEmpty());
     },
     onStrokeEnd() {
@@ -56,11 +62,12 @@
     clearTimeout(liveTimer);
     if (pad.isDrawing()) return;
     if (pad.isEmpty()) {
-      if (!fromLive) ui.showHint("Draw a digit first, then press Recognise.");
+      if (!fromLive) ui.showHint("Draw a number first, then press Recognise.");
       return;
     }
     const request = ++latestRequest;
     const requestMode = mode;
+    const drawingSeen = drawingChanges;
     ui.showBusy();
     try {
       const started = performance.now();
@@ -70,16 +77,25 @@
         ? await askService(drawing, pad.toDataURL(), started)
         : await askBrowser(drawing, started);
       if (request !== latestRequest) return;
-      const best = answer.probabilities.indexOf(Math.max(...answer.probabilities));
-      const digit = answer.digit !== undefined ? answer.digit : best;
       // Without the card (the service answered, the card did not load) a class is its index.
-      const names = classes || answer.probabilities.map((_, index) => String(index));
+      const names = classes || answer.digits[0].probabilities.map((_, index) => String(index));
       if (!classes) ui.buildChart(names);
+      const digits = answer.digits.map((digit) => ({
+        label: names[digit.digit],
+        confidence: digit.confidence,
+        probabilities: digit.probabilities,
+        judgement: judgementIn(digit, names),
+        box: digit.box,
+        modelInput: digit.modelInput,
+      }));
       ui.showAnswer({
-        ...answer,
-        label: names[digit],
-        judgement: judgementIn(answer, names),
-        confidence: answer.confidence !== undefined ? answer.confidence : answer.probabilities[digit],
+        number: digits.map(({ label }) => label).join(""),
+        digits,
+        // A stroke begun since the drawing was read has cleared the boxes: they stay off.
+        picture: drawingSeen === drawingChanges ? { width: drawing.width, height: drawing.height } : null,
+        modelVersion: answer.modelVersion,
+        inferenceMs: answer.inferenceMs,
+        backend: answer.backend,
         scrollIntoView: !fromLive,
         elapsedMs: performance.now() - answer.started,
         mode: requestMode,
@@ -89,13 +105,13 @@
     }
   }
 
-  /* Whether the model is sure, with the alternatives named by class; null when an older
-     service did not say (the page then gives the answer without a judgement). */
-  function judgementIn(answer, names) {
-    if (typeof answer.uncertain !== "boolean") return null;
+  /* Whether the model is sure of a digit, with the alternatives named by class; null when an
+     older service did not say (the page then gives the answer without a judgement). */
+  function judgementIn(digit, names) {
+    if (typeof digit.uncertain !== "boolean") return null;
     return {
-      uncertain: answer.uncertain,
-      alternatives: answer.alternatives.map(({ digit, probability }) => ({ label: names[digit], probability })),
+      uncertain: digit.uncertain,
+      alternatives: digit.alternatives.map(({ digit: index, probability }) => ({ label: names[index], probability })),
     };
   }
 
@@ -104,35 +120,86 @@
     return DigitsPreprocessing.toMnist(drawing.data, drawing.width, drawing.height, preprocessing);
   }
 
+  /* The drawing inside `box` ([x, y, width, height]) on white paper with a margin, so that
+     preprocessing finds the paper at its border: one digit of a number, as the page shows it. */
+  function digitOf(drawing, box) {
+    const MARGIN = 4;
+    const left = Math.max(0, Math.floor(box[0]));
+    const top = Math.max(0, Math.floor(box[1]));
+    const right = Math.min(drawing.width, Math.ceil(box[0] + box[2]));
+    const bottom = Math.min(drawing.height, Math.ceil(box[1] + box[3]));
+    const width = right - left + 2 * MARGIN;
+    const height = bottom - top + 2 * MARGIN;
+    const data = new Uint8ClampedArray(width * height * 4).fill(255);
+    for (let y = top; y < bottom; y++) {
+      const row = drawing.data.subarray((y * drawing.width + left) * 4, (y * drawing.width + right) * 4);
+      data.set(row, ((y - top + MARGIN) * width + MARGIN) * 4);
+    }
+    return { data, width, height };
+  }
+
   /* What the card says, by `read`, or null without it: server mode goes on all the same. */
   function fromCard(read) {
     return card.then(read).catch(() => null);
   }
 
-  /* The service makes its own model input (the same, by the shared test vectors), so the
-     page's copy is only shown, and a failure to make it is not one. Without the card the
-     service still answers, with as many classes as its answer gives. */
+  /* The service makes its own model inputs (for one digit the same as the page's, by the
+     shared test vectors), so the page's copies are only shown, and a failure to make one is
+     not a failure. For a number the page makes each from the drawing inside the digit's box,
+     which may hold the ends of a neighbour's strokes where digits touch. Without the card
+     the service still answers, with as many classes as its answer gives. */
   async function askService(drawing, upload, started) {
     const [classes, preprocessing] = await Promise.all([
       fromCard((modelCard) => DigitsCard.classes(modelCard).length), fromCard(DigitsCard.preprocessing)]);
-    let modelInput = null;
-    try {
-      if (preprocessing) modelInput = modelInputOf(drawing, preprocessing);
-    } catch { /* nothing to show */ }
     const answer = await DigitsApi.predict(apiBase, upload, { classes });
-    return { ...answer, modelInput, started };
+    const several = answer.digits.length > 1;
+    const shown = (box) => {
+      if (!preprocessing || (several && !box)) return null;
+      try {
+        return modelInputOf(several ? digitOf(drawing, box) : drawing, preprocessing);
+      } catch {
+        return null; // nothing to show
+      }
+    };
+    return { ...answer, digits: answer.digits.map((digit) => ({ ...digit, modelInput: shown(digit.box) })), started };
   }
 
+  /* The number read in this browser: DigitsSegmentation finds the candidate digits, the
+     model reads them all in one batch, and each digit is judged by the card's rule. */
   async function askBrowser(drawing, started) {
     const model = await loadClassifier();
     // The model's one-off loading is reported on its own, not as this answer's time.
     const since = Math.max(started, model.readyAt);
-    const modelInput = modelInputOf(drawing, model.preprocessing);
-    const { probabilities, inferenceMs } = await model.predict(modelInput);
+    let inferenceMs = 0;
+    const { digits } = await DigitsSegmentation.readNumber(drawing, {
+      preprocessing: model.preprocessing,
+      uncertainty: model.uncertaintyRule, // the reading weighs a digit the model is not sure of
+      async predict(images) {
+        const batch = await model.predictBatch(images);
+        inferenceMs += batch.inferenceMs;
+        return batch.probabilities;
+      },
+    });
+    const read = digits.map(({ probabilities, box, modelInput }) => {
+      const digit = argmax(probabilities);
+      return {
+        digit, confidence: probabilities[digit], probabilities, box, modelInput,
+        ...DigitsUncertainty.judge(probabilities, model.uncertaintyRule),
+      };
+    });
     return {
-      probabilities, inferenceMs, modelInput, modelVersion: model.version, backend: model.backend, started: since,
-      ...DigitsUncertainty.judge(probabilities, model.uncertaintyRule),
+      number: read.map(({ digit }) => digit).join(""), digits: read,
+      inferenceMs, modelVersion: model.version, backend: model.backend, started: since,
     };
+  }
+
+  /* The likeliest class; ties go to the lower index, as the uncertainty rule's do. */
+  function argmax(probabilities) {
+    let best = 0;
+    for (let index = 1; index < probabilities.length; index++) {
+      if (probabilities[index] > probabilities[best]) best = index;
+    }
+    return best;
   }
 
   /* Loads once, in the background, as soon as browser mode is chosen. */
@@ -161,7 +228,9 @@
 
   function showFailure(error, failedMode) {
     if (error instanceof DigitsPreprocessing.BlankImageError) {
-      ui.showHint("Draw a digit first: there is no ink on the pad yet.");
+      ui.showHint("Draw a number first: there is no ink on the pad yet.");
+    } else if (DigitsSegmentation && error instanceof DigitsSegmentation.TooManyDigits) {
+      ui.showError(`This drawing cannot be read as one number: ${error.message.replace(/\.$/, "")}.`);
     } else if (error instanceof DigitsApi.ServiceError) {
       const offerBrowser = error.kind === "connection" || error.kind === "timeout" || error.kind === "failed";
       ui.showError(error.message + (offerBrowser ? " You can recognise in this browser instead." : ""),

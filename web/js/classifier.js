@@ -9,8 +9,10 @@
  * loads there (WebAssembly's binary is fetched, so it gives way to WebGL or the CPU).
  *
  *   const classifier = await DigitsClassifier.load({ fromDisk, backend, card });
- *   classifier.predict(pixels)  -> Promise<{probabilities: number[classes], inferenceMs}>,
- *                                  pixels: Float32Array(size * size)
+ *   classifier.predictBatch(images) -> Promise<{probabilities: Float32Array(classes)[], inferenceMs}>,
+ *                                      images: Float32Array(size * size)[], all in one model call
+ *   classifier.predict(pixels)      -> Promise<{probabilities: number[classes], inferenceMs}>,
+ *                                      pixels: Float32Array(size * size), one picture
  *   classifier.backend, .where ("worker" or "page"), .tried, .loadMs, .warmUpMs
  */
 (function (root) {
@@ -32,6 +34,35 @@
     return DigitsCard.loadScript(src).catch((error) => {
       throw new ModelError(error.message);
     });
+  }
+
+  /* The pictures one after the other, as the engine takes a batch. */
+  function packed(images, size) {
+    if (!images.length) throw new ModelError("there is no picture to recognise");
+    const batch = new Float32Array(images.length * size * size);
+    images.forEach((image, index) => {
+      if (image.length !== size * size) {
+        throw new ModelError(`expected ${size} x ${size} pictures, got one of ${image.length} values`);
+      }
+      batch.set(image, index * size * size);
+    });
+    return batch;
+  }
+
+  /* The engine's answer for a batch, as one Float32Array of probabilities per picture. */
+  function unpacked(values, count, classes) {
+    return Array.from({ length: count }, (_, index) => values.slice(index * classes, (index + 1) * classes));
+  }
+
+  /* One picture is a batch of one. */
+  function withPredictOne(classifier) {
+    return {
+      ...classifier,
+      async predict(pixels) {
+        const { probabilities, inferenceMs } = await classifier.predictBatch([pixels]);
+        return { probabilities: Array.from(probabilities[0]), inferenceMs };
+      },
+    };
   }
 
   function backendsToTry(forced) {
@@ -56,18 +87,18 @@
         ? DigitsEngine.modelFromBundle(tf, await DigitsCard.loadBundle(), root.atob)
         : tf.loadGraphModel(MODEL_URL)),
     });
-    return {
+    return withPredictOne({
       ...engine,
       where: "page",
-      async predict(pixels) {
+      async predictBatch(images) {
         const started = performance.now();
-        const probabilities = Array.from(await engine.predict(pixels));
-        return { probabilities, inferenceMs: performance.now() - started };
+        const values = await engine.predict(packed(images, size));
+        return { probabilities: unpacked(values, images.length, classes), inferenceMs: performance.now() - started };
       },
-    };
+    });
   }
 
-  /* A worker that loads TF.js and the model, then answers one message per drawing. */
+  /* A worker that loads TF.js and the model, then answers one message per batch of pictures. */
   function loadInWorker({ backends, size, classes }) {
     const worker = new root.Worker(WORKER_SCRIPT);
     const pending = new Map();
@@ -79,7 +110,7 @@
       };
       worker.onmessage = ({ data }) => {
         if (data.type === "ready") {
-          resolve({ ...data, where: "worker", predict, terminate: () => worker.terminate() });
+          resolve(withPredictOne({ ...data, where: "worker", predictBatch, terminate: () => worker.terminate() }));
         } else if (data.type === "failed") {
           worker.terminate();
           reject(new ModelError(data.message));
@@ -87,8 +118,12 @@
           const request = pending.get(data.id);
           pending.delete(data.id);
           if (!request) return;
-          if (data.error) request.reject(new ModelError(data.error));
-          else request.resolve({ probabilities: Array.from(data.probabilities), inferenceMs: data.inferenceMs });
+          if (data.error) {
+            request.reject(new ModelError(data.error));
+          } else {
+            const probabilities = unpacked(data.probabilities, request.count, classes);
+            request.resolve({ probabilities, inferenceMs: data.inferenceMs });
+          }
         }
       };
       worker.postMessage({
@@ -97,12 +132,12 @@
       });
     });
 
-    function predict(pixels) {
+    async function predictBatch(images) {
       const id = ++nextId;
-      const copy = Float32Array.from(pixels); // transferred: the worker owns it afterwards
+      const batch = packed(images, size); // a new buffer, transferred: the worker owns it afterwards
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ type: "predict", id, pixels: copy }, [copy.buffer]);
+        pending.set(id, { resolve, reject, count: images.length });
+        worker.postMessage({ type: "predict", id, images: batch }, [batch.buffer]);
       });
     }
   }

@@ -1,8 +1,10 @@
 /*
- * Drawing a digit on the canvas with a mouse, a finger or a pen (pointer events).
+ * Drawing a number (one digit or several) on the canvas with a mouse, a finger or a pen
+ * (pointer events).
  *
- * Strokes are kept as points in fractions of the canvas side, and every frame is painted
- * from them, so the drawing survives resizing and stays sharp at any pixel ratio, and
+ * Strokes are kept as points in units of the pad's height, x measured from its middle, and
+ * every frame is painted from them, so the drawing survives resizing (on a pad of another
+ * shape it keeps its proportions and stays centred) and stays sharp at any pixel ratio, and
  * undo is just dropping the last stroke. This module touches only its own canvas.
  *
  *   const pad = DigitsDrawing.create(canvas, { onStrokeEnd, onChange });
@@ -15,12 +17,13 @@
   const PAPER = "#ffffff";
   const INK = "#16181d";
   const EXPORT_COLOURS = { paper: PAPER, ink: INK };
-  // MNIST strokes are 2-3 pixels in a 20-pixel box; a digit drawn across most of the pad
-  // with this pen comes out about as bold after preprocessing.
+  // Of the pad's height. MNIST strokes are 2-3 pixels in a 20-pixel box; a digit drawn across
+  // most of the pad's height with this pen comes out about as bold after preprocessing.
   const PEN_WIDTH = 0.07;
-  // Recognition reads the strokes redrawn at this size (ten times MNIST's side), not the screen's
-  // pixels; plenty for a 20-pixel box, and far below the service's 1024-pixel limit.
-  const EXPORT_SIZE = 280;
+  // Recognition reads the strokes redrawn this many pixels high (ten times MNIST's side), and as
+  // wide as the pad is in proportion, not the screen's pixels: plenty for a 20-pixel box, and
+  // far below the service's 1024-pixel limit (the page's pad, twice as wide as high, gives 560).
+  const EXPORT_HEIGHT = 280;
 
   function create(canvas, { onStrokeEnd = () => {}, onChange = () => {} } = {}) {
     const context = canvas.getContext("2d", { willReadFrequently: true });
@@ -41,61 +44,67 @@
     }
 
     function fitToDisplay() {
-      const side = canvas.getBoundingClientRect().width;
-      const pixels = Math.max(1, Math.round(side * (root.devicePixelRatio || 1)));
-      if (canvas.width !== pixels || canvas.height !== pixels) {
-        canvas.width = pixels;
-        canvas.height = pixels;
+      const { width, height } = canvas.getBoundingClientRect();
+      const ratio = root.devicePixelRatio || 1;
+      const pixelsWide = Math.max(1, Math.round(width * ratio));
+      const pixelsHigh = Math.max(1, Math.round(height * ratio));
+      if (canvas.width !== pixelsWide || canvas.height !== pixelsHigh) {
+        canvas.width = pixelsWide;
+        canvas.height = pixelsHigh;
       }
       paint();
     }
 
     function paint() {
       frameRequested = false;
-      render(context, canvas.width, screenColours);
+      render(context, canvas.width, canvas.height, screenColours);
     }
 
-    function render(target, size, { paper, ink }) {
+    function render(target, width, height, { paper, ink }) {
       target.fillStyle = paper;
-      target.fillRect(0, 0, size, size);
+      target.fillRect(0, 0, width, height);
       target.strokeStyle = ink;
       target.fillStyle = ink;
-      target.lineWidth = PEN_WIDTH * size;
+      target.lineWidth = PEN_WIDTH * height;
       target.lineCap = "round";
       target.lineJoin = "round";
-      for (const points of strokes) renderStroke(target, points, size);
+      const place = ([x, y]) => [width / 2 + x * height, y * height];
+      for (const points of strokes) renderStroke(target, points.map(place), PEN_WIDTH * height);
     }
 
     // Quadratic curves through the midpoints between samples smooth out the corners
-    // that sparse pointer samples would otherwise leave.
-    function renderStroke(target, points, size) {
+    // that sparse pointer samples would otherwise leave. `points` in the target's pixels.
+    function renderStroke(target, points, penWidth) {
       const [x0, y0] = points[0];
       if (points.length === 1) {
         target.beginPath();
-        target.arc(x0 * size, y0 * size, (PEN_WIDTH * size) / 2, 0, 2 * Math.PI);
+        target.arc(x0, y0, penWidth / 2, 0, 2 * Math.PI);
         target.fill();
         return;
       }
       target.beginPath();
-      target.moveTo(x0 * size, y0 * size);
+      target.moveTo(x0, y0);
       for (let i = 1; i < points.length - 1; i++) {
         const [x, y] = points[i];
         const [nextX, nextY] = points[i + 1];
-        target.quadraticCurveTo(x * size, y * size, ((x + nextX) / 2) * size, ((y + nextY) / 2) * size);
+        target.quadraticCurveTo(x, y, (x + nextX) / 2, (y + nextY) / 2);
       }
       const [lastX, lastY] = points[points.length - 1];
-      target.lineTo(lastX * size, lastY * size);
+      target.lineTo(lastX, lastY);
       target.stroke();
     }
 
-    /* The drawing at EXPORT_SIZE, whatever the screen: the same strokes give the same
-       answer on a phone and on a laptop, and uploads stay small. */
+    /* The drawing EXPORT_HEIGHT pixels high and as wide as the pad in proportion, whatever
+       the screen: the same strokes give the same answer on a phone and on a laptop, and
+       uploads stay small. The width is even, so the pad's middle falls between two pixels
+       on every pad and a drawing that fits both is rendered pixel for pixel alike. */
     function exported() {
+      const aspect = canvas.width / canvas.height;
       const copy = root.document.createElement("canvas");
-      copy.width = EXPORT_SIZE;
-      copy.height = EXPORT_SIZE;
+      copy.width = 2 * Math.max(1, Math.round((EXPORT_HEIGHT * aspect) / 2));
+      copy.height = EXPORT_HEIGHT;
       const copyContext = copy.getContext("2d", { willReadFrequently: true });
-      render(copyContext, EXPORT_SIZE, EXPORT_COLOURS);
+      render(copyContext, copy.width, copy.height, EXPORT_COLOURS);
       return { copy, copyContext };
     }
 
@@ -108,7 +117,7 @@
 
     function pointAt(event) {
       const rect = canvas.getBoundingClientRect();
-      return [(event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height];
+      return [(event.clientX - rect.left - rect.width / 2) / rect.height, (event.clientY - rect.top) / rect.height];
     }
 
     function start(event) {
@@ -179,8 +188,8 @@
       },
       /* The pixels as the model's preprocessing reads them: {data (RGBA), width, height}. */
       imageData() {
-        const { copyContext } = exported();
-        return copyContext.getImageData(0, 0, EXPORT_SIZE, EXPORT_SIZE);
+        const { copy, copyContext } = exported();
+        return copyContext.getImageData(0, 0, copy.width, copy.height);
       },
       /* The same pixels as a PNG data URL, what the recognition service accepts. */
       toDataURL() {

@@ -4,8 +4,10 @@
  *
  *   -> {type: "load", backends, modelUrl, size, classes}
  *   <- {type: "ready", backend, tried, loadMs, warmUpMs} or {type: "failed", message}
- *   -> {type: "predict", id, pixels}       (pixels: Float32Array, transferred)
+ *   -> {type: "predict", id, images}       (images: Float32Array of one or more pictures, one
+ *                                           after the other, transferred: one batch, one model call)
  *   <- {type: "answer", id, probabilities, inferenceMs} or {type: "answer", id, error}
+ *                                          (probabilities: Float32Array, each picture's in turn)
  */
 /* global DigitsEngine */
 "use strict";
@@ -42,10 +44,10 @@ async function load({ backends, modelUrl, modelName, size, classes }) {
   }
 }
 
-async function predict({ id, pixels }) {
+async function predict({ id, images }) {
   try {
     const started = performance.now();
-    const probabilities = Float32Array.from(await engine.predict(pixels)); // its own buffer, to transfer
+    const probabilities = Float32Array.from(await engine.predict(images)); // its own buffer, to transfer
     const inferenceMs = performance.now() - started;
     self.postMessage({ type: "answer", id, probabilities, inferenceMs }, [probabilities.buffer]);
   } catch (error) {

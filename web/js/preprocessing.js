@@ -1,15 +1,24 @@
 /*
  * Turning a drawing into what the model expects, the way MNIST was made.
  *
- * A step-by-step port of `to_mnist` in lambda/preprocessing.py, so the page in browser
- * mode feeds the model exactly what the function feeds it in server mode. Both are held
- * to the same test vectors (tests/vectors/). Pure: no DOM, no canvas, so node tests it.
+ * A step-by-step port of lambda/preprocessing.py, so the page in browser mode feeds the
+ * model exactly what the function feeds it in server mode. Both are held to the same test
+ * vectors (tests/vectors/). Pure: no DOM, no canvas, so node tests it.
  *
  *   toMnist(data, width, height, {size, box}) -> Float32Array(size * size), row-major,
  *   white digit on black in [0, 1]; `data` holds width * height * channels bytes (1 grey,
  *   3 RGB, 4 RGBA, as ImageData gives); `size` and `box` are the model card's (its
  *   preprocessing block: 28 and 20 for MNIST), which the caller reads and passes in.
  *   Throws BlankImageError when there is no ink.
+ *
+ * toMnist is the two halves Python has, which the number segmentation (segmentation.js)
+ * calls apart, with the ink of each digit in between:
+ *
+ *   inkLevels(data, width, height) -> ink: steps 1-2, {levels, span, top, left, width,
+ *     height}: ink = levels / span in [0, 1] (levels an Int32Array, row-major), known
+ *     inside a window (width x height, at top, left in the picture) where the picture
+ *     differs from its paper; outside it there is no ink at all;
+ *   digitImage(ink, {size, box}) -> Float32Array(size * size): steps 3-7.
  *
  * Steps (as in Python; every decision on whole numbers or on one division of two, so
  * both sides decide alike):
@@ -47,18 +56,30 @@
   const WORK_SIDE = 280;
 
   class BlankImageError extends Error {
-    constructor(message) {
+    constructor(message = "no digit found: the image is blank or holds only faint marks") {
       super(message);
       this.name = "BlankImageError";
     }
   }
 
-  function toMnist(data, width, height, { size, box } = {}) {
+  function toMnist(data, width, height, options) {
+    checkedOptions(options); // before any work on the picture
+    return digitImage(inkLevels(data, width, height), options);
+  }
+
+  function checkedOptions({ size, box } = {}) {
     if (!Number.isInteger(size) || !Number.isInteger(box) || box < 1 || box > size) {
       throw new RangeError(`expected whole numbers with 1 <= box <= size, got size ${size}, box ${box}`);
     }
-    const { levels, span } = inkLevels(data, width, height);
-    const { top, bottom, left, right } = inkBox(levels, span, width, height);
+    return { size, box };
+  }
+
+  /* Steps 3-7 on ink already found: its box, pooling, thickening, scaling and centring.
+     segmentation.js calls it with the ink of one digit of a number. */
+  function digitImage(ink, options) {
+    const { size, box } = checkedOptions(options);
+    const { levels, width } = ink;
+    const { top, bottom, left, right } = inkBox(ink);
 
     let cropHeight = bottom - top + 1;
     let cropWidth = right - left + 1;
@@ -78,7 +99,8 @@
     let denominator = brightest;
     if (factor > 1) {
       const thin = radius >= 1;
-      ({ image: crop, height: cropHeight, width: cropWidth } = pool(crop, cropHeight, cropWidth, factor, thin));
+      ({ image: crop, height: cropHeight, width: cropWidth } = pool(crop, cropHeight, cropWidth, factor,
+        thin ? "max" : "mean"));
       if (thin) radius = thickeningRadius(crop, cropHeight, cropWidth, brightest, box);
       else denominator = brightest * factor * factor;
     }
@@ -124,76 +146,162 @@
     return digit;
   }
 
-  /* Steps 1-2: whole-number ink levels, Float64Array(width * height), and their span:
-     ink = level / span in [0, 1], the paper 0. */
+  // --- steps 1-2: grey levels, paper and ink ---------------------------------------------
+
+  /* Steps 1-2, computed only inside the window where the picture differs from its paper.
+     Every grey level is a whole number below 2^31 (RGBA: at most 65,025,000), so exact. */
   function inkLevels(data, width, height) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
       throw new RangeError(`the image is empty or has an invalid size (${width}x${height})`);
     }
-    const pixels = width * height;
-    const channels = data.length / pixels;
+    const channels = data.length / (width * height);
     if (![1, 3, 4].includes(channels)) {
       throw new RangeError(`expected 1, 3 or 4 bytes per pixel for ${width}x${height}, got ${data.length} bytes`);
     }
+    const picture = { data, width, height, channels };
+    const full = FULL[channels];
 
-    // Grey levels out of FULL[channels], all whole numbers below 2^53, so exact.
-    const grey = new Float64Array(pixels);
-    if (channels === 1) {
-      for (let i = 0; i < pixels; i++) grey[i] = data[i];
-    } else {
-      for (let i = 0, k = 0; i < pixels; i++, k += channels) {
-        grey[i] = data[k] * LUMA[0] + data[k + 1] * LUMA[1] + data[k + 2] * LUMA[2];
-      }
-      if (channels === 4) {
-        let coverage = 0, weighted = 0;
-        for (let i = 0; i < pixels; i++) {
-          const alpha = data[i * 4 + 3];
-          coverage += alpha;
-          weighted += grey[i] * alpha;
-        }
-        // Light strokes on a transparent canvas need a dark backdrop to stay visible.
-        const background = coverage > 0 && 2 * weighted > LUMA_FULL * coverage ? 0 : 1;
-        for (let i = 0; i < pixels; i++) {
-          const alpha = data[i * 4 + 3];
-          grey[i] = grey[i] * alpha + background * LUMA_FULL * (255 - alpha);
-        }
-      }
+    // RGBA needs sums over the whole picture: the window around the corner's colour gives them.
+    let window = null, background = 0;
+    if (channels === 4) {
+      window = windowOf(picture, 0);
+      background = backgroundOf(picture, window);
     }
 
     // The border's median is the paper (paperTwice is twice it, a whole number); ink is
     // measured from it, so grey paper and faded ink still span 0-1, and white digits on
     // black pass through unchanged.
-    const border = Float64Array.from(borderOf(grey, width, height)).sort();
-    const count = border.length;
-    const paperTwice = border[(count - 1) >> 1] + border[count >> 1];
-    const full = FULL[channels];
+    const border = borderOf(width, height);
+    const borderLevels = border.map((pixel) => greyOf(picture, pixel, background));
+    // Stable, as NumPy's argsort(kind="stable"): of equal levels, the earlier border pixel first.
+    const order = border.map((_, index) => index).sort((a, b) => borderLevels[a] - borderLevels[b] || a - b);
+    const count = order.length;
+    const paperTwice = borderLevels[order[(count - 1) >> 1]] + borderLevels[order[count >> 1]];
     const darkInk = paperTwice > full;
-    const span = darkInk ? paperTwice : 2 * full - paperTwice;
-    const levels = new Float64Array(pixels);
-    for (let i = 0; i < pixels; i++) {
-      levels[i] = Math.max(0, darkInk ? paperTwice - 2 * grey[i] : 2 * grey[i] - paperTwice);
+    // A border pixel with no ink (on the paper's side of the median) marks where the ink is not.
+    const paperPixel = border[order[darkInk ? count >> 1 : (count - 1) >> 1]];
+    if (channels !== 4 || !samePixel(picture, paperPixel, 0)) window = windowOf(picture, paperPixel);
+    if (window === null) throw new BlankImageError();
+
+    const windowWidth = window.right - window.left + 1;
+    const windowHeight = window.bottom - window.top + 1;
+    const levels = new Int32Array(windowWidth * windowHeight);
+    for (let y = 0; y < windowHeight; y++) {
+      const row = (window.top + y) * width + window.left;
+      for (let x = 0; x < windowWidth; x++) {
+        const doubled = 2 * greyOf(picture, row + x, background);
+        levels[y * windowWidth + x] = Math.max(0, darkInk ? paperTwice - doubled : doubled - paperTwice);
+      }
     }
-    return { levels, span };
+    return {
+      levels, span: darkInk ? paperTwice : 2 * full - paperTwice,
+      top: window.top, left: window.left, width: windowWidth, height: windowHeight,
+    };
   }
 
-  /* Step 3: {top, bottom, left, right}, inclusive: rows and columns with ink of at least
-     INK_THRESHOLD, grown by one pixel on each side whose next line holds any ink (the
-     antialiased rim, which MNIST keeps inside its box). */
-  function inkBox(levels, span, width, height) {
+  /* Step 1: the grey level of pixel `index` out of FULL[channels]: the byte, 1000 x luma, or
+     for RGBA luma x A composited onto black (background 0) or white (1). */
+  function greyOf({ data, channels }, index, background) {
+    if (channels === 1) return data[index];
+    const at = index * channels;
+    const luma = data[at] * LUMA[0] + data[at + 1] * LUMA[1] + data[at + 2] * LUMA[2];
+    if (channels === 3) return luma;
+    const alpha = data[at + 3];
+    return luma * alpha + background * LUMA_FULL * (255 - alpha);
+  }
+
+  function samePixel({ data, channels }, one, other) {
+    for (let c = 0; c < channels; c++) if (data[one * channels + c] !== data[other * channels + c]) return false;
+    return true;
+  }
+
+  /* {top, bottom, left, right}, inclusive, of the pixels unlike pixel `paper`; null if none. */
+  function windowOf(picture, paper) {
+    const { data, width, height, channels } = picture;
+    // RGBA pixels compare as one 32-bit word where the bytes allow it.
+    const words = channels === 4 && data.byteOffset % 4 === 0
+      ? new Uint32Array(data.buffer, data.byteOffset, width * height) : null;
     let top = height, bottom = -1, left = width, right = -1;
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        if (levels[y * width + x] / span >= INK_THRESHOLD) {
+      let first = -1, last = -1;
+      for (let x = 0, index = y * width; x < width; x++, index++) {
+        const differs = words !== null ? words[index] !== words[paper]
+          : channels === 1 ? data[index] !== data[paper] : !samePixel(picture, index, paper);
+        if (differs) {
+          if (first < 0) first = x;
+          last = x;
+        }
+      }
+      if (first >= 0) {
+        if (top === height) top = y;
+        bottom = y;
+        left = Math.min(left, first);
+        right = Math.max(right, last);
+      }
+    }
+    return bottom < 0 ? null : { top, bottom, left, right };
+  }
+
+  /* Step 1's backdrop for RGBA: 0 (black) when the visible pixels are light on average, else 1.
+     The sums are exact (below 2^53 for any picture of up to 138 million pixels): the
+     window's pixels, plus every other pixel, which equals the corner. */
+  function backgroundOf(picture, window) {
+    const { data, width, height } = picture;
+    let outside = width * height;
+    let weighted = 0, coverage = 0;
+    if (window !== null) {
+      for (let y = window.top; y <= window.bottom; y++) {
+        for (let x = window.left; x <= window.right; x++) {
+          const index = y * width + x;
+          weighted += greyOf(picture, index, 0);
+          coverage += data[index * 4 + 3];
+        }
+      }
+      outside -= (window.bottom - window.top + 1) * (window.right - window.left + 1);
+    }
+    weighted += outside * greyOf(picture, 0, 0);
+    coverage += outside * data[3];
+    return coverage > 0 && 2 * weighted > LUMA_FULL * coverage ? 0 : 1;
+  }
+
+  /* The border's pixel indices: top row, bottom row, left column, right column, corners
+     counted twice, as NumPy's concatenation has them. */
+  function borderOf(width, height) {
+    const border = [];
+    for (let x = 0; x < width; x++) border.push(x);
+    for (let x = 0; x < width; x++) border.push((height - 1) * width + x);
+    for (let y = 0; y < height; y++) border.push(y * width);
+    for (let y = 0; y < height; y++) border.push(y * width + width - 1);
+    return border;
+  }
+
+  // --- step 3: the ink's box -------------------------------------------------------------
+
+  /* The smallest whole level L with L / span >= fraction, as floating point divides it. */
+  function leastLevel(fraction, span) {
+    let level = Math.max(0, Math.floor(fraction * span) - 1);
+    while (level / span < fraction) level++;
+    while (level > 0 && (level - 1) / span >= fraction) level--;
+    return level;
+  }
+
+  /* Step 3: {top, bottom, left, right}, inclusive, of the digit in `ink.levels`: rows and
+     columns with ink of at least INK_THRESHOLD, grown by one pixel on each side whose next
+     line holds any ink (the antialiased rim, which MNIST keeps inside its box). */
+  function inkBox({ levels, span, width, height }) {
+    const strong = leastLevel(INK_THRESHOLD, span);
+    let top = height, bottom = -1, left = width, right = -1;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0, index = y * width; x < width; x++, index++) {
+        if (levels[index] >= strong) {
           if (y < top) top = y;
-          if (y > bottom) bottom = y;
+          bottom = y;
           if (x < left) left = x;
           if (x > right) right = x;
         }
       }
     }
-    if (bottom < 0) {
-      throw new BlankImageError("no digit found: the image is blank or holds only faint marks");
-    }
+    if (bottom < 0) throw new BlankImageError();
     const rowHasInk = (y) => {
       for (let x = left; x <= right; x++) if (levels[y * width + x] > 0) return true;
       return false;
@@ -203,6 +311,7 @@
       return false;
     };
     // Each side looks only at the span of the thresholded box, so the order does not matter.
+    // Beyond the window there is no ink, so the box never grows out of it.
     return {
       top: top > 0 && rowHasInk(top - 1) ? top - 1 : top,
       bottom: bottom < height - 1 && rowHasInk(bottom + 1) ? bottom + 1 : bottom,
@@ -211,15 +320,7 @@
     };
   }
 
-  /* Top row, bottom row, left column, right column: corners counted twice, as in NumPy. */
-  function borderOf(grey, width, height) {
-    const border = [];
-    for (let x = 0; x < width; x++) border.push(grey[x]);
-    for (let x = 0; x < width; x++) border.push(grey[(height - 1) * width + x]);
-    for (let y = 0; y < height; y++) border.push(grey[y * width]);
-    for (let y = 0; y < height; y++) border.push(grey[y * width + width - 1]);
-    return border;
-  }
+  // --- steps 4-5: pooling and thickening ---------------------------------------------------
 
   /* Mean stroke width in pixels of the ink at HALF_INK or more of the brightest level:
      2 x area / outline length, the outline counting the image's edges where ink touches them. */
@@ -244,9 +345,10 @@
     return Math.floor((MIN_STROKE / scale - strokeWidth(crop, height, width, brightest)) / 2 + 0.5 + TIE);
   }
 
-  /* Step 4: the maximum (thin strokes) or the sum (divided later) of each factor x factor
-     block, the last row and column of blocks completed with paper (0). */
-  function pool(crop, height, width, factor, byMaximum) {
+  /* Step 4: the maximum ("max", thin strokes) or the sum ("mean", divided later) of each
+     factor x factor block, the last row and column of blocks completed with paper (0). */
+  function pool(crop, height, width, factor, how) {
+    const byMaximum = how === "max";
     const pooledHeight = Math.ceil(height / factor);
     const pooledWidth = Math.ceil(width / factor);
     const image = new Float64Array(pooledHeight * pooledWidth);
@@ -262,7 +364,8 @@
   }
 
   /* Step 5: strokes that scaling would make thinner than MIN_STROKE pixels (a fine pen on
-     a big canvas) are widened by a square maximum filter, the crop padded to make room. */
+     a big canvas) are widened by a square maximum filter, the crop padded by `radius` on
+     each side to make room: {image, height + 2 radius, width + 2 radius}. */
   function dilate(crop, height, width, radius) {
     const paddedHeight = height + 2 * radius;
     const paddedWidth = width + 2 * radius;
@@ -346,5 +449,9 @@
     return Math.max(low, Math.min(value, high));
   }
 
-  return { BlankImageError, toMnist };
+  return {
+    BlankImageError, toMnist, inkLevels, digitImage,
+    // What the number segmentation (segmentation.js) shares with the steps above.
+    INK_THRESHOLD, leastLevel, inkBox, pool, dilate,
+  };
 }));

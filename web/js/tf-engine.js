@@ -5,7 +5,9 @@
  * on the page's main thread.
  *
  *   const engine = await DigitsEngine.start({ vendorUrl, loadScript, backends, loadModel });
- *   engine.predict(pixels)   -> Promise<Float32Array(classes)>, pixels: Float32Array(size * size)
+ *   engine.predict(images)   -> Promise<Float32Array(count * classes)>, images: Float32Array(count *
+ *                               size * size): count pictures one after the other (a number's
+ *                               candidate digits), run as one batch
  *   engine.backend, .tried   -> the backend that answered, and why the ones before it did not
  *
  * Backends are tried in order: WebAssembly (SIMD; a few ms for this model on a laptop's
@@ -108,12 +110,16 @@
     }
     const loadMs = performance.now() - started;
 
-    async function predict(pixels) {
-      const output = tf.tidy(() => model.predict(tf.tensor4d(pixels, [1, size, size, 1])));
+    async function predict(images) {
+      const count = images.length / (size * size);
+      if (!Number.isInteger(count) || count < 1) {
+        throw new EngineError(`expected whole ${size} x ${size} pictures, got ${images.length} values`);
+      }
+      const output = tf.tidy(() => model.predict(tf.tensor4d(images, [count, size, size, 1])));
       try {
         const values = await output.data();
-        if (values.length !== classes) {
-          throw new EngineError(`the model gave ${values.length} outputs instead of ${classes}`);
+        if (values.length !== count * classes) {
+          throw new EngineError(`the model gave ${values.length / count} outputs instead of ${classes}`);
         }
         return values;
       } finally {

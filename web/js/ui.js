@@ -9,9 +9,16 @@
   // An unsure answer whose likeliest digit has less than this is said to be perhaps no digit
   // at all: the wording only; whether an answer is sure is the model card's rule.
   const FAR_FROM_SURE = 0.5;
+  const CHART_CAPTION = "Probability of each digit";
+  // A number longer than this many characters is set smaller, to stay on one line.
+  const LONG_NUMBER = 6;
+  const LABEL_ROOM = 0.1;
+  const ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+    "eleventh", "twelfth"];
 
   let busyTimer = null;
   let answersShown = 0;
+  let shownDigits = null; // the digits of the answer on show, for choosing the chart's
 
   function canvas() {
     return $("#canvas")[0];
@@ -36,6 +43,7 @@
     $("#undo").on("click", () => undo());
     $("#mode").on("change", function () { changeMode(this.value); });
     $("#live").on("change", function () { changeLive(this.checked); });
+    $("#digits").on("click", "button[data-index]", function () { selectDigit(Number(this.dataset.index)); });
     $("#message").on("click", "button[data-action]", function () {
       const action = $(this).data("run");
       hideMessage();
@@ -74,9 +82,11 @@
     $("#live").prop("checked", live);
   }
 
+  /* The drawing changed: its boxes are no longer its digits'. */
   function showDrawingState(empty) {
     $("#pad").toggleClass("is-empty", empty);
     $("#undo").prop("disabled", empty);
+    clearBoxes();
   }
 
   function showBusy() {
@@ -91,30 +101,60 @@
     $("#result").removeClass("is-busy").attr("data-state", state).removeAttr("aria-busy");
   }
 
-  /* `judgement`: {uncertain, alternatives: [{label, probability}]} by the model card's rule,
-     or null when the service did not say. */
-  function showAnswer({ label, confidence, probabilities, judgement, modelInput, elapsedMs, inferenceMs,
-    modelVersion, mode, backend, scrollIntoView = false }) {
+  /* The answer: `number`, the labels of its digits in order; `digits`, one per digit, each
+     {label, confidence, probabilities, judgement, box, modelInput}, where `judgement` is
+     {uncertain, alternatives: [{label, probability}]} by the model card's rule (null when
+     the service did not say), `box` [x, y, width, height] in the pixels of `picture`
+     ({width, height}, the drawing as read; null when the boxes would no longer match the
+     pad) and `modelInput` the model's input for that digit (or null). */
+  function showAnswer({ number, digits, picture, elapsedMs, inferenceMs, modelVersion, mode, backend,
+    scrollIntoView = false }) {
     settle("done");
     answersShown += 1;
-    const sure = judgement ? String(!judgement.uncertain) : "";
+    const judged = digits.every((digit) => digit.judgement);
+    const sure = judged ? String(digits.every((digit) => !digit.judgement.uncertain)) : "";
     $("#result").attr({
       "data-mode": mode,
       "data-answers": answersShown,
       "data-sure": sure,
+      "data-number": number,
+      "data-digits": digits.length,
       "data-elapsed-ms": elapsedMs.toFixed(2),
       "data-inference-ms": inferenceMs === undefined ? "" : inferenceMs.toFixed(2),
       "data-model-version": modelVersion || "",
     });
-    $("#output").text(label).removeClass("is-empty").toggleClass("is-uncertain", sure === "false");
-    $("#confidence").text(describeConfidence(label, confidence, judgement));
+    showNumber(digits, sure === "false");
+    $(".answer").toggleClass("is-several", digits.length > 1);
+    $("#confidence").text(digits.length === 1
+      ? describeConfidence(digits[0].label, digits[0].confidence, digits[0].judgement)
+      : describeNumber(number, digits));
     const where = mode === "server" ? "by the recognition service" : `in this browser (${backendName(backend)})`;
     $("#details").text(`Answered in ${formatMs(elapsedMs)} ${where}.`);
-    showProbabilities(probabilities);
-    showModelInput(modelInput);
+    shownDigits = digits;
+    showDigitList(digits);
+    showModelInputs(digits.map((digit) => digit.modelInput));
+    showBoxes(digits, picture);
+    selectDigit(leastSure(digits));
     // On a phone the answer sits below the pad: after a press of Recognise, bring it into
     // view (never while drawing, when recognising as one draws).
     if (scrollIntoView) $("#output")[0].scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+
+  /* The number in large type, the digits it is not sure of marked. */
+  function showNumber(digits, uncertain) {
+    const $output = $("#output").empty().removeClass("is-empty").toggleClass("is-uncertain", uncertain);
+    // One line of text (the digits inline in one box), so it reads as one number.
+    const $number = $("<span>", { class: "answer-number" }).appendTo($output);
+    digits.forEach((digit) => {
+      const unsure = digits.length > 1 && Boolean(digit.judgement && digit.judgement.uncertain);
+      $("<span>", { text: digit.label }).toggleClass("is-unsure", unsure).appendTo($number);
+    });
+    $output.toggleClass("is-long", $output.text().length > LONG_NUMBER);
+  }
+
+  /* The chart starts on the digit the model is least sure of: the one worth a look. */
+  function leastSure(digits) {
+    return digits.reduce((least, digit, index) => (digit.confidence < digits[least].confidence ? index : least), 0);
   }
 
   /* "It is a 3, 97.2% sure.", "Not sure: a 4 (55.0%) or a 9 (40.0%)?", "Not sure: this may
@@ -122,21 +162,93 @@
   function describeConfidence(label, confidence, judgement) {
     if (!judgement) return `Most likely ${withArticle(label)} (${formatPercent(confidence)}).`;
     if (!judgement.uncertain) return `It is ${withArticle(label)}, ${formatPercent(confidence)} sure.`;
+    return `Not sure: ${describeDoubt(confidence, judgement)}`;
+  }
+
+  /* "It is 305, each digit at least 97.0% sure.", or, naming the digits it is not sure of by
+     their places, "Not sure of the second digit: a 4 (55.0%) or a 9 (40.0%)? Nor of the
+     fourth: probably a 1 (87.0%)." */
+  function describeNumber(number, digits) {
+    const lowest = formatPercent(Math.min(...digits.map((digit) => digit.confidence)));
+    const least = lowest.startsWith(">") ? lowest : `at least ${lowest}`;
+    if (!digits.every((digit) => digit.judgement)) return `Most likely ${number}, each digit ${least} likely.`;
+    const doubts = digits.map((digit, index) => ({ ...digit, index }))
+      .filter((digit) => digit.judgement.uncertain)
+      .map((digit, count) => {
+        const place = ordinal(digit.index);
+        const whose = count ? `Nor of the ${place}` : `Not sure of the ${place} digit`;
+        return `${whose}: ${describeDoubt(digit.confidence, digit.judgement)}`;
+      });
+    return doubts.length ? doubts.join(" ") : `It is ${number}, each digit ${least} sure.`;
+  }
+
+  /* What an unsure answer may be: "a 4 (55.0%) or a 9 (40.0%)?", "probably a 1 (87.0%).",
+     "this may not be a digit. Perhaps a 4 (31.0%) or a 9 (22.0%)." */
+  function describeDoubt(confidence, judgement) {
     const named = judgement.alternatives.map((alternative) => `${withArticle(alternative.label)} `
       + `(${formatPercent(alternative.probability)})`);
     const choices = named.length > 1 ? `${named.slice(0, -1).join(", ")} or ${named[named.length - 1]}` : named[0];
-    if (confidence < FAR_FROM_SURE) return `Not sure: this may not be a digit. Perhaps ${choices}.`;
-    return named.length > 1 ? `Not sure: ${choices}?` : `Not sure: probably ${choices}.`;
+    if (confidence < FAR_FROM_SURE) return `this may not be a digit. Perhaps ${choices}.`;
+    return named.length > 1 ? `${choices}?` : `probably ${choices}.`;
   }
 
   function withArticle(label) {
     return /^(8|11|18|80|800)/.test(label) ? `an ${label}` : `a ${label}`;
   }
 
+  /* A number has at most twelve digits (the service refuses more, and so does the page's
+     reading); past the words, "13th" would still read. */
+  function ordinal(index) {
+    return ORDINALS[index] || `${index + 1}th`;
+  }
+
+  /* With several digits, one button per digit with its confidence; the one pressed is the chart's. */
+  function showDigitList(digits) {
+    const $list = $("#digits").empty();
+    $("#digit-picker").prop("hidden", digits.length < 2);
+    if (digits.length < 2) return;
+    digits.forEach((digit, index) => {
+      const unsure = Boolean(digit.judgement && digit.judgement.uncertain);
+      const place = ordinal(index);
+      $("<button>", {
+        type: "button",
+        class: "digit-choice",
+        "data-index": index,
+        "aria-pressed": "false",
+        "aria-label": `${place[0].toUpperCase()}${place.slice(1)} digit: ${digit.label}, `
+          + `${unsure ? "not sure, " : ""}${formatPercent(digit.confidence)}`,
+      })
+        .toggleClass("is-unsure", unsure)
+        .append($("<span>", { class: "digit-choice-label", text: digit.label }))
+        .append($("<span>", { class: "digit-choice-confidence", text: formatPercent(digit.confidence) }))
+        .appendTo($("<li>").appendTo($list));
+    });
+  }
+
+  /* The chart, the pressed button, the outlined tile and box: all for digit `index`. */
+  function selectDigit(index) {
+    const digit = shownDigits && shownDigits[index];
+    if (!digit) return;
+    const several = shownDigits.length > 1;
+    showProbabilities(digit.probabilities);
+    $("#chart-caption").text(several ? `Probability of each digit, for the ${ordinal(index)} digit` : CHART_CAPTION);
+    $("#result").attr("data-chart-digit", index);
+    $("#digits .digit-choice").each(function () {
+      $(this).attr("aria-pressed", String(Number(this.dataset.index) === index));
+    });
+    $("#model-view-frame .model-input").each(function (tile) {
+      $(this).toggleClass("is-selected", several && tile === index);
+    });
+    $("#pad-boxes .digit-box").each(function () {
+      $(this).toggleClass("is-selected", several && Number(this.dataset.index) === index);
+    });
+  }
+
   function showProbabilities(probabilities) {
-    const best = probabilities.indexOf(Math.max(...probabilities));
+    const values = Array.from(probabilities);
+    const best = values.indexOf(Math.max(...values));
     $("#probabilities li").each(function (index) {
-      const probability = probabilities[index];
+      const probability = values[index];
       $(this)
         .attr("data-probability", String(probability))
         .attr("title", `${$(this).find(".label").text()}: ${(probability * 100).toFixed(2)}%`)
@@ -153,15 +265,34 @@
     $("#probabilities .value").text("").removeAttr("aria-label");
   }
 
-  /* The model's input (as many pixels a side as its card says) drawn as the model sees it:
-     white ink on black. Before any drawing the frame says so, instead of showing a black square. */
-  function showModelInput(pixels) {
-    const view = $("#model-input")[0];
+  /* One tile per digit (`inputs`: each digit's model input, or null), or, for null, the
+     empty frame that says nothing has been drawn yet instead of showing a black square. */
+  function showModelInputs(inputs) {
+    const $frame = $("#model-view-frame");
+    $frame.find(".model-input").not("#model-input").remove();
+    const several = Boolean(inputs) && inputs.length > 1;
+    $(".model-view").toggleClass("is-several", several);
+    $frame.css("--tiles", several ? String(inputs.length) : "");
+    const shown = inputs && inputs.some(Boolean);
+    $frame.toggleClass("is-empty", !shown);
+    if (!shown) {
+      showModelInput($("#model-input")[0], null);
+      return;
+    }
+    inputs.forEach((pixels, index) => {
+      const view = index === 0 ? $("#model-input")[0]
+        : $("<canvas>", { class: "model-input" }).appendTo($frame)[0];
+      showModelInput(view, pixels, several ? ` for the ${ordinal(index)} digit` : "");
+    });
+  }
+
+  /* One model input (as many pixels a side as the card says) as the model sees it: white
+     ink on black. */
+  function showModelInput(view, pixels, whose = "") {
     const context = view.getContext("2d");
     if (!pixels) {
       context.clearRect(0, 0, view.width, view.height);
       $(view).addClass("is-empty");
-      $("#model-view-frame").addClass("is-empty");
       return;
     }
     const side = Math.round(Math.sqrt(pixels.length));
@@ -175,24 +306,56 @@
       image.data.set([level, level, level, 255], i * 4);
     }
     context.putImageData(image, 0, 0);
-    $(view).removeClass("is-empty");
-    $("#model-view-frame").removeClass("is-empty");
+    $(view).removeClass("is-empty").attr("aria-label", `The ${side} by ${side} image the model saw${whose}`);
+  }
+
+  /* Each digit's box over the drawing, in fractions of the picture read, labelled with the
+     digit read above it where there is room (LABEL_ROOM of the pad's height), else below. */
+  function showBoxes(digits, picture) {
+    const $layer = $("#pad-boxes").empty();
+    if (!picture) return;
+    $layer.css("--picture-aspect", `${picture.width} / ${picture.height}`);
+    const percent = (value, whole) => `${(100 * value) / whole}%`;
+    digits.forEach((digit, index) => {
+      if (!digit.box) return;
+      const [x, y, width, height] = digit.box;
+      $("<div>", { class: "digit-box", "data-index": index })
+        .css({
+          left: percent(x, picture.width), top: percent(y, picture.height),
+          width: percent(width, picture.width), height: percent(height, picture.height),
+        })
+        .toggleClass("is-unsure", Boolean(digit.judgement && digit.judgement.uncertain))
+        .toggleClass("label-below", y < LABEL_ROOM * picture.height && y + height <= (1 - LABEL_ROOM) * picture.height)
+        .toggleClass("label-inside", y < LABEL_ROOM * picture.height && y + height > (1 - LABEL_ROOM) * picture.height)
+        .append($("<span>", { class: "digit-box-label", text: digit.label }))
+        .appendTo($layer);
+    });
   }
 
   function showIdle() {
     settle("idle");
     hideMessage();
-    clearAnswer("Draw a digit, then press Recognise.");
-    showModelInput(null);
+    clearAnswer("Draw a number, then press Recognise.");
+    showModelInputs(null);
   }
 
   /* No answer on show: `note` where the sentence about it goes. */
   function clearAnswer(note) {
-    $("#result").attr("data-sure", "");
-    $("#output").text("").addClass("is-empty").removeClass("is-uncertain");
+    shownDigits = null;
+    $("#result").attr({ "data-sure": "", "data-number": "", "data-digits": "0", "data-chart-digit": "" });
+    $("#output").empty().addClass("is-empty").removeClass("is-uncertain is-long");
+    $(".answer").removeClass("is-several");
     $("#confidence").text(note);
     $("#details").text("");
+    $("#digit-picker").prop("hidden", true);
+    $("#digits").empty();
+    $("#chart-caption").text(CHART_CAPTION);
     clearProbabilities();
+    clearBoxes();
+  }
+
+  function clearBoxes() {
+    $("#pad-boxes").empty();
   }
 
   /* A nudge, not a failure: e.g. recognising an empty pad. */

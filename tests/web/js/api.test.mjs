@@ -11,6 +11,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const api = createRequire(import.meta.url)(join(root, "web/js/api.js"));
 
 const PROBABILITIES = [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.62, 0.05, 0.05];
+const ONE_PROBABILITIES = [0, 0.99, 0, 0, 0, 0, 0, 0.01, 0, 0];
+const ONE = { digit: 1, confidence: 0.99, probabilities: ONE_PROBABILITIES, uncertain: false, box: [40, 60, 30, 160] };
+const SEVEN_UNSURE = { digit: 7, confidence: 0.62, probabilities: PROBABILITIES, uncertain: true,
+  alternatives: [{ digit: 7, probability: 0.62 }, { digit: 1, probability: 0.3 }] };
 let server, baseUrl, received;
 
 // Each path answers the way a real service or gateway can.
@@ -27,6 +31,14 @@ const routes = {
     uncertain: true, alternatives: [{ digit: 7, probability: 0.62 }, { digit: 1, probability: 0.3 }], model_version: "v1" }),
   "/sure/predict": (res) => json(res, 200, { digit: 7, confidence: 0.62, probabilities: PROBABILITIES,
     uncertain: false, model_version: "v1" }),
+  // A number: the top-level fields are its least sure digit's.
+  "/number/predict": (res) => json(res, 200, { ...SEVEN_UNSURE, uncertain: true, number: "17", model_version: "v1",
+    digits: [ONE, { ...SEVEN_UNSURE, box: [150, 50, 90, 170] }] }),
+  "/number-without-boxes/predict": (res) => json(res, 200, { ...SEVEN_UNSURE, number: "17",
+    digits: [{ ...ONE, box: undefined }, { ...SEVEN_UNSURE, box: [1, 2, 0, 4] }] }),
+  "/number-garbled/predict": (res) => json(res, 200, { ...SEVEN_UNSURE, number: "17",
+    digits: [ONE, { digit: 7, probabilities: [1] }] }),
+  "/number-empty/predict": (res) => json(res, 200, { ...SEVEN_UNSURE, number: "", digits: [] }),
   "/slow/predict": () => {},
   "/ok/health": (res) => json(res, 200, { status: "ok", model_version: "v1" }),
 };
@@ -71,7 +83,9 @@ test("?api= overrides the service, served or from disk", () => {
 
 test("the drawing is posted as {image: data URL} and the answer read", async () => {
   const answer = await api.predict(`${baseUrl}/ok`, "data:image/png;base64,iVBORw0KGgo=");
-  assert.deepEqual(answer, { digit: 7, confidence: 0.62, probabilities: PROBABILITIES, modelVersion: "v1" });
+  // A service that reads one digit only: that digit is the number, without a box.
+  const seven = { digit: 7, confidence: 0.62, probabilities: PROBABILITIES };
+  assert.deepEqual(answer, { ...seven, modelVersion: "v1", number: "7", digits: [{ ...seven, box: null }] });
   assert.equal(received.method, "POST");
   assert.equal(received.contentType, "application/json");
   assert.deepEqual(JSON.parse(received.body), { image: "data:image/png;base64,iVBORw0KGgo=" });
@@ -85,6 +99,33 @@ test("whether the service is sure, and its alternatives, are read when it says t
   assert.equal(sure.uncertain, false);
   assert.deepEqual(sure.alternatives, []);
   assert.equal("uncertain" in await api.predict(`${baseUrl}/ok`, "data:,"), false);
+});
+
+test("a number is read digit by digit, each with its judgement and box", async () => {
+  const answer = await api.predict(`${baseUrl}/number`, "data:,");
+  assert.equal(answer.number, "17");
+  assert.deepEqual(answer.digits, [
+    { digit: 1, confidence: 0.99, probabilities: ONE_PROBABILITIES, uncertain: false, alternatives: [],
+      box: [40, 60, 30, 160] },
+    { ...SEVEN_UNSURE, box: [150, 50, 90, 170] },
+  ]);
+  // The one-digit fields are read as before: here the least sure digit's.
+  assert.equal(answer.digit, 7);
+  assert.equal(answer.uncertain, true);
+});
+
+test("a digit without a sound box is still read, without its box", async () => {
+  const answer = await api.predict(`${baseUrl}/number-without-boxes`, "data:,");
+  assert.deepEqual(answer.digits.map(({ digit, box }) => [digit, box]), [[1, null], [7, null]]);
+});
+
+test("a number whose digits are not digits is reported, not shown", async () => {
+  for (const path of ["number-garbled", "number-empty"]) {
+    await assert.rejects(api.predict(`${baseUrl}/${path}`, "data:,"), (error) => {
+      assert.equal(error.kind, "unreadable");
+      return true;
+    });
+  }
 });
 
 test("a refused drawing shows the service's own reason", async () => {

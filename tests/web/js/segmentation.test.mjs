@@ -1,0 +1,225 @@
+// The page's number segmentation (web/js/segmentation.js) against the test vectors that
+// lambda/segmentation.py writes (tests/vectors/numbers/, made by scripts/make_number_vectors.py):
+// the same pieces, slices, candidates, boxes, model inputs and reading, and the same constants.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import vm from "node:vm";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const require = createRequire(import.meta.url);
+const { inkLevels, BlankImageError } = require(join(root, "web/js/preprocessing.js"));
+const segmentation = require(join(root, "web/js/segmentation.js"));
+const { CONSTANTS, Found, TooManyDigits, find, choose, readNumber } = segmentation;
+// What the page passes in, from the model card (the vectors were made to the same numbers).
+const card = JSON.parse(readFileSync(join(root, "web/model/card.json"), "utf8"));
+const OPTIONS = { size: card.preprocessing.size, box: card.preprocessing.box };
+const CARD_RULE = { threshold: card.uncertainty.threshold };
+const vectorDir = join(root, "tests/vectors/numbers");
+const ERRORS = { blank: BlankImageError, "too-many": TooManyDigits };
+
+const vectors = readdirSync(vectorDir)
+  .filter((name) => name.endsWith(".json"))
+  .sort()
+  .map((name) => JSON.parse(readFileSync(join(vectorDir, name), "utf8")));
+
+/* The vector's picture as the page hands it over: {data, width, height}, the bytes as they
+   are (grey, RGB or RGBA: inkLevels takes any, as preprocessing.test.mjs feeds them). */
+function drawingOf(vector) {
+  const data = new Uint8Array(Buffer.from(vector.pixels_base64, "base64"));
+  assert.equal(data.length, vector.width * vector.height * vector.channels);
+  return { data, width: vector.width, height: vector.height };
+}
+
+function found(vector) {
+  const { data, width, height } = drawingOf(vector);
+  const ink = inkLevels(data, width, height);
+  return vector.one_digit ? Found.oneDigit(ink) : find(ink);
+}
+
+/* A model that gives each candidate the vector's confidence, for the digit the vector reads
+   where the candidate is in its reading (else for 0), and records what it was asked. */
+function fakeModel(vector) {
+  const key = (candidate) => String(candidate);
+  const digitOf = new Map((vector.reading || []).map((candidate, place) => [key(candidate), Number(vector.number[place])]));
+  const model = {
+    calls: [],
+    async predict(images) {
+      model.calls.push(images);
+      return images.map((_, index) => {
+        const probabilities = new Float32Array(10);
+        probabilities[digitOf.get(key(vector.candidates[index])) ?? 0] = vector.confidences[index];
+        return probabilities;
+      });
+    },
+  };
+  return model;
+}
+
+function assertImagesMatch(images, vector) {
+  assert.equal(images.length, vector.images_base64.length);
+  images.forEach((image, index) => {
+    const expected = Buffer.from(vector.images_base64[index], "base64");
+    assert.equal(image.length, expected.length);
+    let worst = 0, where = -1;
+    for (let i = 0; i < expected.length; i++) {
+      const difference = Math.abs(Math.round(255 * image[i]) - expected[i]);
+      if (difference > worst) { worst = difference; where = i; }
+    }
+    const side = OPTIONS.size;
+    assert.ok(worst <= 1, `candidate ${index}, pixel (${Math.floor(where / side)}, ${where % side}) is `
+      + `${Math.round(255 * image[where])}/255, expected ${expected[where]}/255`);
+  });
+}
+
+test("the shared number vectors are there", () => {
+  assert.ok(vectors.length > 0, `no test vectors in ${vectorDir}`);
+  for (const error of [null, "blank", "too-many"]) {
+    assert.ok(vectors.some((vector) => vector.error === error), `no vector with error ${error}`);
+  }
+  assert.ok(vectors.some((vector) => vector.one_digit), "no vector read as one digit");
+  assert.ok(vectors.some((vector) => vector.factor > 1), "no vector whose grid is pooled");
+  assert.ok(new Set(vectors.map((vector) => vector.channels)).size > 1, "the vectors are all of one kind of picture");
+});
+
+for (const vector of vectors.filter((vector) => vector.error !== null)) {
+  test(`${vector.name}: refused as ${vector.error}`, async () => {
+    const error = ERRORS[vector.error];
+    assert.ok(error, `unknown error ${vector.error}`);
+    if (vector.confidences) {
+      // The refusal comes from the choice: the vector says what the model answered.
+      const model = fakeModel(vector);
+      await assert.rejects(readNumber(drawingOf(vector), {
+        preprocessing: OPTIONS, uncertainty: { threshold: vector.sure }, predict: model.predict,
+      }), error);
+      return;
+    }
+    let geometry;
+    try {
+      geometry = found(vector);
+    } catch (refusal) {
+      assert.ok(refusal instanceof error, `${refusal.name}: ${refusal.message}`);
+      return;
+    }
+    // Found, then refused by the choice, and the vector has no model answers to replay: a
+    // model sure of each whole part and of nothing else reads one digit per part.
+    assert.equal(vector.error, "too-many", "a picture found no digit in is refused before any choice");
+    assert.ok(geometry.parts.length > CONSTANTS.MAX_DIGITS, `${geometry.parts.length} parts`);
+    const partsOnly = geometry.candidates.map((candidate) => (geometry.isPart(candidate) ? 1 : 1e-12));
+    assert.throws(() => choose(geometry, partsOnly, CARD_RULE.threshold), TooManyDigits);
+  });
+}
+
+for (const vector of vectors.filter((vector) => vector.error === null)) {
+  test(`${vector.name}: ${vector.description}`, () => {
+    const geometry = found(vector);
+    assert.equal(geometry.factor, vector.factor, "factor");
+    assert.deepEqual(geometry.slices.map(({ part, top, bottom, left, right, crossed }) =>
+      [part, top, bottom, left, right, crossed]), vector.slices, "slices");
+    assert.deepEqual(geometry.candidates, vector.candidates, "candidates");
+    assert.deepEqual(geometry.candidates.map((candidate) => geometry.box(candidate)), vector.boxes, "boxes");
+    assertImagesMatch(geometry.candidates.map((candidate) => geometry.digitImage(candidate, OPTIONS)), vector);
+    assert.deepEqual(choose(geometry, vector.confidences, vector.sure), vector.reading, "reading");
+  });
+
+  test(`${vector.name}: readNumber asks the model once and answers the reading`, async () => {
+    const model = fakeModel(vector);
+    const { digits } = await readNumber(drawingOf(vector), {
+      preprocessing: OPTIONS, uncertainty: { threshold: vector.sure }, predict: model.predict,
+      oneDigit: vector.one_digit,
+    });
+    assert.equal(model.calls.length, 1, "one batch");
+    assertImagesMatch(model.calls[0], vector); // every candidate, in find's order
+    const index = new Map(vector.candidates.map((candidate, at) => [String(candidate), at]));
+    const chosen = vector.reading.map((candidate) => index.get(String(candidate)));
+    assert.deepEqual(digits.map(({ box }) => box), chosen.map((at) => vector.boxes[at]));
+    assert.deepEqual(digits.map(({ modelInput }) => modelInput), chosen.map((at) => model.calls[0][at]));
+    const read = digits.map(({ probabilities }) => probabilities.indexOf(Math.max(...probabilities))).join("");
+    assert.equal(read, vector.number);
+  });
+}
+
+test("readNumber refuses a blank drawing before asking the model", async () => {
+  const width = 40, height = 30;
+  const model = { calls: 0, async predict() { model.calls++; return []; } };
+  const transparent = { data: new Uint8ClampedArray(width * height * 4), width, height };
+  await assert.rejects(readNumber(transparent, { preprocessing: OPTIONS, uncertainty: CARD_RULE, predict: model.predict }),
+    BlankImageError);
+  assert.equal(model.calls, 0);
+});
+
+test("readNumber needs the card's uncertainty threshold, never makes one up", async () => {
+  const width = 40, height = 30;
+  const drawing = { data: new Uint8ClampedArray(width * height * 4), width, height };
+  for (const uncertainty of [undefined, {}, { threshold: "0.9" }, { threshold: 0 }, { threshold: 1.5 }]) {
+    await assert.rejects(readNumber(drawing, { preprocessing: OPTIONS, uncertainty, predict: async () => [] }),
+      /uncertainty threshold/, JSON.stringify(uncertainty));
+  }
+});
+
+test("it loads as the page and the worker load it: a classic script after preprocessing.js", () => {
+  const page = vm.createContext({});
+  page.self = page;
+  for (const file of ["preprocessing.js", "segmentation.js"]) {
+    vm.runInContext(readFileSync(join(root, "web/js", file), "utf8"), page, { filename: file });
+  }
+  assert.equal(typeof page.DigitsSegmentation.readNumber, "function");
+  assert.equal(page.DigitsSegmentation.BlankImageError, page.DigitsPreprocessing.BlankImageError);
+});
+
+test("a refusal of too many digits says how many, in Python's words", () => {
+  const refusal = new TooManyDigits(13, CONSTANTS.MAX_DIGITS);
+  assert.ok(refusal instanceof Error && refusal.name === "TooManyDigits");
+  assert.match(refusal.message, /^the picture holds 13 separate digits; at most 12 digits are read at a time: /);
+});
+
+/* lambda/segmentation.py's constants: each `NAME = expression  # comment` line at the top
+   level, the expression of numbers, earlier names and + - * / ( ). */
+function pythonConstants() {
+  const source = readFileSync(join(root, "lambda/segmentation.py"), "utf8");
+  const constants = {};
+  for (const [, name, expression] of source.matchAll(/^([A-Z][A-Z0-9_]*) = ([^#\n]+?)\s*(?:#.*)?$/gm)) {
+    constants[name] = evaluate(expression, constants);
+  }
+  return constants;
+}
+
+function evaluate(expression, names) {
+  const tokens = expression.match(/\d+(?:\.\d*)?(?:e[-+]?\d+)?|[A-Z][A-Z0-9_]*|\/\/|\*\*|\S/g);
+  let at = 0;
+  const peek = () => tokens[at];
+  const sum = () => {
+    let value = product();
+    while (peek() === "+" || peek() === "-") value = tokens[at++] === "+" ? value + product() : value - product();
+    return value;
+  };
+  const product = () => {
+    let value = factor();
+    while (peek() === "*" || peek() === "/") value = tokens[at++] === "*" ? value * factor() : value / factor();
+    return value;
+  };
+  const factor = () => {
+    const token = tokens[at++];
+    if (token === "-") return -factor();
+    if (token === "(") {
+      const value = sum();
+      assert.equal(tokens[at++], ")", `unbalanced: ${expression}`);
+      return value;
+    }
+    if (/^\d/.test(token)) return Number(token);
+    assert.ok(token in names, `${token} in "${expression}" is not a constant defined before it`);
+    return names[token];
+  };
+  const value = sum();
+  assert.equal(at, tokens.length, `"${expression}" is more than arithmetic: compare it by hand and extend this parser`);
+  return value;
+}
+
+test("the constants are Python's, name for name and value for value", () => {
+  const python = pythonConstants();
+  assert.ok(Object.keys(python).length >= 10, "found too few constants in lambda/segmentation.py");
+  assert.deepEqual({ ...CONSTANTS }, python);
+});

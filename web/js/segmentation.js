@@ -1,0 +1,651 @@
+/*
+ * Finding the digits of a written number: which ink belongs to which digit, left to right.
+ *
+ * A step-by-step port of lambda/segmentation.py (read its docstring for the steps and
+ * why), so the page in browser mode reads a number as the function does in server mode.
+ * Both are held to the same test vectors (tests/vectors/numbers/). Pure: no DOM, so node
+ * tests it; it needs DigitsPreprocessing (preprocessing.js) loaded first.
+ *
+ *   readNumber({data, width, height}, {preprocessing: {size, box}, uncertainty: {threshold},
+ *               predict, oneDigit})
+ *     -> Promise<{digits: [{probabilities, box: [x, y, width, height], modelInput}]}>
+ *   `data` holds the drawing's bytes (RGBA as ImageData gives them; grey and RGB work too);
+ *   `preprocessing` and `uncertainty` are the model card's (DigitsCard.preprocessing and
+ *   DigitsCard.uncertainty give them: the choice weighs a digit the model is not sure of);
+ *   `predict(images)` reads every candidate digit in one batch (Float32Array(size * size)
+ *   each) and resolves to their probabilities; with `oneDigit`, all the ink is read as one
+ *   digit. Rejects with BlankImageError when there is no ink, TooManyDigits when the
+ *   drawing holds more than a number may.
+ *
+ * Every decision of `find` is on whole numbers, so it makes the same pieces, slices and
+ * candidates as Python; `choose` adds the same floating-point numbers in the same order.
+ */
+(function (root, factory) {
+  if (typeof module === "object" && module.exports) {
+    module.exports = factory(module.require("./preprocessing.js")); // node: beside this file
+  } else {
+    root.DigitsSegmentation = factory(root.DigitsPreprocessing);
+  }
+}(typeof self !== "undefined" ? self : this, function (preprocessing) {
+  "use strict";
+
+  const { BlankImageError, INK_THRESHOLD, leastLevel } = preprocessing;
+
+  // lambda/segmentation.py's constants, same names and values (see its docstring for what
+  // each weighs); the Python side may tune them, and tests/web/js/segmentation.test.mjs holds
+  // the two equal, as the vectors in tests/vectors/numbers/, made with Python's, hold the results.
+  const CONSTANTS = Object.freeze({
+    MAX_DIGITS: 12, // digits in one number; more is refused
+    MAX_PARTS: 2 * 12, // separate parts before any model call (a broken digit has two)
+    MAX_SLICES: 4 * 12, // slices after cutting: bounds the candidates
+    MAX_SLICES_PER_DIGIT: 4,
+    GRID_SIDE: 1024, // cells; the page's pad (a few hundred pixels) is never pooled
+    MARK_AREA: 1 / 25, // of the largest piece's area
+    MARK_HEIGHT: 0.4, // of the tallest piece's height
+    SPLIT_RATIO: 0.9, // a part at least this much wider than tall may hold more than one digit
+    MIN_PIECE: 0.15, // of the part's height: the narrowest slice a cut may leave
+    CUTS_PER_HEIGHT: 2, // candidate cuts per height of a part's width, at most
+    // The reading's score (step 7), in units of log-probability.
+    DIGIT_PENALTY: 0.5,
+    UNSURE_PENALTY: 1.0,
+    WIDE: 1.0,
+    WIDE_PENALTY: 4.0,
+    CUT_FIRST: 0.6,
+    CUT_PENALTY: 0.6,
+    GAP_PENALTY: 0.5,
+    GAP_WIDTH_PENALTY: 20.0,
+    JOIN_LIMIT: 3.0, // candidates joining parts at a higher cost are not read
+  });
+  const {
+    MAX_DIGITS, MAX_PARTS, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SPLIT_RATIO,
+    MIN_PIECE, CUTS_PER_HEIGHT, DIGIT_PENALTY, UNSURE_PENALTY, WIDE, WIDE_PENALTY, CUT_FIRST, CUT_PENALTY, GAP_PENALTY,
+    GAP_WIDTH_PENALTY, JOIN_LIMIT,
+  } = CONSTANTS;
+
+  /* A drawing holding more digits, or separate marks, than one number may have. */
+  class TooManyDigits extends Error {
+    constructor(found, most, what = "digits") {
+      super(`the picture holds ${found} separate ${what}; at most ${most} digits are read at a time: `
+        + `draw a number of up to ${most} digits`);
+      this.name = "TooManyDigits";
+      this.found = found;
+      this.most = most;
+    }
+  }
+
+  /* The number in a drawing, read by `predict` in one batch: see the top of this file. */
+  async function readNumber(drawing, { preprocessing: options, uncertainty, predict, oneDigit = false } = {}) {
+    const sure = uncertainty && uncertainty.threshold;
+    checkedThreshold(sure); // the card's, never made up: before any work
+    const ink = preprocessing.inkLevels(drawing.data, drawing.width, drawing.height);
+    const found = oneDigit ? Found.oneDigit(ink) : find(ink);
+    const inks = found.candidates.map((candidate) => found.candidateInk(candidate));
+    const images = inks.map((candidateInk) => preprocessing.digitImage(candidateInk, options));
+    const probabilities = await predict(images);
+    if (!probabilities || probabilities.length !== images.length) {
+      throw new Error(`the model answered for ${probabilities && probabilities.length} of ${images.length} images`);
+    }
+    const reading = choose(found, probabilities.map(topProbability), sure);
+    const index = new Map(found.candidates.map((candidate, at) => [String(candidate), at]));
+    return {
+      digits: reading.map((candidate) => {
+        const at = index.get(String(candidate));
+        return { probabilities: probabilities[at], box: boxOf(inks[at]), modelInput: images[at] };
+      }),
+    };
+  }
+
+  function checkedThreshold(sure) {
+    if (typeof sure !== "number" || !(sure > 0 && sure <= 1)) {
+      throw new RangeError(`expected the model card's uncertainty threshold (a probability), got ${sure}`);
+    }
+  }
+
+  function topProbability(probabilities) {
+    let top = -Infinity;
+    for (const probability of probabilities) if (probability > top) top = probability;
+    return top;
+  }
+
+  /* A part, or the piece of it between two cut paths: its cells on the grid (Uint8Array,
+     row-major; null: all of its part's cells in the box) in its box (`bottom` and `right`
+     exclusive). `crossed`: the strokes the path on its left cuts through; 0 at a part's start. */
+  function slice(part, top, bottom, left, right, cells, crossed) {
+    return { part, top, bottom, left, right, cells, crossed };
+  }
+
+  /* What `find` found: the ink, its pieces on the grid, and the candidate digits. */
+  class Found {
+    constructor(ink, factor, gridShape, runs, parts, slices, candidates) {
+      this.ink = ink;
+      this.factor = factor; // grid cell = factor x factor pixels of the ink's window
+      this.gridShape = gridShape; // {height, width}
+      this.runs = runs;
+      this.parts = parts; // the pieces of each part, marks included
+      this.slices = slices;
+      this.candidates = candidates; // [first slice, last slice], inclusive
+      this.labelCells = null;
+    }
+
+    /* All the ink as one digit: one slice, one candidate, the whole. */
+    static oneDigit(ink) {
+      const nothing = new Int32Array(0);
+      return new Found(ink, 1, { height: ink.height, width: ink.width },
+        { rows: nothing, starts: nothing, ends: nothing, piece: nothing, count: 0 }, [[0]],
+        [slice(0, 0, ink.height, 0, ink.width, null, 0)], [[0, 0]]);
+    }
+
+    /* Int32Array on the grid: the piece of each cell, -1 where there is no ink; made when a
+       candidate other than the whole needs its cells. */
+    get labels() {
+      if (this.labelCells === null) this.labelCells = labelsOf(this.runs, this.gridShape);
+      return this.labelCells;
+    }
+
+    get whole() {
+      return [0, this.slices.length - 1];
+    }
+
+    /* Whether slices boundary - 1 and boundary are two sides of one cut. */
+    isCut(boundary) {
+      return this.slices[boundary - 1].part === this.slices[boundary].part;
+    }
+
+    /* Whether the candidate is exactly one part: all its slices, nothing joined to it. */
+    isPart([first, last]) {
+      const part = this.slices[first].part;
+      return this.slices.slice(first, last + 1).every((piece) => piece.part === part)
+        && (first === 0 || this.slices[first - 1].part !== part)
+        && (last === this.slices.length - 1 || this.slices[last + 1].part !== part);
+    }
+
+    /* Width over height of the candidate's cells on the grid. */
+    aspect([first, last]) {
+      const chosen = this.slices.slice(first, last + 1);
+      const height = most(chosen, (piece) => piece.bottom) - least(chosen, (piece) => piece.top);
+      return (most(chosen, (piece) => piece.right) - least(chosen, (piece) => piece.left)) / height;
+    }
+
+    /* What it costs to end a digit at slice `boundary` - 1 and start one at `boundary`:
+       nothing between two parts, and for a cut, by the strokes it cuts through. */
+    boundaryCost(boundary) {
+      if (boundary === 0 || !this.isCut(boundary)) return 0.0;
+      const crossed = this.slices[boundary].crossed;
+      return CUT_FIRST * Math.min(crossed, 1) + CUT_PENALTY * Math.max(0, crossed - 1);
+    }
+
+    /* What it costs to read slices from different parts as one digit: by the gap between them. */
+    joinCost([first, last]) {
+      let cost = 0.0;
+      for (let boundary = first + 1; boundary <= last; boundary++) {
+        if (!this.isCut(boundary)) {
+          const before = this.slices[boundary - 1], after = this.slices[boundary];
+          const gap = Math.max(0, after.left - before.right);
+          const height = Math.max(before.bottom - before.top, after.bottom - after.top);
+          cost += GAP_PENALTY + GAP_WIDTH_PENALTY * gap / height;
+        }
+      }
+      return cost;
+    }
+
+    /* The candidate's cells on the grid, in their box: {mask (Uint8Array), top, left,
+       height, width}. */
+    cells([first, last]) {
+      const chosen = this.slices.slice(first, last + 1);
+      const top = least(chosen, (piece) => piece.top), left = least(chosen, (piece) => piece.left);
+      const height = most(chosen, (piece) => piece.bottom) - top, width = most(chosen, (piece) => piece.right) - left;
+      const mask = new Uint8Array(height * width);
+      for (const piece of chosen) {
+        const pieceWidth = piece.right - piece.left;
+        const partOf = piece.cells === null ? new Set(this.parts[piece.part]) : null;
+        for (let y = piece.top; y < piece.bottom; y++) {
+          for (let x = piece.left; x < piece.right; x++) {
+            const inside = partOf === null ? piece.cells[(y - piece.top) * pieceWidth + x - piece.left]
+              : partOf.has(this.labels[y * this.gridShape.width + x]);
+            if (inside) mask[(y - top) * width + x - left] = 1;
+          }
+        }
+      }
+      return { mask, top, left, height, width };
+    }
+
+    /* The ink of one candidate digit: its cells' pixels with the faint rim next to them. */
+    candidateInk(candidate) {
+      const [wholeFirst, wholeLast] = this.whole;
+      if (candidate[0] === wholeFirst && candidate[1] === wholeLast) return this.ink;
+      const { levels, width: inkWidth, height: inkHeight } = this.ink;
+      const factor = this.factor;
+      const cells = this.cells(candidate);
+      const top = cells.top * factor, left = cells.left * factor;
+      const bottom = Math.min(top + cells.height * factor, inkHeight);
+      const right = Math.min(left + cells.width * factor, inkWidth);
+      // Grown by one pixel: the antialiased rim, below the threshold, belongs to its stroke.
+      const grownTop = Math.max(top - 1, 0), grownBottom = Math.min(bottom + 1, inkHeight);
+      const grownLeft = Math.max(left - 1, 0), grownRight = Math.min(right + 1, inkWidth);
+      const height = grownBottom - grownTop, width = grownRight - grownLeft;
+      const mask = new Uint8Array(height * width);
+      for (let y = top; y < bottom; y++) {
+        const row = Math.floor((y - top) / factor) * cells.width;
+        for (let x = left; x < right; x++) {
+          mask[(y - grownTop) * width + x - grownLeft] = cells.mask[row + Math.floor((x - left) / factor)];
+        }
+      }
+      const grown = preprocessing.dilate(mask, height, width, 1); // padded by one on each side
+      const candidateLevels = new Int32Array(height * width);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          if (grown.image[(y + 1) * grown.width + x + 1]) {
+            candidateLevels[y * width + x] = levels[(grownTop + y) * inkWidth + grownLeft + x];
+          }
+        }
+      }
+      return {
+        levels: candidateLevels, span: this.ink.span,
+        top: this.ink.top + grownTop, left: this.ink.left + grownLeft, width, height,
+      };
+    }
+
+    digitImage(candidate, options) {
+      return preprocessing.digitImage(this.candidateInk(candidate), options);
+    }
+
+    /* [x, y, width, height] of the candidate's ink in the picture. */
+    box(candidate) {
+      return boxOf(this.candidateInk(candidate));
+    }
+  }
+
+  function boxOf(ink) {
+    const { top, bottom, left, right } = preprocessing.inkBox(ink);
+    return [ink.left + left, ink.top + top, right - left + 1, bottom - top + 1];
+  }
+
+  // The largest and smallest of `key` over a list, which may be too long to spread into Math.max.
+  function most(list, key) {
+    return list.reduce((found, item) => Math.max(found, key(item)), -Infinity);
+  }
+
+  function least(list, key) {
+    return list.reduce((found, item) => Math.min(found, key(item)), Infinity);
+  }
+
+  // --- 1-2: the grid and its pieces ------------------------------------------------------
+
+  /* Strong ink, pooled (any ink in a block) to at most GRID_SIDE a side, and the factor:
+     {grid: {cells: Uint8Array, height, width}, factor}. */
+  function gridOf(ink) {
+    const { levels, span, width, height } = ink;
+    const least = leastLevel(INK_THRESHOLD, span);
+    const strong = new Uint8Array(levels.length);
+    for (let i = 0; i < levels.length; i++) strong[i] = levels[i] >= least ? 1 : 0;
+    const factor = Math.ceil(Math.max(height, width) / GRID_SIDE);
+    if (factor === 1) return { grid: { cells: strong, height, width }, factor };
+    const pooled = preprocessing.pool(strong, height, width, factor, "max");
+    const cells = Uint8Array.from(pooled.image, (value) => (value > 0 ? 1 : 0));
+    return { grid: { cells, height: pooled.height, width: pooled.width }, factor };
+  }
+
+  /* The grid's 8-connected pieces, as the runs of ink that make them, row by row, left to
+     right: {rows, starts, ends (exclusive), piece, count}, each run's piece numbered in the
+     order of each piece's first run.
+
+     A union-find over the runs in which the smaller root always wins, so that every root is
+     its piece's first run, as Python's min-hooking ends with; numbering the roots in run
+     order is then Python's numbering. Run a (row r) touches run b (row r + 1) when b starts
+     at most at a's end and ends after a's start (8-connected). */
+  function pieces({ cells, height, width }) {
+    const rows = [], starts = [], ends = [];
+    const root = [];
+    const find = (run) => {
+      while (root[run] !== run) {
+        root[run] = root[root[run]];
+        run = root[run];
+      }
+      return run;
+    };
+    let aboveFirst = 0, aboveEnd = 0; // the runs of the row above
+    for (let y = 0; y < height; y++) {
+      const rowFirst = rows.length;
+      let touching = aboveFirst; // the first run above that this one may touch only moves right
+      for (let x = 0; x < width; x++) {
+        if (!cells[y * width + x]) continue;
+        const start = x;
+        while (x < width && cells[y * width + x]) x++;
+        const run = rows.length;
+        rows.push(y);
+        starts.push(start);
+        ends.push(x);
+        root.push(run);
+        while (touching < aboveEnd && ends[touching] < start) touching++;
+        for (let other = touching; other < aboveEnd && starts[other] <= x; other++) {
+          const one = find(other), two = find(run);
+          if (one < two) root[two] = one;
+          else if (two < one) root[one] = two;
+        }
+      }
+      [aboveFirst, aboveEnd] = [rowFirst, rows.length];
+    }
+    const count = rows.length;
+    const piece = new Int32Array(count);
+    let pieceCount = 0;
+    for (let run = 0; run < count; run++) {
+      const first = find(run);
+      piece[run] = first === run ? pieceCount++ : piece[first];
+    }
+    return {
+      rows: Int32Array.from(rows), starts: Int32Array.from(starts), ends: Int32Array.from(ends), piece, count: pieceCount,
+    };
+  }
+
+  /* Int32Array on the grid: the piece of each cell, -1 where there is no ink. */
+  function labelsOf(runs, { height, width }) {
+    const labels = new Int32Array(height * width).fill(-1);
+    for (let run = 0; run < runs.rows.length; run++) {
+      const row = runs.rows[run] * width;
+      labels.fill(runs.piece[run], row + runs.starts[run], row + runs.ends[run]);
+    }
+    return labels;
+  }
+
+  /* A piece's or a part's box on the grid, `bottom` and `right` inclusive. */
+  class Box {
+    constructor(top, bottom, left, right, area) {
+      Object.assign(this, { top, bottom, left, right, area });
+    }
+
+    get width() {
+      return this.right - this.left + 1;
+    }
+
+    get height() {
+      return this.bottom - this.top + 1;
+    }
+  }
+
+  /* Each piece's box and area, from its runs. */
+  function boxes(runs) {
+    const found = Array.from({ length: runs.count }, () => new Box(Infinity, -1, Infinity, -1, 0));
+    for (let run = 0; run < runs.rows.length; run++) {
+      const box = found[runs.piece[run]];
+      box.top = Math.min(box.top, runs.rows[run]);
+      box.bottom = Math.max(box.bottom, runs.rows[run]);
+      box.left = Math.min(box.left, runs.starts[run]);
+      box.right = Math.max(box.right, runs.ends[run] - 1);
+      box.area += runs.ends[run] - runs.starts[run];
+    }
+    return found;
+  }
+
+  // --- 3-4: marks and parts -----------------------------------------------------------------
+
+  /* Steps 3-4: the pieces of each part, left to right, and each part's box. */
+  function partsOf(found) {
+    const largest = most(found, (box) => box.area);
+    const tallest = most(found, (box) => box.height);
+    const marks = found.map((box) => box.area < MARK_AREA * largest || box.height < MARK_HEIGHT * tallest);
+    // Array sort is stable, as Python's sorted: of equal lefts, the lower piece number first.
+    const order = found.map((_, index) => index).filter((index) => !marks[index])
+      .sort((a, b) => found[a].left - found[b].left);
+    const parts = [];
+    const spans = []; // [left, right] of each part
+    for (const index of order) {
+      const box = found[index];
+      if (spans.length > 0) {
+        const span = spans[spans.length - 1];
+        const overlap = Math.min(span[1], box.right) - Math.max(span[0], box.left) + 1;
+        if (2 * overlap >= Math.min(span[1] - span[0] + 1, box.width)) {
+          parts[parts.length - 1].push(index);
+          span[1] = Math.max(span[1], box.right);
+          continue;
+        }
+      }
+      parts.push([index]);
+      spans.push([box.left, box.right]);
+    }
+    if (parts.length === 0) {
+      // Python fails here too (min() of no distances): every piece is a mark.
+      throw new Error("every piece of ink is too small beside another to be a digit");
+    }
+    marks.forEach((mark, index) => {
+      if (!mark) return;
+      const box = found[index];
+      const distances = spans.map(([left, right]) => Math.max(left - box.right, box.left - right, 0));
+      parts[distances.indexOf(least(distances, (distance) => distance))].push(index);
+    });
+    return { parts, partBoxes: parts.map((part) => union(part.map((index) => found[index]))) };
+  }
+
+  function union(pieceBoxes) {
+    return new Box(least(pieceBoxes, (box) => box.top), most(pieceBoxes, (box) => box.bottom),
+      least(pieceBoxes, (box) => box.left), most(pieceBoxes, (box) => box.right),
+      pieceBoxes.reduce((sum, box) => sum + box.area, 0));
+  }
+
+
+  // --- 5-6: cuts and slices ------------------------------------------------------------------
+
+  /* Candidate cuts of a part, given its ink per column: the local minima of the ink in
+     three columns (a flat minimum at its middle column), at least MIN_PIECE x height from
+     either side and from each other, the emptiest first, at most CUTS_PER_HEIGHT x width /
+     height of them. A cut at column c puts c on the right. */
+  function cutColumns(profile, height) {
+    const width = profile.length;
+    const margin = Math.max(1, Math.ceil(MIN_PIECE * height));
+    if (width < SPLIT_RATIO * height || width < 2 * margin) return [];
+    const summed = Array.from(profile, (value, column) =>
+      (column > 0 ? profile[column - 1] : 0) + value + (column < width - 1 ? profile[column + 1] : 0));
+    const minima = [];
+    let column = 1;
+    while (column < width - 1) {
+      let end = column;
+      while (end + 1 < width - 1 && summed[end + 1] === summed[column]) end++;
+      if (summed[column - 1] > summed[column] && summed[end + 1] > summed[column]) {
+        minima.push([summed[column], Math.floor((column + end) / 2)]);
+      }
+      column = end + 1;
+    }
+    const chosen = [];
+    const most = Math.ceil(CUTS_PER_HEIGHT * width / height);
+    minima.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    for (const [, cut] of minima) {
+      if (margin <= cut && cut <= width - margin && chosen.every((other) => Math.abs(cut - other) >= margin)) {
+        chosen.push(cut);
+        if (chosen.length === most) break;
+      }
+    }
+    return chosen.sort((a, b) => a - b);
+  }
+
+  /* For each cut column c, the path from the part's top row to its bottom row that crosses
+     least ink, moving at most one column a row and staying within `band` of c: an
+     Int32Array per cut, the first column right of the path on each row. Each row costs
+     2 x band + 1 for ink, plus the distance from c. Of equal paths, the one nearest c, then
+     the leftmost; of equal steps, straight down, then from the left. `inside` is the part's
+     cells, height x width. */
+  function cutPaths(inside, height, width, cuts, band) {
+    const positions = 2 * band + 1;
+    const ink = 2 * band + 1;
+    const far = (ink + band + 1) * (height + 1); // more than any path inside the part costs
+    const step = new Float64Array(positions);
+    const clipped = new Int32Array(positions);
+    // The band's positions nearest c first, then the left one: 0, -1, +1, -2, +2, ...
+    const preference = [band];
+    for (let distance = 1; distance <= band; distance++) preference.push(band - distance, band + distance);
+    return cuts.map((cut) => {
+      for (let j = 0; j < positions; j++) {
+        const column = cut + j - band;
+        step[j] = column >= 0 && column < width ? Math.abs(j - band) : far;
+        clipped[j] = Math.min(Math.max(column, 0), width - 1);
+      }
+      let total = new Float64Array(positions);
+      let next = new Float64Array(positions);
+      for (let j = 0; j < positions; j++) total[j] = step[j] + ink * inside[clipped[j]];
+      const moves = new Int8Array(height * positions);
+      for (let row = 1; row < height; row++) {
+        for (let j = 0; j < positions; j++) {
+          const stay = total[j];
+          const fromLeft = j > 0 ? total[j - 1] : far;
+          const fromRight = j < positions - 1 ? total[j + 1] : far;
+          const best = Math.min(stay, fromLeft, fromRight);
+          moves[row * positions + j] = best === stay ? 0 : best === fromLeft ? -1 : 1;
+          next[j] = best + step[j] + ink * inside[row * width + clipped[j]];
+        }
+        [total, next] = [next, total];
+      }
+      let position = preference[0];
+      for (const candidate of preference) if (total[candidate] < total[position]) position = candidate;
+      const path = new Int32Array(height);
+      for (let row = height - 1; row >= 0; row--) {
+        path[row] = cut + position - band;
+        position += moves[row * positions + position];
+      }
+      return path;
+    });
+  }
+
+  /* Whether a part is wide enough to be cut (step 5). */
+  function mayHoldSeveral(box) {
+    return box.width >= SPLIT_RATIO * box.height && box.width >= 2 * Math.max(1, Math.ceil(MIN_PIECE * box.height));
+  }
+
+  function slicesOf(found, partBoxes) {
+    const slices = [];
+    let budget = MAX_SLICES - found.parts.length;
+    found.parts.forEach((part, index) => {
+      const box = partBoxes[index];
+      if (!mayHoldSeveral(box) || budget <= 0) {
+        slices.push(slice(index, box.top, box.bottom + 1, box.left, box.right + 1, null, 0));
+        return;
+      }
+      const height = box.height, width = box.width;
+      const pieceOf = new Set(part);
+      const inside = new Uint8Array(height * width);
+      const profile = new Array(width).fill(0);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          if (pieceOf.has(found.labels[(box.top + y) * found.gridShape.width + box.left + x])) {
+            inside[y * width + x] = 1;
+            profile[x] += 1;
+          }
+        }
+      }
+      const cuts = cutColumns(profile, height).slice(0, budget);
+      budget -= cuts.length;
+      const band = Math.max(1, Math.floor(Math.ceil(MIN_PIECE * box.height) / 2));
+      const paths = cuts.length > 0 ? cutPaths(inside, height, width, cuts, band) : [];
+      const edges = [new Int32Array(height), ...paths, new Int32Array(height).fill(width)];
+      for (let k = 0; k + 1 < edges.length; k++) {
+        const left = edges[k], right = edges[k + 1];
+        const cells = new Uint8Array(height * width);
+        for (let y = 0; y < height; y++) {
+          for (let x = left[y]; x < right[y]; x++) cells[y * width + x] = inside[y * width + x];
+        }
+        const used = boundsOf(cells, height, width);
+        if (used.bottom < 0) continue;
+        let crossed = 0;
+        if (left.some((column) => column !== 0)) { // the strokes the path crosses: runs of ink along it
+          let previous = 0;
+          for (let y = 0; y < height; y++) {
+            const onPath = inside[y * width + Math.min(left[y], width - 1)];
+            if (onPath && !previous) crossed++;
+            previous = onPath;
+          }
+        }
+        const usedWidth = used.right - used.left + 1;
+        const sliceCells = new Uint8Array((used.bottom - used.top + 1) * usedWidth);
+        for (let y = used.top; y <= used.bottom; y++) {
+          sliceCells.set(cells.subarray(y * width + used.left, y * width + used.right + 1), (y - used.top) * usedWidth);
+        }
+        slices.push(slice(index, box.top + used.top, box.top + used.bottom + 1,
+          box.left + used.left, box.left + used.right + 1, sliceCells, crossed));
+      }
+    });
+    return slices;
+  }
+
+  /* {top, bottom, left, right}, inclusive, of the set cells of a height x width mask;
+     bottom -1 when none is. */
+  function boundsOf(mask, height, width) {
+    let top = height, bottom = -1, left = width, right = -1;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (mask[y * width + x]) {
+          if (y < top) top = y;
+          bottom = y;
+          if (x < left) left = x;
+          if (x > right) right = x;
+        }
+      }
+    }
+    return { top, bottom, left, right };
+  }
+
+  function find(ink) {
+    const { grid, factor } = gridOf(ink);
+    const runs = pieces(grid);
+    const foundBoxes = boxes(runs);
+    if (foundBoxes.length === 0) throw new BlankImageError(); // faint marks only
+    const { parts, partBoxes } = partsOf(foundBoxes);
+    if (parts.length > MAX_PARTS) throw new TooManyDigits(parts.length, MAX_DIGITS, "marks");
+    const found = new Found(ink, factor, { height: grid.height, width: grid.width }, runs, parts, [], []);
+    const slices = found.slices = slicesOf(found, partBoxes);
+    // Runs of slices that join parts across a gap no digit could make up for are never read.
+    for (let last = 0; last < slices.length; last++) {
+      for (let first = Math.max(0, last - MAX_SLICES_PER_DIGIT + 1); first <= last; first++) {
+        if (found.joinCost([first, last]) <= JOIN_LIMIT) found.candidates.push([first, last]);
+      }
+    }
+    // A part cut into more slices than one digit may span can still be read whole.
+    parts.forEach((_, part) => {
+      const inside = [];
+      slices.forEach((piece, index) => { if (piece.part === part) inside.push(index); });
+      if (inside.length > MAX_SLICES_PER_DIGIT) found.candidates.push([inside[0], inside[inside.length - 1]]);
+    });
+    return found;
+  }
+
+  // --- 7: the reading kept -----------------------------------------------------------------
+
+  /* The candidates, left to right, of the best reading: `confidences[i]` is the model's top
+     probability for found.candidates[i]; `sure`, the card's threshold below which an answer
+     is not sure. Of equal readings, the one with fewer digits. */
+  function choose(found, confidences, sure) {
+    checkedThreshold(sure);
+    if (confidences.length !== found.candidates.length) {
+      throw new RangeError(`expected ${found.candidates.length} confidences, got ${confidences.length}`);
+    }
+    const count = found.slices.length;
+    const best = [0.0, ...new Array(count).fill(-Infinity)];
+    const cameFrom = new Array(count + 1).fill(null);
+    const scores = found.candidates.map((candidate, index) => Math.log(Math.max(confidences[index], 1e-12))
+      - found.joinCost(candidate)
+      - (confidences[index] < sure && !found.isPart(candidate) ? UNSURE_PENALTY : 0.0)
+      - WIDE_PENALTY * Math.max(0.0, found.aspect(candidate) - WIDE));
+    const ending = Array.from({ length: count }, () => []);
+    const order = found.candidates.map((_, index) => index);
+    // Longest first: of equal readings, fewer digits.
+    order.sort((a, b) => found.candidates[a][0] - found.candidates[b][0] || found.candidates[a][1] - found.candidates[b][1]);
+    for (const index of order) ending[found.candidates[index][1]].push(index);
+    for (let end = 1; end <= count; end++) {
+      for (const index of ending[end - 1]) {
+        const first = found.candidates[index][0];
+        const score = best[first] + scores[index] - found.boundaryCost(first) - DIGIT_PENALTY;
+        if (score > best[end]) {
+          best[end] = score;
+          cameFrom[end] = found.candidates[index];
+        }
+      }
+    }
+    const reading = [];
+    for (let end = count; end > 0; end = cameFrom[end][0]) reading.push(cameFrom[end]);
+    reading.reverse();
+    if (reading.length > MAX_DIGITS) throw new TooManyDigits(reading.length, MAX_DIGITS);
+    return reading;
+  }
+
+  return {
+    CONSTANTS, BlankImageError, TooManyDigits, Found, readNumber, find, choose,
+    // The steps, for the tests.
+    gridOf, pieces, labelsOf, boxes, partsOf, cutColumns, cutPaths, slicesOf,
+  };
+}));
