@@ -26,7 +26,6 @@ its choice without running the model. Run after any change to the segmentation:
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +34,8 @@ import classifier
 import preprocessing
 import segmentation
 from input_errors import BlankImageError, TooManyDigits
-from tests.support import PROJECT_ROOT
 from tests.support.drawing import number_canvas
-from tests.support.vectors import VECTORS_DIR
+from tests.support.vectors import VECTORS_DIR, write_vectors
 from tests.support.written_numbers import written_number
 
 NUMBERS_DIR = VECTORS_DIR / "numbers"
@@ -138,16 +136,8 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
 
 
 def main() -> None:
-    NUMBERS_DIR.mkdir(parents=True, exist_ok=True)
     model = classifier.load()
-    written = set()
-    for picture in pictures():
-        path = NUMBERS_DIR / f"{picture.name}.json"
-        path.write_text(json.dumps(vector(picture, model), separators=(",", ":")) + "\n")
-        written.add(path)
-    for stale in set(NUMBERS_DIR.glob("*.json")) - written:
-        stale.unlink()
-    print(f"wrote {len(written)} vectors to {NUMBERS_DIR.relative_to(PROJECT_ROOT)}/")
+    write_vectors(NUMBERS_DIR, [vector(picture, model) for picture in pictures()])
 
 
 if __name__ == "__main__":

@@ -18,16 +18,14 @@ decimals and computed in float64). Run after any change to the preprocessing:
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
 from preprocessing import BlankImageError, to_mnist
-from tests.support import PROJECT_ROOT
 from tests.support.drawing import canvas, coverage, crossed_hairlines
 from tests.support.images import jpeg_round_trip
-from tests.support.vectors import VECTORS_DIR
+from tests.support.vectors import VECTORS_DIR, write_vectors
 
 
 @dataclass
@@ -147,15 +145,7 @@ def vector(picture: Picture) -> dict:
 
 
 def main() -> None:
-    VECTORS_DIR.mkdir(parents=True, exist_ok=True)
-    written = set()
-    for picture in pictures():
-        path = VECTORS_DIR / f"{picture.name}.json"
-        path.write_text(json.dumps(vector(picture), separators=(",", ":")) + "\n")
-        written.add(path)
-    for stale in set(VECTORS_DIR.glob("*.json")) - written:
-        stale.unlink()
-    print(f"wrote {len(written)} vectors to {VECTORS_DIR.relative_to(PROJECT_ROOT)}/")
+    write_vectors(VECTORS_DIR, [vector(picture) for picture in pictures()])
 
 
 if __name__ == "__main__":
