@@ -348,20 +348,26 @@
   /* Step 4: the maximum ("max", thin strokes) or the sum ("mean", divided later) of each
      factor x factor block, the last row and column of blocks completed with paper (0). */
   function pool(crop, height, width, factor, how) {
-    const byMaximum = how === "max";
     const pooledHeight = Math.ceil(height / factor);
     const pooledWidth = Math.ceil(width / factor);
     const image = new Float64Array(pooledHeight * pooledWidth);
+    // Whole numbers, so the sums are exact in any order.
     for (let y = 0; y < height; y++) {
-      const row = Math.floor(y / factor) * pooledWidth;
-      for (let x = 0; x < width; x++) {
-        const at = row + Math.floor(x / factor);
-        const value = crop[y * width + x];
-        image[at] = byMaximum ? Math.max(image[at], value) : image[at] + value;
+      const row = image.subarray(Math.floor(y / factor) * pooledWidth, (Math.floor(y / factor) + 1) * pooledWidth);
+      for (let block = 0, x = 0; block < pooledWidth; block++) {
+        const end = Math.min(x + factor, width);
+        let combined = row[block];
+        if (how === "max") {
+          for (let at = y * width + x; x < end; x++, at++) if (crop[at] > combined) combined = crop[at];
+        } else {
+          for (let at = y * width + x; x < end; x++, at++) combined += crop[at];
+        }
+        row[block] = combined;
       }
     }
     return { image, height: pooledHeight, width: pooledWidth };
   }
+
 
   /* Step 5: strokes that scaling would make thinner than MIN_STROKE pixels (a fine pen on
      a big canvas) are widened by a square maximum filter, the crop padded by `radius` on
@@ -369,32 +375,29 @@
   function dilate(crop, height, width, radius) {
     const paddedHeight = height + 2 * radius;
     const paddedWidth = width + 2 * radius;
-    const padded = new Float64Array(paddedHeight * paddedWidth);
-    for (let y = 0; y < height; y++) {
-      padded.set(crop.subarray(y * width, (y + 1) * width), (y + radius) * paddedWidth + radius);
-    }
-    const down = new Float64Array(padded.length);
+    const reach = 2 * radius; // padded row y holds crop rows y - 2 radius .. y (the same for columns)
+    // Down the columns first, a whole row at a time; beyond the crop is paper (0).
+    const down = new Float64Array(paddedHeight * width);
     for (let y = 0; y < paddedHeight; y++) {
-      for (let x = 0; x < paddedWidth; x++) {
-        let most = 0;
-        for (let k = Math.max(0, y - radius); k <= Math.min(paddedHeight - 1, y + radius); k++) {
-          most = Math.max(most, padded[k * paddedWidth + x]);
-        }
-        down[y * paddedWidth + x] = most;
+      const row = down.subarray(y * width, (y + 1) * width);
+      for (let k = Math.max(0, y - reach); k <= Math.min(height - 1, y); k++) {
+        for (let x = 0, from = k * width; x < width; x++, from++) if (crop[from] > row[x]) row[x] = crop[from];
       }
     }
-    const image = new Float64Array(padded.length);
+    const image = new Float64Array(paddedHeight * paddedWidth);
     for (let y = 0; y < paddedHeight; y++) {
+      const row = y * width;
       for (let x = 0; x < paddedWidth; x++) {
         let most = 0;
-        for (let k = Math.max(0, x - radius); k <= Math.min(paddedWidth - 1, x + radius); k++) {
-          most = Math.max(most, down[y * paddedWidth + k]);
+        for (let k = Math.max(0, x - reach), last = Math.min(width - 1, x); k <= last; k++) {
+          if (down[row + k] > most) most = down[row + k];
         }
         image[y * paddedWidth + x] = most;
       }
     }
     return { image, height: paddedHeight, width: paddedWidth };
   }
+
 
   /* Separable triangle-filter resampling, rows first as in `Wr @ image @ Wc.T`. */
   function resize(image, height, width, newHeight, newWidth) {
@@ -452,6 +455,6 @@
   return {
     BlankImageError, toMnist, inkLevels, digitImage,
     // What the number segmentation (segmentation.js) shares with the steps above.
-    INK_THRESHOLD, leastLevel, inkBox, pool, dilate,
+    INK_THRESHOLD, leastLevel, inkBox, pool,
   };
 }));

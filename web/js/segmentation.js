@@ -197,16 +197,30 @@
       const mask = new Uint8Array(height * width);
       for (const piece of chosen) {
         const pieceWidth = piece.right - piece.left;
-        const partOf = piece.cells === null ? new Set(this.parts[piece.part]) : null;
+        const cells = piece.cells === null ? this.partCells(piece) : piece.cells;
         for (let y = piece.top; y < piece.bottom; y++) {
           for (let x = piece.left; x < piece.right; x++) {
-            const inside = partOf === null ? piece.cells[(y - piece.top) * pieceWidth + x - piece.left]
-              : partOf.has(this.labels[y * this.gridShape.width + x]);
-            if (inside) mask[(y - top) * width + x - left] = 1;
+            if (cells[(y - piece.top) * pieceWidth + x - piece.left]) mask[(y - top) * width + x - left] = 1;
           }
         }
       }
       return { mask, top, left, height, width };
+    }
+
+    /* The cells of a whole part's slice (one whose `cells` is null), in its box. */
+    partCells(piece) {
+      const labels = this.labels, gridWidth = this.gridShape.width;
+      const inPart = new Uint8Array(this.runs.count);
+      for (const index of this.parts[piece.part]) inPart[index] = 1;
+      const width = piece.right - piece.left;
+      const cells = new Uint8Array((piece.bottom - piece.top) * width);
+      for (let y = piece.top; y < piece.bottom; y++) {
+        for (let x = piece.left; x < piece.right; x++) {
+          const label = labels[y * gridWidth + x];
+          if (label >= 0 && inPart[label]) cells[(y - piece.top) * width + x - piece.left] = 1;
+        }
+      }
+      return cells;
     }
 
     /* The ink of one candidate digit: its cells' pixels with the faint rim next to them. */
@@ -219,24 +233,24 @@
       const top = cells.top * factor, left = cells.left * factor;
       const bottom = Math.min(top + cells.height * factor, inkHeight);
       const right = Math.min(left + cells.width * factor, inkWidth);
+      const maskWidth = right - left;
+      const mask = new Uint8Array((bottom - top) * maskWidth);
+      const cellOf = Int32Array.from({ length: maskWidth }, (_, x) => Math.floor(x / factor));
+      for (let y = 0; y < bottom - top; y++) {
+        const row = Math.floor(y / factor) * cells.width;
+        for (let x = 0; x < maskWidth; x++) mask[y * maskWidth + x] = cells.mask[row + cellOf[x]];
+      }
       // Grown by one pixel: the antialiased rim, below the threshold, belongs to its stroke.
+      const grown = grownByOne(mask, bottom - top, maskWidth); // its (0, 0) is the pixel (top - 1, left - 1)
       const grownTop = Math.max(top - 1, 0), grownBottom = Math.min(bottom + 1, inkHeight);
       const grownLeft = Math.max(left - 1, 0), grownRight = Math.min(right + 1, inkWidth);
       const height = grownBottom - grownTop, width = grownRight - grownLeft;
-      const mask = new Uint8Array(height * width);
-      for (let y = top; y < bottom; y++) {
-        const row = Math.floor((y - top) / factor) * cells.width;
-        for (let x = left; x < right; x++) {
-          mask[(y - grownTop) * width + x - grownLeft] = cells.mask[row + Math.floor((x - left) / factor)];
-        }
-      }
-      const grown = preprocessing.dilate(mask, height, width, 1); // padded by one on each side
       const candidateLevels = new Int32Array(height * width);
       for (let y = 0; y < height; y++) {
+        const from = (grownTop + y) * inkWidth + grownLeft;
+        const grownRow = (grownTop + y - top + 1) * (maskWidth + 2) + grownLeft - left + 1;
         for (let x = 0; x < width; x++) {
-          if (grown.image[(y + 1) * grown.width + x + 1]) {
-            candidateLevels[y * width + x] = levels[(grownTop + y) * inkWidth + grownLeft + x];
-          }
+          if (grown[grownRow + x]) candidateLevels[y * width + x] = levels[from + x];
         }
       }
       return {
@@ -253,6 +267,26 @@
     box(candidate) {
       return boxOf(this.candidateInk(candidate));
     }
+  }
+
+  /* (height, width) mask -> (height + 2, width + 2): every pixel within one (8-connected) of it. */
+  function grownByOne(mask, height, width) {
+    const grownWidth = width + 2;
+    const rows = new Uint8Array((height + 2) * width); // down the columns first
+    for (let y = 0; y < height + 2; y++) {
+      for (let k = Math.max(0, y - 2); k <= Math.min(height - 1, y); k++) {
+        for (let x = 0; x < width; x++) rows[y * width + x] |= mask[k * width + x];
+      }
+    }
+    const grown = new Uint8Array((height + 2) * grownWidth);
+    for (let y = 0; y < height + 2; y++) {
+      for (let x = 0; x < grownWidth; x++) {
+        let any = 0;
+        for (let k = Math.max(0, x - 2); k <= Math.min(width - 1, x); k++) any |= rows[y * width + k];
+        grown[y * grownWidth + x] = any;
+      }
+    }
+    return grown;
   }
 
   function boxOf(ink) {
@@ -275,13 +309,14 @@
      {grid: {cells: Uint8Array, height, width}, factor}. */
   function gridOf(ink) {
     const { levels, span, width, height } = ink;
-    const least = leastLevel(INK_THRESHOLD, span);
+    const strongLevel = leastLevel(INK_THRESHOLD, span);
     const strong = new Uint8Array(levels.length);
-    for (let i = 0; i < levels.length; i++) strong[i] = levels[i] >= least ? 1 : 0;
+    for (let i = 0; i < levels.length; i++) strong[i] = levels[i] >= strongLevel ? 1 : 0;
     const factor = Math.ceil(Math.max(height, width) / GRID_SIDE);
     if (factor === 1) return { grid: { cells: strong, height, width }, factor };
     const pooled = preprocessing.pool(strong, height, width, factor, "max");
-    const cells = Uint8Array.from(pooled.image, (value) => (value > 0 ? 1 : 0));
+    const cells = new Uint8Array(pooled.image.length);
+    for (let i = 0; i < cells.length; i++) cells[i] = pooled.image[i] > 0 ? 1 : 0;
     return { grid: { cells, height: pooled.height, width: pooled.width }, factor };
   }
 
@@ -421,7 +456,6 @@
       pieceBoxes.reduce((sum, box) => sum + box.area, 0));
   }
 
-
   // --- 5-6: cuts and slices ------------------------------------------------------------------
 
   /* Candidate cuts of a part, given its ink per column: the local minima of the ink in
@@ -445,12 +479,12 @@
       column = end + 1;
     }
     const chosen = [];
-    const most = Math.ceil(CUTS_PER_HEIGHT * width / height);
+    const mostCuts = Math.ceil(CUTS_PER_HEIGHT * width / height);
     minima.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     for (const [, cut] of minima) {
       if (margin <= cut && cut <= width - margin && chosen.every((other) => Math.abs(cut - other) >= margin)) {
         chosen.push(cut);
-        if (chosen.length === most) break;
+        if (chosen.length === mostCuts) break;
       }
     }
     return chosen.sort((a, b) => a - b);
@@ -466,6 +500,7 @@
     const positions = 2 * band + 1;
     const ink = 2 * band + 1;
     const far = (ink + band + 1) * (height + 1); // more than any path inside the part costs
+    const sentinel = far * (height + 1); // beyond the band's ends
     const step = new Float64Array(positions);
     const clipped = new Int32Array(positions);
     // The band's positions nearest c first, then the left one: 0, -1, +1, -2, +2, ...
@@ -484,10 +519,10 @@
       for (let row = 1; row < height; row++) {
         for (let j = 0; j < positions; j++) {
           const stay = total[j];
-          const fromLeft = j > 0 ? total[j - 1] : far;
-          const fromRight = j < positions - 1 ? total[j + 1] : far;
+          const fromLeft = j > 0 ? total[j - 1] : sentinel;
+          const fromRight = j < positions - 1 ? total[j + 1] : sentinel;
           const best = Math.min(stay, fromLeft, fromRight);
-          moves[row * positions + j] = best === stay ? 0 : best === fromLeft ? -1 : 1;
+          moves[row * positions + j] = best === stay ? 0 : best === fromLeft ? -1 : 1; // ties in this order
           next[j] = best + step[j] + ink * inside[row * width + clipped[j]];
         }
         [total, next] = [next, total];

@@ -18,6 +18,7 @@ const { CONSTANTS, Found, TooManyDigits, find, choose, readNumber } = segmentati
 const card = JSON.parse(readFileSync(join(root, "web/model/card.json"), "utf8"));
 const OPTIONS = { size: card.preprocessing.size, box: card.preprocessing.box };
 const CARD_RULE = { threshold: card.uncertainty.threshold };
+const CLASSES = card.classes.length;
 const vectorDir = join(root, "tests/vectors/numbers");
 const ERRORS = { blank: BlankImageError, "too-many": TooManyDigits };
 
@@ -50,8 +51,9 @@ function fakeModel(vector) {
     async predict(images) {
       model.calls.push(images);
       return images.map((_, index) => {
-        const probabilities = new Float32Array(10);
-        probabilities[digitOf.get(key(vector.candidates[index])) ?? 0] = vector.confidences[index];
+        const probabilities = new Float32Array(CLASSES);
+        const candidate = vector.candidates && vector.candidates[index]; // a refused picture's are not written
+        probabilities[(candidate && digitOf.get(key(candidate))) ?? 0] = vector.confidences[index];
         return probabilities;
       });
     },
