@@ -15,7 +15,8 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
 2. pieces: the grid's 8-connected pieces of ink, from the runs of ink on each row, joined
    where runs on consecutive rows touch;
 3. marks: a piece under MARK_AREA of the largest's area or MARK_HEIGHT of the tallest's
-   height (a dot, a speck, a stray tick) is never a digit alone: it joins the part nearest it;
+   height (a dot, a speck, a stray tick) is never a digit alone: it joins the part nearest it
+   (the largest piece is never a mark);
 4. parts: pieces whose columns overlap by at least half of the narrower one's width are one
    part (the detached bar of a 5, the two strokes of a 4, a 7's crossbar);
 5. cuts: a part at least SPLIT_RATIO times as wide as it is tall may be digits that touch
@@ -44,8 +45,8 @@ single digits must stay whole first, then numbers with gaps split right, then to
 A reading of all the ink as one digit reads it exactly as a single digit always was read
 (preprocessing.to_mnist on the whole ink), so a drawing of one digit answers as it did.
 
-Cost: steps 1-2 are linear in the grid's cells; a picture with more than MAX_PARTS parts is
-refused before any model call; there are at most MAX_SLICES slices, so at most MAX_SLICES x
+Cost: steps 1-2 are linear in the grid's cells; a picture with more than MAX_PIECES pieces
+or MAX_PARTS parts is refused before any model call; there are at most MAX_SLICES slices, so at most MAX_SLICES x
 MAX_SLICES_PER_DIGIT candidates (plus the whole parts), each a small crop.
 """
 
@@ -64,6 +65,7 @@ from preprocessing import INK_THRESHOLD, Ink, least_level
 
 MAX_DIGITS = 12  # digits in one number; more is refused (422)
 MAX_PARTS = 2 * MAX_DIGITS  # separate parts before any model call (a broken digit has two)
+MAX_PIECES = 2000  # separate pieces of ink, marks included
 MAX_SLICES = 4 * MAX_DIGITS  # slices after cutting: bounds the candidates
 MAX_SLICES_PER_DIGIT = 4
 GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
@@ -334,11 +336,13 @@ def boxes(found: Runs) -> list[Box]:
 
 
 def parts_of(found: list[Box]) -> tuple[list[list[int]], list[Box]]:
-    """Steps 3-4: the pieces of each part, left to right, and each part's box."""
-    largest = max(box.area for box in found)
-    tallest = max(box.height for box in found)
-    marks = [box.area < MARK_AREA * largest or box.height < MARK_HEIGHT * tallest for box in found]
-    order = sorted((index for index, mark in enumerate(marks) if not mark), key=lambda index: found[index].left)
+    """Steps 3-4: the pieces of each part, left to right, and each part's box. Refuses more
+    than MAX_PARTS parts before joining the marks to them."""
+    areas = np.array([box.area for box in found])
+    heights = np.array([box.height for box in found])
+    marks = (areas < MARK_AREA * areas.max()) | (heights < MARK_HEIGHT * heights.max())
+    marks[int(np.argmax(areas))] = False  # the largest piece is never a mark: a part needs one
+    order = sorted(np.flatnonzero(~marks).tolist(), key=lambda index: found[index].left)
     parts: list[list[int]] = []
     spans: list[list[int]] = []  # [left, right] of each part
     for index in order:
@@ -352,11 +356,14 @@ def parts_of(found: list[Box]) -> tuple[list[list[int]], list[Box]]:
                 continue
         parts.append([index])
         spans.append([box.left, box.right])
-    for index, mark in enumerate(marks):
-        if mark:
-            box = found[index]
-            distances = [max(left - box.right, box.left - right, 0) for left, right in spans]
-            parts[distances.index(min(distances))].append(index)
+    if len(parts) > MAX_PARTS:
+        raise TooManyDigits(len(parts), MAX_DIGITS, "marks")
+    # Each mark joins the part whose columns are nearest its own (the first of equals).
+    lefts, rights = np.array(spans).T
+    for index in np.flatnonzero(marks).tolist():
+        box = found[index]
+        distances = np.maximum(np.maximum(lefts - box.right, box.left - rights), 0)
+        parts[int(np.argmin(distances))].append(index)
     return parts, [_union([found[index] for index in part]) for part in parts]
 
 
@@ -473,12 +480,11 @@ def slices_of(found: Found, part_boxes: list[Box]) -> list[Slice]:
 def find(ink: Ink) -> Found:
     grid, factor = grid_of(ink)
     runs_ = pieces(grid)
-    found_boxes = boxes(runs_)
-    if not found_boxes:  # faint marks only
+    if runs_.count == 0:  # faint marks only
         raise BlankImageError
-    parts, part_boxes = parts_of(found_boxes)
-    if len(parts) > MAX_PARTS:
-        raise TooManyDigits(len(parts), MAX_DIGITS, "marks")
+    if runs_.count > MAX_PIECES:  # dust, a texture: no number has this many strokes
+        raise TooManyDigits(runs_.count, MAX_DIGITS, "marks")
+    parts, part_boxes = parts_of(boxes(runs_))
     found = Found(ink, factor, grid.shape, runs_, parts, [], [])
     found.slices = slices = slices_of(found, part_boxes)
     # Runs of slices that join parts across a gap no digit could make up for are never read.

@@ -5,7 +5,9 @@ JavaScript port (web/js/segmentation.js) is held to the same pieces, candidates 
 
     {"name", "description", "width", "height", "channels", "pixels_base64"   (as tests/vectors/),
      "one_digit": whether the picture is read as one digit (all its ink),
-     "error": null, "blank" (no ink) or "too-many" (more than MAX_DIGITS digits or MAX_PARTS parts),
+     "error": null, "blank" (no ink) or "too-many" (more than MAX_PIECES pieces or MAX_PARTS parts,
+              refused before the model, with nothing below; or more than MAX_DIGITS digits read,
+              with everything below but "reading" and "number"),
      "factor": the grid's pooling factor,
      "slices": [[part, top, bottom, left, right, crossed], ...]   (grid cells; bottom, right exclusive),
      "candidates": [[first slice, last slice], ...]               (in find's order),
@@ -70,6 +72,19 @@ def with_dot(picture: np.ndarray) -> np.ndarray:
     return picture
 
 
+def dash_and_hairline() -> np.ndarray:
+    picture = np.full((120, 200), 255, dtype=np.uint8)
+    picture[55:70, 20:110] = 0  # a dash: the largest piece, far shorter than the hairline
+    picture[10:110, 150] = 0  # a hairline: the tallest piece, a fraction of the dash's area
+    return picture
+
+
+def dust() -> np.ndarray:
+    picture = np.full((200, 200), 255, dtype=np.uint8)
+    picture[1::4, 1::4] = 0  # 2,500 one-pixel specks
+    return picture
+
+
 def pictures() -> list[Picture]:
     apart, apart_text = mnist_number([1, 2, 3, 4], "apart", 1)
     close, close_text = mnist_number([5, 6, 7], "close", 2)
@@ -95,6 +110,10 @@ def pictures() -> list[Picture]:
         Picture("thirteen-digits", "Thirteen digits: more than a number may have, refused.",
                 drawn("1234567890123", size=60, gap=14, height=100, stroke=7), None),
         Picture("blank", "White paper only.", np.full((120, 300), 255, dtype=np.uint8), None),
+        Picture("dash-and-hairline", "A thick dash beside a one-pixel hairline: each would be a mark beside the "
+                "other (short; small), but the largest piece never is.", dash_and_hairline(), None),
+        Picture("dust", "Specks all over: more separate pieces than any number has, refused before the model.",
+                dust(), None),
     ]
 
 
@@ -110,17 +129,14 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
     try:
         ink = preprocessing.ink_levels(pixels)
         found = segmentation.Found.one_digit(ink) if picture.one_digit else segmentation.find(ink)
-        images = np.stack([found.digit_image(candidate) for candidate in found.candidates])
-        probabilities = model.predict(images)
-        confidences = probabilities.max(axis=1).tolist()
-        reading = segmentation.choose(found, confidences, model.uncertainty.threshold)
     except BlankImageError:
         return {**result, "error": "blank"}
-    except TooManyDigits:
+    except TooManyDigits:  # refused before any model call
         return {**result, "error": "too-many"}
-    index = {candidate: number for number, candidate in enumerate(found.candidates)}
-    return {
-        **result,
+    images = np.stack([found.digit_image(candidate) for candidate in found.candidates])
+    probabilities = model.predict(images)
+    confidences = probabilities.max(axis=1).tolist()
+    result.update({
         "factor": found.factor,
         "slices": [[piece.part, piece.top, piece.bottom, piece.left, piece.right, piece.crossed]
                    for piece in found.slices],
@@ -130,6 +146,14 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
                           for image in images],
         "confidences": confidences,
         "sure": model.uncertainty.threshold,
+    })
+    try:
+        reading = segmentation.choose(found, confidences, model.uncertainty.threshold)
+    except TooManyDigits:  # refused once read: more digits than a number may have
+        return {**result, "error": "too-many"}
+    index = {candidate: number for number, candidate in enumerate(found.candidates)}
+    return {
+        **result,
         "reading": [list(candidate) for candidate in reading],
         "number": "".join(str(int(probabilities[index[candidate]].argmax())) for candidate in reading),
     }

@@ -37,6 +37,7 @@
   const CONSTANTS = Object.freeze({
     MAX_DIGITS: 12, // digits in one number; more is refused
     MAX_PARTS: 2 * 12, // separate parts before any model call (a broken digit has two)
+    MAX_PIECES: 2000, // separate pieces of ink, marks included
     MAX_SLICES: 4 * 12, // slices after cutting: bounds the candidates
     MAX_SLICES_PER_DIGIT: 4,
     GRID_SIDE: 1024, // cells; the page's pad (a few hundred pixels) is never pooled
@@ -57,7 +58,7 @@
     JOIN_LIMIT: 3.0, // candidates joining parts at a higher cost are not read
   });
   const {
-    MAX_DIGITS, MAX_PARTS, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SPLIT_RATIO,
+    MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SPLIT_RATIO,
     MIN_PIECE, CUTS_PER_HEIGHT, DIGIT_PENALTY, UNSURE_PENALTY, WIDE, WIDE_PENALTY, CUT_FIRST, CUT_PENALTY, GAP_PENALTY,
     GAP_WIDTH_PENALTY, JOIN_LIMIT,
   } = CONSTANTS;
@@ -418,6 +419,7 @@
     const largest = most(found, (box) => box.area);
     const tallest = most(found, (box) => box.height);
     const marks = found.map((box) => box.area < MARK_AREA * largest || box.height < MARK_HEIGHT * tallest);
+    marks[found.findIndex((box) => box.area === largest)] = false; // the largest piece is never a mark
     // Array sort is stable, as Python's sorted: of equal lefts, the lower piece number first.
     const order = found.map((_, index) => index).filter((index) => !marks[index])
       .sort((a, b) => found[a].left - found[b].left);
@@ -437,10 +439,8 @@
       parts.push([index]);
       spans.push([box.left, box.right]);
     }
-    if (parts.length === 0) {
-      // Python fails here too (min() of no distances): every piece is a mark.
-      throw new Error("every piece of ink is too small beside another to be a digit");
-    }
+    // Refused before the marks join: that would cost marks x parts.
+    if (parts.length > MAX_PARTS) throw new TooManyDigits(parts.length, MAX_DIGITS, "marks");
     marks.forEach((mark, index) => {
       if (!mark) return;
       const box = found[index];
@@ -620,8 +620,9 @@
     const runs = pieces(grid);
     const foundBoxes = boxes(runs);
     if (foundBoxes.length === 0) throw new BlankImageError(); // faint marks only
+    // Dust or a texture: no number has this many strokes.
+    if (foundBoxes.length > MAX_PIECES) throw new TooManyDigits(foundBoxes.length, MAX_DIGITS, "marks");
     const { parts, partBoxes } = partsOf(foundBoxes);
-    if (parts.length > MAX_PARTS) throw new TooManyDigits(parts.length, MAX_DIGITS, "marks");
     const found = new Found(ink, factor, { height: grid.height, width: grid.width }, runs, parts, [], []);
     const slices = found.slices = slicesOf(found, partBoxes);
     // Runs of slices that join parts across a gap no digit could make up for are never read.
