@@ -122,23 +122,22 @@ def describe(answer: dict) -> str:
     model = f"model {answer['model_version']}"
     digits = answer.get("digits") or []
     if len(digits) <= 1:  # one digit (or a service from before numbers): the one-digit answer
-        return f"{_judged(answer)}, {model})" if not answer.get("uncertain") else f"{_judged(answer)} ({model})"
+        return _judged(answer, model)
     lines = [f"{answer['number']} ({len(digits)} digits, {model})"]
     for position, digit in enumerate(digits):
-        lines.append(f"  {ORDINALS[position] if position < len(ORDINALS) else position + 1:8s} {_judged(digit)}"
-                     + ("" if digit.get("uncertain") else ")"))
+        lines.append(f"  {ORDINALS[position] if position < len(ORDINALS) else position + 1:8s} {_judged(digit)}")
     return "\n".join(lines)
 
 
-def _judged(answer: dict) -> str:
-    """`3 (95.9 % confident` (the caller closes it), or `not sure: 4 (55.0 %) or 9 (40.0 %)`."""
+def _judged(answer: dict, model: str = "") -> str:
+    """`3 (95.9 % confident[, model])`, or `not sure: 4 (55.0 %) or 9 (40.0 %)[ (model)]`."""
     if not answer.get("uncertain"):
-        return f"{answer['digit']} ({answer['confidence'] * 100:.1f} % confident"
+        return f"{answer['digit']} ({answer['confidence'] * 100:.1f} % confident{', ' + model if model else ''})"
     named = [f"{alternative['digit']} ({alternative['probability'] * 100:.1f} %)"
              for alternative in answer.get("alternatives") or [{"digit": answer["digit"],
                                                                  "probability": answer["confidence"]}]]
     choices = f"{', '.join(named[:-1])} or {named[-1]}" if len(named) > 1 else named[0]
-    return f"not sure: {choices}"
+    return f"not sure: {choices}" + (f" ({model})" if model else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from PIL import Image
 
@@ -23,12 +21,7 @@ from model.data import load_mnist
 from preprocessing import to_mnist
 from tests.support import hard_cases
 from tests.support.hard_cases import HARD_CASES
-
-
-def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.support.images import encode
 
 
 def naive(pixels: np.ndarray) -> np.ndarray:
@@ -44,7 +37,7 @@ def main() -> None:
     model = classifier.load()
     mnist = load_mnist(allow_download=False)
     own = (model.predict(mnist.x_test / 255.0).argmax(1) == mnist.y_test).mean()
-    served = np.stack([to_mnist(decode_image(png(digit))) for digit in mnist.x_test])
+    served = np.stack([to_mnist(decode_image(encode(digit))) for digit in mnist.x_test])
     through = (model.predict(served).argmax(1) == mnist.y_test).mean()
     print(f"MNIST test digits (10,000), model {model.version}")
     print(f"  {'model on the raw digits':44s}{own * 100:7.2f} %")

@@ -30,7 +30,6 @@ import statistics
 import time
 
 import numpy as np
-from PIL import Image
 
 import classifier
 import pipeline
@@ -41,15 +40,10 @@ from model.data import load_mnist
 from tests.support import hard_cases
 from tests.support.events import LambdaContext, post_event
 from tests.support.hard_cases import HARD_CASES
+from tests.support.images import encode
 from tests.support.written_numbers import GAPS, single_digit, written_number
 
 GOALS = {"apart": (0.98, 0.995), "close": (0.98, 0.995), "touching": (0.90, 0.95)}  # whole, split
-
-
-def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def read(model: classifier.Classifier, body: bytes, one_digit: bool = False) -> pipeline.Reading:
@@ -80,7 +74,7 @@ def numbers_table(model, mnist, count: int, seed: int) -> None:
             indices = rng.choice(len(mnist.x_test), int(rng.integers(2, 6)), replace=False)
             number = written_number(rng, indices, mnist.x_test, mnist.y_test, kind)
             try:
-                reading = read(model, png(number.picture))
+                reading = read(model, encode(number.picture))
             except TooManyDigits:
                 continue
             whole += reading.number == number.text
@@ -97,7 +91,7 @@ def singles_table(model, mnist, count: int, seed: int) -> None:
     one = right = broken = broken_one = 0
     for index in range(count):
         picture = single_digit(rng, index, mnist.x_test)
-        reading = read(model, png(picture))
+        reading = read(model, encode(picture))
         is_one = len(reading.digits) == 1
         one += is_one
         right += reading.number == str(int(mnist.y_test[index]))
@@ -114,7 +108,7 @@ def singles_table(model, mnist, count: int, seed: int) -> None:
     for case in HARD_CASES:
         for digit, picture in enumerate(hard_cases.pictures(case)):
             total += 1
-            correct += read(model, png(picture)).number == str(digit)
+            correct += read(model, encode(picture)).number == str(digit)
     print(f"  {'drawn hard cases read right, as one digit':46s}{correct:>6} of {total}")
 
 
@@ -148,7 +142,7 @@ def timed_handler(body: bytes, one_digit: bool, repeats: int) -> float:
 
 def cost_table(model, mnist, seed: int, repeats: int) -> None:
     rng = np.random.default_rng(seed + 2)
-    singles = [png(single_digit(rng, index, mnist.x_test)) for index in range(20)]
+    singles = [encode(single_digit(rng, index, mnist.x_test)) for index in range(20)]
     baseline = statistics.median(timed(model, body, True, repeats) for body in singles)
     as_number = statistics.median(timed(model, body, False, repeats) for body in singles)
     handler_digit = statistics.median(timed_handler(body, True, repeats) for body in singles)
@@ -162,7 +156,7 @@ def cost_table(model, mnist, seed: int, repeats: int) -> None:
     print(f"  {'CPU stages, single digit as a number':46s}{as_number * 1000:8.2f}{as_number / baseline:16.2f}"
           f"{'1.10':>8s}")
     for length in (2, 3, 4, 5):
-        bodies = [png(written_number(rng, rng.choice(len(mnist.x_test), length, replace=False), mnist.x_test,
+        bodies = [encode(written_number(rng, rng.choice(len(mnist.x_test), length, replace=False), mnist.x_test,
                                      mnist.y_test, "touching").picture) for _ in range(10)]
         spent = statistics.median(timed(model, body, False, repeats) for body in bodies)
         goal = "10" if length == 5 else ""

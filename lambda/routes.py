@@ -26,7 +26,7 @@ from schemas import (
 from settings import settings
 
 router = APIRouter()
-Reading = Literal["number", "digit"]
+ReadAs = Literal["number", "digit"]  # ?read=
 LIMIT = megabytes(settings.max_body_bytes)
 
 
@@ -53,7 +53,7 @@ PREDICT_BODY = {
 
 @router.post("/predict", response_model=Prediction, response_model_exclude_none=True, openapi_extra=PREDICT_BODY,
              responses=responses(400, 408, 413, 415, 422, 503), summary="Read the number (or the digit) in one picture")
-async def predict(request: Request, model: Model, read: Annotated[Reading, Query(
+async def predict(request: Request, model: Model, read: Annotated[ReadAs, Query(
         description="`number` (the default): the digits of a number, left to right, up to "
                     f"{segmentation.MAX_DIGITS}; `digit`: all the ink as one digit")] = "number") -> Prediction:
     """Send the picture as a multipart upload (field `file`), as a raw image body

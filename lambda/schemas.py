@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import model_card
 from input_errors import BlankImageError
+from segmentation import MAX_DIGITS
 
 CARD = model_card.current()  # the card, not the model: describing the API needs no LiteRT
 SIZE = CARD.size
@@ -117,9 +118,9 @@ class Prediction(BaseModel):
     alternatives: list[Alternative] | None = Field(
         default=None, min_length=1, max_length=CLASSES, description=_ALTERNATIVES,
         examples=[[{"digit": 4, "probability": 0.55}, {"digit": 9, "probability": 0.4}]])
-    number: str = Field(pattern=r"^[0-9]{1,12}$", examples=["2024"],
+    number: str = Field(pattern=rf"^[0-9]{{1,{MAX_DIGITS}}}$", examples=["2024"],
                         description="the digits read, left to right (one digit: that digit)")
-    digits: list[DigitRead] = Field(min_length=1, max_length=12,
+    digits: list[DigitRead] = Field(min_length=1, max_length=MAX_DIGITS,
                                     description="each digit read, left to right, with its box in the picture")
     model_version: str = Field(description="the model card's version", examples=["20261121-095000-1a2b3c4d"])
 

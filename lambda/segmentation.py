@@ -33,11 +33,11 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    UNSURE_PENALTY when the model is not sure of it (the card's rule) unless it is exactly a
    part (a part read unsure is an honest answer; a cut or a join read unsure is a fragment
    or two digits), and less WIDE_PENALTY for each unit of width over height beyond WIDE
-   (two digits read as one are wide), each
-   cut it makes less CUT_FIRST for the first stroke it crosses and CUT_PENALTY for each
-   other (a neck where two digits touch is one stroke; a loop is two), and each gap it
-   joins inside one digit less GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap. The
-   calibrated probabilities are what make candidates of any shape comparable.
+   (two digits read as one are wide); each cut it makes less CUT_FIRST for the first
+   stroke it crosses and CUT_PENALTY for each other (a neck where two digits touch is one
+   stroke; a loop is two); and each gap it joins inside one digit less GAP_PENALTY and
+   GAP_WIDTH_PENALTY per height of gap. The calibrated probabilities are what make
+   candidates of any shape comparable.
 
 The weights were chosen on numbers written with MNIST's test digits (bench/function_numbers.py):
 single digits must stay whole first, then numbers with gaps split right, then touching ones.
@@ -46,8 +46,9 @@ A reading of all the ink as one digit reads it exactly as a single digit always 
 (preprocessing.to_mnist on the whole ink), so a drawing of one digit answers as it did.
 
 Cost: steps 1-2 are linear in the grid's cells; a picture with more than MAX_PIECES pieces
-or MAX_PARTS parts is refused before any model call; there are at most MAX_SLICES slices, so at most MAX_SLICES x
-MAX_SLICES_PER_DIGIT candidates (plus the whole parts), each a small crop.
+or MAX_PARTS parts is refused before any model call; there are at most MAX_SLICES slices,
+so at most MAX_SLICES x MAX_SLICES_PER_DIGIT candidates (plus the whole parts), each a
+small crop.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -111,6 +112,8 @@ class Found:
     parts: list[list[int]]  # the pieces of each part, marks included
     slices: list[Slice]
     candidates: list[tuple[int, int]]  # (first slice, last slice), inclusive
+    # Each candidate's ink, made once: its model input and, if it is read, its box come from it.
+    inks: dict[tuple[int, int], Ink] = field(default_factory=dict)
 
     @classmethod
     def one_digit(cls, ink: Ink) -> Found:
@@ -185,6 +188,11 @@ class Found:
         """The ink of one candidate digit: its cells' pixels with the faint rim next to them."""
         if candidate == self.whole:
             return self.ink
+        if candidate not in self.inks:
+            self.inks[candidate] = self._ink_of(candidate)
+        return self.inks[candidate]
+
+    def _ink_of(self, candidate: tuple[int, int]) -> Ink:
         levels, factor = self.ink.levels, self.factor
         cells, row, column = self.cells(candidate)
         top, left = row * factor, column * factor
@@ -379,11 +387,9 @@ def cut_columns(profile: np.ndarray, height: int) -> list[int]:
     """Candidate cuts of a part, given its ink per column: the local minima of the ink in
     three columns (a flat minimum at its middle column), at least MIN_PIECE x height from
     either side and from each other, the emptiest first, at most CUTS_PER_HEIGHT x width /
-    height of them. A cut at column c puts c on the right."""
+    height of them, for a part that `may_hold_several`. A cut at column c puts c on the right."""
     width = len(profile)
-    margin = max(1, math.ceil(MIN_PIECE * height))
-    if width < SPLIT_RATIO * height or width < 2 * margin:
-        return []
+    margin = narrowest_slice(height)
     summed = np.convolve(profile, np.ones(3, dtype=np.int64), mode="same")
     minima = []
     column = 1
@@ -441,9 +447,14 @@ def cut_paths(inside: np.ndarray, cuts: list[int], band: int) -> np.ndarray:
     return paths
 
 
+def narrowest_slice(height: int) -> int:
+    """Columns a cut must leave on either side of it, and between two cuts, in a part this tall."""
+    return max(1, math.ceil(MIN_PIECE * height))
+
+
 def may_hold_several(box: Box) -> bool:
     """Whether a part is wide enough to be cut (step 5)."""
-    return box.width >= SPLIT_RATIO * box.height and box.width >= 2 * max(1, math.ceil(MIN_PIECE * box.height))
+    return box.width >= SPLIT_RATIO * box.height and box.width >= 2 * narrowest_slice(box.height)
 
 
 def slices_of(found: Found, part_boxes: list[Box]) -> list[Slice]:
@@ -458,7 +469,7 @@ def slices_of(found: Found, part_boxes: list[Box]) -> list[Slice]:
         budget -= len(cuts)
         height, width = inside.shape
         if cuts:
-            band = max(1, math.ceil(MIN_PIECE * box.height) // 2)
+            band = max(1, narrowest_slice(box.height) // 2)
             paths = cut_paths(inside, cuts, band)
         else:
             paths = np.empty((0, height), dtype=np.int64)

@@ -22,15 +22,10 @@ from PIL import Image
 
 from tests.support import EVENTS_DIR, PROJECT_ROOT
 from tests.support.drawing import canvas
+from tests.support.images import encode
 
 SAM = Path(sys.executable).with_name("sam")
 BOUNDARY = "----digit-upload-7MA4YWxkTrZu0gW"
-
-
-def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def multipart(field: str, filename: str, content_type: str, data: bytes) -> bytes:
@@ -78,8 +73,8 @@ def event(name: str, method: str, path: str, content_type: str | None, body: byt
 
 
 def events() -> dict[str, dict]:
-    seven = png(canvas(7, mode="transparent-black"))
-    three = png(canvas(3, width=200, height=200, stroke=13))
+    seven = encode(canvas(7, mode="transparent-black"))
+    three = encode(canvas(3, width=200, height=200, stroke=13))
     four = canvas(4, width=28, height=28, size=20, stroke=2.5, mode="white-on-black")
     bomb = io.BytesIO()
     Image.new("1", (20_000, 20_000)).save(bomb, format="PNG")
@@ -97,7 +92,7 @@ def events() -> dict[str, dict]:
         "model": event("model", "GET", "/model", None, None),
         "error-unsupported-type": event("error-unsupported-type", "POST", "/predict", "text/plain", b"seven"),
         "error-blank-canvas": event("error-blank-canvas", "POST", "/predict", "image/png",
-                                    png(np.zeros((280, 280, 4), dtype=np.uint8))),
+                                    encode(np.zeros((280, 280, 4), dtype=np.uint8))),
         "error-decompression-bomb": event("error-decompression-bomb", "POST", "/predict", "image/png",
                                           bomb.getvalue()),
         "error-bad-base64": event("error-bad-base64", "POST", "/predict", "application/json",

@@ -77,15 +77,19 @@ def canvas(digit: int, *, width: int = 280, height: int = 280, size: float | Non
     mode: "black-on-white" (RGB), "white-on-black" (grey), "transparent-black" (RGBA,
     black strokes on a transparent canvas), "transparent-white" (RGBA, white strokes).
     """
-    ink = coverage(width, height, digit, left=left, top=top, size=size, stroke=stroke, aspect=aspect,
-                   slant=slant)
+    return saved(coverage(width, height, digit, left=left, top=top, size=size, stroke=stroke, aspect=aspect,
+                          slant=slant), mode)
+
+
+def saved(ink: np.ndarray, mode: str) -> np.ndarray:
+    """Ink coverage in [0, 1] as a drawing app saves it, in one of `canvas`'s modes."""
     level = np.rint(ink * 255).astype(np.uint8)
     if mode == "white-on-black":
         return level
     if mode == "black-on-white":
         return np.repeat((255 - level)[:, :, None], 3, axis=2)
     if mode in ("transparent-black", "transparent-white"):
-        rgba = np.zeros((height, width, 4), dtype=np.uint8)
+        rgba = np.zeros((*level.shape, 4), dtype=np.uint8)
         rgba[:, :, :3] = 0 if mode == "transparent-black" else 255
         rgba[:, :, 3] = level
         # Canvases store fully transparent pixels as (0, 0, 0, 0), whatever the stroke colour.
@@ -138,7 +142,8 @@ def number_canvas(text: str, *, height: int = 200, size: float = 120, gap: float
                   tops: list[float] | None = None, sizes: list[float] | None = None) -> np.ndarray:
     """A number written with the same hand as `canvas` draws a digit: its digits side by side,
     `gap` pixels between their boxes (negative: overlapping), each `size` tall (or its own of
-    `sizes`) at its own top (`tops`, default centred). The picture is as wide as they need."""
+    `sizes`) at its own top (`tops`, default centred), saved in one of `canvas`'s modes. The
+    picture is as wide as they need."""
     sizes = sizes or [size] * len(text)
     tops = tops or [(height - digit_size) / 2 for digit_size in sizes]
     lefts, left = [], margin
@@ -150,12 +155,4 @@ def number_canvas(text: str, *, height: int = 200, size: float = 120, gap: float
     for character, digit_left, digit_top, digit_size in zip(text, lefts, tops, sizes, strict=True):
         np.maximum(ink, coverage(width, height, int(character), left=digit_left, top=digit_top, size=digit_size,
                                  stroke=stroke, aspect=aspect), out=ink)
-    level = np.rint(ink * 255).astype(np.uint8)
-    if mode == "white-on-black":
-        return level
-    if mode == "black-on-white":
-        return np.repeat((255 - level)[:, :, None], 3, axis=2)
-    rgba = np.zeros((height, width, 4), dtype=np.uint8)
-    rgba[:, :, 3] = level
-    rgba[level == 0] = 0
-    return rgba
+    return saved(ink, mode)
