@@ -82,15 +82,31 @@ bench-augmentation: setup
 	$(PYTHON) bench/augmentation.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache model/checkpoints .export-staging-*
+	rm -rf $(VENV) $(SERVE_VENV) node_modules .pytest_cache model/checkpoints .export-staging-*
 
 # --- the web page (web/) --------------------------------------------------------------
 
 .PHONY: serve screenshot bench-web
 
-## serve: the API and the page at http://127.0.0.1:8000 (open web/index.html from disk to use it without a server)
-serve: setup
-	$(PYTHON) -m uvicorn app:app --app-dir lambda --host 127.0.0.1 --port 8000
+# `make serve` needs only what the function runs on, plus uvicorn: an environment of its own,
+# about the size of the Lambda package, so trying the page never waits for TensorFlow and the
+# test tools. The page's scripts are in web/vendor/: no npm either.
+SERVE_VENV := .venv-serve
+SERVE_STAMP := $(SERVE_VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+$(SERVE_STAMP): lambda/requirements.txt deploy/serve-requirements.txt constraints.txt
+	@command -v $(PYTHON_FOR_VENV) >/dev/null || { echo "error: $(PYTHON_FOR_VENV) not found; set PYTHON_FOR_VENV=/path/to/python3.11" >&2; exit 1; }
+	@echo "First run: installing what the function runs on (FastAPI, LiteRT, NumPy, Pillow, uvicorn; about 200 MB) into $(SERVE_VENV) ..."
+	@test -x $(SERVE_VENV)/bin/python || $(PYTHON_FOR_VENV) -m venv $(SERVE_VENV)
+	@$(SERVE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r lambda/requirements.txt -r deploy/serve-requirements.txt -c constraints.txt
+	@touch $@
+
+## serve: the API and the page at http://127.0.0.1:8000 (PORT=... and HOST=... to change them; or open web/index.html from disk)
+serve: $(SERVE_STAMP)
+	@$(SERVE_VENV)/bin/python scripts/serve.py --host "$(HOST)" --port "$(PORT)"
 
 ## screenshot: draw a digit and a number in Chromium and save the README's pictures of the page in docs/
 screenshot: setup

@@ -8,13 +8,18 @@ appear on the terminal.
      "status": 200, "latency_ms": 3.1, "number": "7", "digit": 7, "confidence": 0.998,
      "uncertain": false, "model_version": "..."}
 
-(`digit` only when one digit was read; `confidence` and `uncertain` are the answer's
-top-level ones, for a number its least sure digit's.)
+(`digit` only when one digit was read; `confidence` is the answer's top-level one, for a
+number its least sure digit's; `uncertain`, whether the model was unsure of any digit.)
+
+At a terminal (`make serve`, DIGITS_LOG_FORMAT=line) each request is one line a person can
+read instead, and no metrics are written:
+
+    12:04:31 POST /predict 200 3.1 ms: 2024 (least sure digit 93.1%, sure)
 
 Metrics (namespace POWERTOOLS_METRICS_NAMESPACE, dimension `service`): `Requests` and
 `Latency` for every request; `DigitsRead` (the digits in each number read); `Predictions`
-by `digit` for answers of one digit; `Uncertain` for every answer the
-model is not sure of; `Errors` by `status`; `ColdStart`.
+by `digit` for answers of one digit; `Uncertain` for every answer with a digit the model is
+not sure of; `Errors` by `status`; `ColdStart`.
 
 The request id is Lambda's own (so a line can be found from the invocation) or, outside
 Lambda, the caller's X-Request-Id or a new one; responses carry it in X-Request-Id. The
@@ -87,6 +92,9 @@ def _correlation_id(scope: dict, request_id: str) -> str:
 
 def record(line: dict) -> None:
     """Write the request's log line and metrics. Synchronous, so concurrent requests never mix."""
+    if settings.log_format == "line":
+        print(readable(line), file=sys.stdout, flush=True)
+        return
     status = line["status"]
     message = f"{line['method']} {line['path']} {status}"
     if status >= 500:
@@ -110,6 +118,21 @@ def record(line: dict) -> None:
         _one_metric("Predictions", "digit", str(line["digit"]), line["request_id"])
     if status >= 400:
         _one_metric("Errors", "status", str(status), line["request_id"])
+
+
+def readable(line: dict) -> str:
+    """One request as a person reads it at a terminal:
+    `12:04:31 POST /predict 200 3.1 ms: 2024 (least sure digit 93.1%, sure)`."""
+    told = f"{time.strftime('%H:%M:%S')} {line['method']} {line['path']} {line['status']} {line['latency_ms']:.1f} ms"
+    if "error" in line:
+        return f"{told}: {line['error']}"
+    if "number" in line:
+        sure = "not sure" if line.get("uncertain") else "sure"
+        whose = "" if len(line["number"]) == 1 else "least sure digit "
+        return f"{told}: {line['number']} ({whose}{line['confidence']:.1%}, {sure})"
+    if "instances" in line:
+        return f"{told}: {line['instances']} model inputs"
+    return told
 
 
 def _one_metric(name: str, dimension: str, value: str, request_id: str) -> None:

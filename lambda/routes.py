@@ -80,7 +80,8 @@ async def predict(request: Request, model: Model, read: Annotated[ReadAs, Query(
         request.state.digit = shown.digit
     request.state.number = reading.number
     request.state.confidence = round(shown.confidence, 4)
-    request.state.uncertain = uncertain
+    # Logs and the Uncertain metric count what the model doubted, not the one-digit flag above.
+    request.state.uncertain = any(answer.judgement.uncertain for answer in reading.digits)
     request.state.model_version = model.version
     # Several digits make the one-digit answer unsure: it names the least sure digit and its alternatives.
     alternatives = _alternatives(shown.judgement) or ([Alternative(digit=shown.digit, probability=shown.confidence)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "POWERTOOLS_LOG_LEVEL"))
     service: str = Field("digits", validation_alias="POWERTOOLS_SERVICE_NAME")
     metrics_namespace: str = Field("DigitsClassifier", validation_alias="POWERTOOLS_METRICS_NAMESPACE")
+    # "json": one structured line and the metrics' EMF documents per request, for CloudWatch;
+    # "line": one line a person can read, no metrics (`make serve` at a terminal).
+    log_format: Literal["json", "line"] = Field("json", validation_alias="DIGITS_LOG_FORMAT",
+                                                description="json (Lambda, the container) or line (a terminal)")
 
     # --- what one request may send ------------------------------------------------------------
     # API Gateway hands binary bodies to Lambda in base64 (4/3 larger) and Lambda takes at most

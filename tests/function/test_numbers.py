@@ -164,10 +164,14 @@ def test_blank_pictures_are_still_refused(client):
 
 @pytest.mark.parametrize("query", ["", "?read=digit"])
 def test_the_log_line_names_the_number(client, capsys, query):
-    post_png(client, number_canvas("58"), query)
+    body = post_png(client, number_canvas("58"), query).json()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     [logged] = [line for line in lines if line.get("message") == "POST /predict 200"]
     digits_read = [line for line in lines if "DigitsRead" in line]
+    # Logged and counted as unsure only when the model doubted a digit, not for being a number.
+    doubted = any(digit["uncertain"] for digit in body["digits"])
+    assert logged["uncertain"] is doubted
+    assert any("Uncertain" in line for line in lines) is doubted
     if query:
         assert len(logged["number"]) == 1 and "digit" in logged
         assert digits_read[0]["DigitsRead"] == [1.0]
