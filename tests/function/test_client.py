@@ -165,3 +165,28 @@ def test_client_says_which_command_listens_where_when_the_server_is_down():
 def test_client_needs_a_file_or_sample():
     completed = run_client()
     assert completed.returncode == 2 and "--sample" in completed.stderr
+
+
+@pytest.mark.parametrize("suffix", ["/predict", "/predict/", "/"])
+def test_client_takes_the_predict_url_as_sam_deploy_prints_it(server_url, suffix):
+    completed = run_client("docs/digit.png", "--url", server_url + suffix)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("3 (")
+
+
+@pytest.mark.parametrize("how", ["--url", "DIGITS_API_URL"])
+@pytest.mark.parametrize("url", ["notaurl", "ftp://example.com", "http://"])
+def test_client_refuses_what_is_not_a_url_in_one_line(how, url):
+    arguments = ("--url", url) if how == "--url" else ()
+    completed = run_client("docs/digit.png", *arguments, url=url if how != "--url" else "http://127.0.0.1:9")
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    [message] = [line for line in completed.stderr.splitlines() if line.startswith("client.py: error:")]
+    assert f"{url!r} is not the API's address: expected http(s)://host[:port][/stage]" in message
+    assert ("argument --url" if how == "--url" else "DIGITS_API_URL:") in message
+
+
+def test_client_help_names_the_environment_variable():
+    completed = run_client("--help")
+    assert completed.returncode == 0
+    assert "DIGITS_API_URL, the API's URL when --url is not given" in " ".join(completed.stdout.split())
