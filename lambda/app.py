@@ -41,9 +41,9 @@ import docs  # these describe the API from the model card, checked just above
 import errors
 import observability
 from body_limits import BodyLimits
-from routes import router
+from routes import TAGS, router
 from security import SecurityHeaders
-from serving_routes import open_inference, tf_serving
+from serving_routes import PROTOCOL_TAGS, open_inference, tf_serving
 
 
 class PageMount(Mount):
@@ -72,10 +72,12 @@ def create_app(web_dir: Path = settings.web_dir) -> FastAPI:
                     "TensorFlow Serving's REST API under `/v1/models/digits` and the Open Inference "
                     "Protocol (KServe v2, Triton) under `/v2`.",
         docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
+        openapi_tags=[*TAGS, *PROTOCOL_TAGS],
     )
+    # /predict first: what most callers want; then the model-serving protocols.
+    application.include_router(router)
     application.include_router(tf_serving)
     application.include_router(open_inference)
-    application.include_router(router)
     errors.install(application)
     docs.install(application)
     # Outermost last: the request log sees every answer, security headers go on all of them,

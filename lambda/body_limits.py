@@ -55,7 +55,8 @@ class BodyLimits:
             with anyio.move_on_after(min(self.timeout_seconds, deadline - now)) as waiting:
                 message = await receive()
             if waiting.cancelled_caught:
-                raise BodyTimeout(self._stalled(received, declared, deadline - now <= self.timeout_seconds))
+                raise stalled(received, declared, deadline - now <= self.timeout_seconds, self.timeout_seconds,
+                              self.deadline_seconds)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 complete = not message.get("more_body", False)
@@ -72,14 +73,22 @@ class BodyLimits:
 
     def _reserve(self, size: int) -> None:
         if self.held_bytes + size > self.budget_bytes:
-            raise Busy(f"the server is receiving as many request bodies as it can hold ({megabytes(self.budget_bytes)} "
-                       f"at once); try again in {RETRY_AFTER_SECONDS} s", RETRY_AFTER_SECONDS)
+            raise busy(self.budget_bytes)
         self.held_bytes += size
 
-    def _stalled(self, received: int, declared: int | None, past_deadline: bool) -> str:
-        expected = f" of the {declared:,} declared" if declared is not None else ""
-        if past_deadline:
-            return (f"the request body did not arrive within {self.deadline_seconds:g} s ({received:,} bytes"
-                    f"{expected} came); send it at once")
-        return (f"the request body stopped arriving: no bytes for {self.timeout_seconds:g} s after {received:,}"
-                f"{expected}; send the whole body without pausing")
+
+def stalled(received: int, declared: int | None, past_deadline: bool, timeout_seconds: float,
+            deadline_seconds: float) -> BodyTimeout:
+    """408: the body stopped arriving, or took longer than the deadline."""
+    expected = f" of the {declared:,} declared" if declared is not None else ""
+    if past_deadline:
+        return BodyTimeout(f"the request body did not arrive within {deadline_seconds:g} s ({received:,} bytes"
+                           f"{expected} came); send it at once")
+    return BodyTimeout(f"the request body stopped arriving: no bytes for {timeout_seconds:g} s after {received:,}"
+                       f"{expected}; send the whole body without pausing")
+
+
+def busy(budget_bytes: int) -> Busy:
+    """503: every byte of the budget is held by bodies arriving."""
+    return Busy(f"the server is receiving as many request bodies as it can hold ({megabytes(budget_bytes)} "
+                f"at once); try again in {RETRY_AFTER_SECONDS} s", RETRY_AFTER_SECONDS)

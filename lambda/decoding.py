@@ -53,6 +53,7 @@ FORMATS = [*IMAGE_TYPES.values(), "MPO"]  # what Image.open may return
 ORIENTATION = 0x0112  # the EXIF tag
 MEDIA_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/x-ms-bmp": "image/bmp", "image/x-png": "image/png"}
 SUPPORTED = "PNG, JPEG, WebP, BMP or GIF"
+UNREADABLE = f"the data is not a readable image; send {SUPPORTED}"
 
 
 def media_type(content_type: str | None) -> str:
@@ -79,7 +80,7 @@ def decode_image(data: bytes) -> np.ndarray:
         raise TooLarge(f"the image has more pixels than the limit of {limit:,} ({_side(limit)}x{_side(limit)}); "
                        "it was not decoded") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct_error):
-        raise UndecodableInput(f"the data is not a readable image; send {SUPPORTED}") from None
+        raise UndecodableInput(UNREADABLE) from None
 
     if image.format not in FORMATS:
         raise UnsupportedFormat(f"{image.format} images are not supported; send {SUPPORTED}")

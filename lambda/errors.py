@@ -48,9 +48,17 @@ def is_protocol_path(path: str) -> bool:
 def error_body(path: str, detail: str) -> dict[str, str]:
     return {"error": detail} if is_protocol_path(path) else {"detail": detail}
 
-def responses(*statuses: int) -> dict:
-    """OpenAPI `responses` for the error statuses a route can answer."""
-    return {status: {"model": ErrorMessage} for status in statuses}
+def responses(*statuses: int, examples: dict[int, Exception] | None = None) -> dict:
+    """OpenAPI `responses` for the error statuses a route can answer; `examples`, a refusal of
+    each status made by the code that refuses, so /docs shows what the function really says."""
+    documented = {}
+    for status in statuses:
+        documented[status] = {"model": ErrorMessage}
+        if examples and status in examples:
+            assert status_of(examples[status]) == status, (status, examples[status])
+            example = {"detail": str(examples[status])}
+            documented[status]["content"] = {"application/json": {"example": example}}
+    return documented
 
 
 def status_of(error: Exception) -> int:

@@ -178,9 +178,13 @@ def picture_kind(request: Request) -> str:
     """The request's media type, if POST /predict takes it."""
     kind = decoding.media_type(request.headers.get("content-type"))
     if kind not in PICTURE_TYPES:
-        raise UnsupportedFormat(f"Content-Type {kind or '(none)'} is not supported; send one of "
-                                f"{', '.join(PICTURE_TYPES)}")
+        raise unsupported(kind)
     return kind
+
+
+def unsupported(kind: str | None) -> UnsupportedFormat:
+    return UnsupportedFormat(f"Content-Type {kind or '(none)'} is not supported; "
+                             f"send one of {', '.join(PICTURE_TYPES)}")
 
 
 async def recognise(request: Request, model: classifier.Classifier, *, one_digit: bool = False) -> Reading:

@@ -36,7 +36,13 @@ def whole_number(text: str | None) -> int | None:
 
 def check_body_size(size: int) -> None:
     if size > settings.max_body_bytes:
-        raise TooLarge(f"the request body is {megabytes(size)}; the limit is {megabytes(settings.max_body_bytes)}")
+        raise too_large(size)
+
+
+def too_large(size: int) -> TooLarge:
+    limit = settings.max_body_bytes
+    return TooLarge(f"the request body is {size:,} bytes ({megabytes(size)}); the limit is {limit:,} bytes "
+                    f"({megabytes(limit)}): send a smaller picture")
 
 
 async def read_body(request: Request) -> bytes:

@@ -8,11 +8,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+import body_limits
+import reading
 import segmentation
-from decoding import IMAGE_TYPES
+from decoding import IMAGE_TYPES, UNREADABLE
 from errors import responses
-from input_errors import megabytes
-from pipeline import JSON, MULTIPART, Model, recognise
+from input_errors import BlankImageError, UndecodableInput, megabytes
+from pipeline import JSON, MULTIPART, Model, recognise, unsupported
 from schemas import (
     Alternative,
     DigitRead,
@@ -25,9 +27,25 @@ from schemas import (
 )
 from settings import settings
 
+READING = "Read a picture"
+SERVICE = "The service"
+TAGS = [  # in the order /docs shows them: the protocols' routers come after
+    {"name": READING, "description": "A picture of a number or a digit in, the digits read out."},
+    {"name": SERVICE, "description": "Whether the function is up, and the card of the model it runs."},
+]
 router = APIRouter()
 ReadAs = Literal["number", "digit"]  # ?read=
 LIMIT = megabytes(settings.max_body_bytes)
+# One true refusal of each status, made by the code that refuses (a body 5 MiB long, say).
+PREDICT_REFUSALS = {
+    400: UndecodableInput(UNREADABLE),
+    408: body_limits.stalled(65_536, 1_048_576, False, settings.body_timeout_seconds,
+                             settings.body_deadline_seconds),
+    413: reading.too_large(5 * 1024 * 1024),
+    415: unsupported("text/plain"),
+    422: BlankImageError(),
+    503: body_limits.busy(settings.max_bodies_bytes),
+}
 
 
 def _inline(model) -> dict:
@@ -52,7 +70,8 @@ PREDICT_BODY = {
 
 
 @router.post("/predict", response_model=Prediction, response_model_exclude_none=True, openapi_extra=PREDICT_BODY,
-             responses=responses(400, 408, 413, 415, 422, 503), summary="Read the number (or the digit) in one picture")
+             responses=responses(400, 408, 413, 415, 422, 503, examples=PREDICT_REFUSALS), tags=[READING],
+             summary="Read the number (or the digit) in one picture")
 async def predict(request: Request, model: Model, read: Annotated[ReadAs, Query(
         description="`number` (the default): the digits of a number, left to right, up to "
                     f"{segmentation.MAX_DIGITS}; `digit`: all the ink as one digit")] = "number") -> Prediction:
@@ -97,11 +116,11 @@ def _alternatives(judgement) -> list[Alternative] | None:
             for index, probability in judgement.alternatives] or None
 
 
-@router.get("/health", response_model=Health, summary="Is the function up, and with which model")
+@router.get("/health", response_model=Health, tags=[SERVICE], summary="Is the function up, and with which model")
 async def health(model: Model) -> Health:
     return Health(status="ok", model_version=model.version)
 
 
-@router.get("/model", response_model=ModelCard, summary="The model card")
+@router.get("/model", response_model=ModelCard, tags=[SERVICE], summary="The model card")
 async def model_card(model: Model) -> ModelCard:
     return ModelCard.model_validate(model.card.data)

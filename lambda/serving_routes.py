@@ -41,8 +41,15 @@ class _Segment(Convertor):
 
 register_url_convertor("segment", _Segment())
 
-tf_serving = APIRouter(prefix="/v1/models", tags=["TensorFlow Serving REST API"])
-open_inference = APIRouter(prefix="/v2", tags=["Open Inference Protocol (KServe v2)"])
+TF_SERVING = "TensorFlow Serving REST API"
+OPEN_INFERENCE = "Open Inference Protocol (KServe v2)"
+PROTOCOL_TAGS = [
+    {"name": TF_SERVING, "description": "Model inputs (28x28 grey levels) in, probabilities out, as TensorFlow "
+                                        "Serving answers: for clients written for it."},
+    {"name": OPEN_INFERENCE, "description": "The same, as KServe v2 and NVIDIA Triton speak it (tritonclient)."},
+]
+tf_serving = APIRouter(prefix="/v1/models", tags=[TF_SERVING])
+open_inference = APIRouter(prefix="/v2", tags=[OPEN_INFERENCE])
 
 JSON_BODY = {"application/json": {"schema": {"type": "object"}}}
 

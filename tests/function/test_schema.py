@@ -12,6 +12,7 @@ test_serving_protocols.py checks them against the protocols themselves.
 
 from __future__ import annotations
 
+import numpy as np
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS, load_all_checks
@@ -63,3 +64,44 @@ def test_every_documented_error_has_the_shape_the_function_answers_with():
                 assert documented == set(errors.error_body(path, "x")), (path, status, documented)
                 checked += 1
     assert checked > 20
+
+
+def test_docs_show_predict_first_under_its_own_tag_and_the_protocols_under_theirs():
+    document = app.openapi()
+    first_path, operations = next(iter(document["paths"].items()))
+    assert first_path == "/predict" and operations["post"]["tags"] == ["Read a picture"]
+    assert [tag["name"] for tag in document["tags"]] == [
+        "Read a picture", "The service", "TensorFlow Serving REST API", "Open Inference Protocol (KServe v2)"]
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            [tag] = operation["tags"]  # nothing left under "default"
+            expected = {"/v1/": "TensorFlow Serving REST API", "/v2": "Open Inference Protocol (KServe v2)"}
+            assert tag == next((name for prefix, name in expected.items() if path.startswith(prefix)),
+                               tag if path in ("/predict", "/health", "/model") else None), path
+
+
+def test_each_documented_refusal_of_predict_is_what_the_function_answers():
+    """Each status of /predict shows its own example, the very message a request that earns it gets
+    (408 and 503 come from body_limits' own functions: test_body_limits.py holds them to it)."""
+    from fastapi.testclient import TestClient
+
+    from tests.support.images import encode
+
+    responses = app.openapi()["paths"]["/predict"]["post"]["responses"]
+    examples = {int(status): response["content"]["application/json"]["example"]["detail"]
+                for status, response in responses.items() if status.startswith(("4", "5"))}
+    assert set(examples) == {400, 408, 413, 415, 422, 503}
+    assert len(set(examples.values())) == len(examples)
+    client = TestClient(app)
+    blank = encode(np.full((60, 60), 255, dtype=np.uint8))
+    earned = {
+        400: client.post("/predict", content=b"not a picture", headers={"content-type": "image/png"}),
+        413: client.post("/predict", content=b"\0" * (5 * 1024 * 1024), headers={"content-type": "image/png"}),
+        415: client.post("/predict", content=blank, headers={"content-type": "text/plain"}),
+        422: client.post("/predict", content=blank, headers={"content-type": "image/png"}),
+    }
+    for status, response in earned.items():
+        assert response.status_code == status
+        assert response.json() == {"detail": examples[status]}
+    assert examples[408].startswith("the request body stopped arriving: no bytes for ")
+    assert examples[503].startswith("the server is receiving as many request bodies as it can hold")
