@@ -246,6 +246,7 @@ def interrupted(args: argparse.Namespace) -> int:
 
 def print_summary(card: dict, output_root: Path) -> None:
     from model import export
+    from model.config import TrainingConfig
 
     formats = card["formats"]
     accuracies = ", ".join(f"{name} {info['accuracy']:.2%}" for name, info in formats.items()
@@ -256,6 +257,15 @@ def print_summary(card: dict, output_root: Path) -> None:
     print(f"Model {card['version']}: test accuracy {accuracies}{checked}")
     for relative in export.PUBLISHED:
         print(f"  wrote {output_root / relative}")
+    run, default = card["training"], TrainingConfig()
+    if run.get("epochs", default.epochs) < default.epochs or run.get("limit"):
+        print(f"A short run scores low: this one trained {run.get('epochs')} epoch(s) on {run['train_digits']:,} "
+              f"digits; the default recipe (`make train`) trains {default.epochs} epochs on every training digit.")
+    served = output_root / export.LAMBDA_MODEL_DIR
+    if served.resolve() == (Path(__file__).resolve().parent / export.LAMBDA_MODEL_DIR).resolve():
+        print("Try it: make serve (the function and the page now run this model)")
+    else:
+        print(f"Try it: DIGITS_MODEL_DIR={served} make serve")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 
@@ -54,10 +55,19 @@ def test_quick_run_writes_every_export_and_nothing_else(quick_run):
 
 def test_progress_validation_metrics_and_total_time_are_printed(quick_run):
     out = quick_run["stdout"]
-    assert "169/169" in out  # Keras's progress bar: 2,700 digits in batches of 16
-    assert "val_accuracy" in out and "val_loss" in out
+    # Not a terminal: one line per epoch, not Keras's progress bar and its carriage returns.
+    assert "\r" not in out and "\x1b[" not in out and "169/169" not in out
+    assert re.search(r"^Epoch 1/1: accuracy \d+\.\d\d%, loss \d+\.\d{4}, validation accuracy \d+\.\d\d%, "
+                     r"\d+ s, learning rate [\d.e-]+$", out, re.MULTILINE), out
     assert "Training took" in out and "kept epoch 1" in out
     assert "Model " + quick_run["card"]["version"] in out
+
+
+def test_a_short_run_says_it_scores_low_and_how_to_try_it(quick_run):
+    out = " ".join(quick_run["stdout"].split())
+    assert ("A short run scores low: this one trained 1 epoch(s) on 2,700 digits; the default recipe "
+            "(`make train`) trains 15 epochs on every training digit.") in out
+    assert f"Try it: DIGITS_MODEL_DIR={quick_run['root'] / 'lambda' / 'model'} make serve" in out
 
 
 def test_all_formats_agree_with_keras_on_the_same_digits(quick_run, test_digits):
