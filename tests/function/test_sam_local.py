@@ -132,7 +132,7 @@ def sam_api(tmp_path_factory):
         else:
             pytest.fail("sam local start-api did not answer within 300 s:\n"
                         + (scratch / "sam-local.log").read_text()[-3000:])
-        yield {"url": url, "build_dir": build_dir, "log": scratch / "sam-local.log", "image": image}
+        yield {"url": url, "build_dir": build_dir, "log": scratch / "sam-local.log", "image": image, "process": sam}
     finally:
         if sam is not None:
             stop(sam)
@@ -274,3 +274,14 @@ def test_request_log_reaches_the_function_log(sam_api):
             return
         time.sleep(0.5)
     pytest.fail("no JSON request log line with the digit in sam local's output")
+
+
+def test_stopping_sam_local_is_clean(sam_api):
+    """Ctrl+C, as a person stops it: no error or traceback from the function's runtime. (Last in
+    this module: it stops the server the tests above share.)"""
+    request(sam_api["url"] + "/health")
+    stop(sam_api["process"])
+    log = sam_api["log"].read_text()
+    assert sam_api["process"].returncode is not None
+    assert "Failed to get next invocation" not in log and "Traceback" not in log, log[-3000:]
+    assert "GET /health 200" in log  # the function's lines still reach the terminal
