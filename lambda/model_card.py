@@ -115,7 +115,13 @@ def uncertainty_rule(data: dict[str, Any]) -> Rule:
     most = block.get("max_alternatives")
     if not isinstance(most, int) or isinstance(most, bool) or most < 1:
         raise UnusableRule(f"uncertainty.max_alternatives is {json.dumps(most)}; expected a whole number, at least 1")
-    return Rule(threshold=threshold, alternatives_min_probability=min_probability, max_alternatives=most)
+    # Cards written before the level existed state none: then nothing is called "not a digit".
+    not_a_digit_below = fraction("not_a_digit_below", low_open=False) if "not_a_digit_below" in block else 0.0
+    if not_a_digit_below > threshold:
+        raise UnusableRule(f"uncertainty.not_a_digit_below is {not_a_digit_below}, above the threshold "
+                           f"{threshold}; expected a level at most the threshold")
+    return Rule(threshold=threshold, alternatives_min_probability=min_probability, max_alternatives=most,
+                not_a_digit_below=not_a_digit_below)
 
 
 @functools.lru_cache(maxsize=1)

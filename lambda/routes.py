@@ -91,7 +91,8 @@ async def predict(request: Request, model: Model, read: Annotated[ReadAs, Query(
     reading = await recognise(request, model, one_digit=read == "digit")
     digits = [DigitRead(digit=answer.digit, confidence=answer.confidence, probabilities=answer.probabilities,
                         uncertain=answer.judgement.uncertain, alternatives=_alternatives(answer.judgement),
-                        box=answer.box) for answer in reading.digits]
+                        not_a_digit=answer.judgement.not_a_digit or None, box=answer.box)
+              for answer in reading.digits]
     shown = reading.least_sure
     several = len(digits) > 1
     uncertain = shown.judgement.uncertain or several
@@ -106,7 +107,8 @@ async def predict(request: Request, model: Model, read: Annotated[ReadAs, Query(
     alternatives = _alternatives(shown.judgement) or ([Alternative(digit=shown.digit, probability=shown.confidence)]
                                                       if several else None)
     return Prediction(digit=shown.digit, confidence=shown.confidence, probabilities=shown.probabilities,
-                      uncertain=uncertain, alternatives=alternatives, number=reading.number, digits=digits,
+                      uncertain=uncertain, alternatives=alternatives, not_a_digit=shown.judgement.not_a_digit or None,
+                      number=reading.number, digits=digits,
                       model_version=model.version)
 
 

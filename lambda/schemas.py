@@ -71,6 +71,9 @@ _ALTERNATIVES = (f"only when `uncertain`: the digits it may be, likeliest first 
                  f"with a probability of at least {UNCERTAINTY.alternatives_min_probability:g}, at most "
                  f"{UNCERTAINTY.max_alternatives} (the card's `uncertainty.alternatives_min_probability` and "
                  "`max_alternatives`), and always at least the likeliest one")
+_NOT_A_DIGIT = ("only when true: `confidence` is below even the card's `uncertainty.not_a_digit_below` "
+                f"({UNCERTAINTY.not_a_digit_below:g} for this model): the ink does not look like a digit at all, "
+                "so `alternatives` are no more than guesses")
 _CONFIDENCE = "its probability (calibrated on the validation digits, so that it means what it says)"
 
 
@@ -84,6 +87,7 @@ class DigitRead(BaseModel):
     uncertain: bool = Field(description=_UNCERTAIN, examples=[False])
     alternatives: list[Alternative] | None = Field(default=None, min_length=1, max_length=CLASSES,
                                                    description=_ALTERNATIVES)
+    not_a_digit: Literal[True] | None = Field(default=None, description=_NOT_A_DIGIT)
     box: list[int] = Field(min_length=4, max_length=4, examples=[[12, 30, 96, 140]],
                            description="where the digit's ink is: [x, y, width, height] in pixels of the picture "
                                        "as sent (upright, after its EXIF orientation), x and y from the top left")
@@ -118,6 +122,7 @@ class Prediction(BaseModel):
     alternatives: list[Alternative] | None = Field(
         default=None, min_length=1, max_length=CLASSES, description=_ALTERNATIVES,
         examples=[[{"digit": 4, "probability": 0.55}, {"digit": 9, "probability": 0.4}]])
+    not_a_digit: Literal[True] | None = Field(default=None, description=_NOT_A_DIGIT)
     number: str = Field(pattern=rf"^[0-9]{{1,{MAX_DIGITS}}}$", examples=["2024"],
                         description="the digits read, left to right (one digit: that digit)")
     digits: list[DigitRead] = Field(min_length=1, max_length=MAX_DIGITS,
@@ -139,6 +144,9 @@ class UncertaintyRule(BaseModel):
     threshold: float = Field(gt=0, le=1, description="an answer whose top probability is below this is uncertain")
     alternatives_min_probability: float = Field(ge=0, le=1, description="an alternative has at least this probability")
     max_alternatives: int = Field(ge=1, description="at most this many alternatives are named")
+    not_a_digit_below: float | None = Field(default=None, ge=0, le=1, description=(
+        "an answer whose top probability is below this does not look like a digit at all (cards written "
+        "before it existed state none)"))
 
 
 class ModelCard(BaseModel):

@@ -23,6 +23,8 @@ import numpy as np
 
 ECE_BINS = 15
 MAX_FLAGGED = 0.01  # of the validation digits
+# Far fewer digits may be called "not a digit" than "not sure": one validation digit in a thousand.
+NOT_A_DIGIT_MAX_FLAGGED = 0.001
 RULE = "top probability below threshold"
 ALTERNATIVES_MIN_PROBABILITY = 0.05
 MAX_ALTERNATIVES = 3
@@ -95,8 +97,8 @@ def flagged(probabilities: np.ndarray, threshold: float) -> np.ndarray:
     return probabilities.max(axis=1) < threshold
 
 
-def card_sections(*, temperature: float, threshold: float, validation: tuple, test: tuple,
-                  non_digits: np.ndarray) -> dict:
+def card_sections(*, temperature: float, threshold: float, not_a_digit_below: float, validation: tuple,
+                  test: tuple, non_digits: np.ndarray) -> dict:
     """The card's "calibration" and "uncertainty" sections.
 
     validation and test: (logits, labels); non_digits: logits of held-out non-digits.
@@ -126,6 +128,11 @@ def card_sections(*, temperature: float, threshold: float, validation: tuple, te
             "test_digits_flagged": float((~sure).mean()),
             "held_out_non_digits_flagged": float(flagged(after_non_digits, threshold).mean()),
             "test_accuracy_when_sure": float((after_test.argmax(1)[sure] == test_labels[sure]).mean()),
+            # Far below the threshold: the drawing does not look like a digit at all.
+            "not_a_digit_below": not_a_digit_below,
+            "validation_digits_not_a_digit": float(flagged(after_val, not_a_digit_below).mean()),
+            "test_digits_not_a_digit": float(flagged(after_test, not_a_digit_below).mean()),
+            "held_out_non_digits_not_a_digit": float(flagged(after_non_digits, not_a_digit_below).mean()),
         },
     }
 

@@ -67,12 +67,15 @@ def assess(model: keras.Model, mnist, config: TrainingConfig) -> Assessment:
     y_val, y_test = y_val.astype(np.int64), mnist.y_test.astype(np.int64)
     val_logits = predict_logits(model, x_val)
     temperature = calibration.fit_temperature(val_logits, y_val)
-    threshold = calibration.choose_threshold(calibration.softmax(val_logits, temperature).max(axis=1))
+    val_top = calibration.softmax(val_logits, temperature).max(axis=1)
+    threshold = calibration.choose_threshold(val_top)
+    not_a_digit_below = calibration.choose_threshold(val_top, calibration.NOT_A_DIGIT_MAX_FLAGGED)
 
     test_logits = predict_logits(model, mnist.x_test)
     non_digits = held_out_non_digits(config.seed)
     non_digit_logits = predict_logits(model, non_digits)
     sections = calibration.card_sections(temperature=temperature, threshold=threshold,
+                                         not_a_digit_below=not_a_digit_below,
                                          validation=(val_logits, y_val), test=(test_logits, y_test),
                                          non_digits=non_digit_logits)
     before = calibration.reliability(calibration.softmax(test_logits), y_test)
@@ -104,4 +107,7 @@ def describe(sections: dict) -> str:
             f"Not sure below {rule['threshold']:.4f}: flags {rule['validation_digits_flagged']:.2%} of "
             f"validation digits, {rule['test_digits_flagged']:.2%} of test digits, "
             f"{rule['held_out_non_digits_flagged']:.2%} of held-out non-digits; test accuracy when sure "
-            f"{rule['test_accuracy_when_sure']:.2%}")
+            f"{rule['test_accuracy_when_sure']:.2%}\n"
+            f"Not a digit below {rule['not_a_digit_below']:.4f}: {rule['validation_digits_not_a_digit']:.2%} of "
+            f"validation digits, {rule['test_digits_not_a_digit']:.2%} of test digits, "
+            f"{rule['held_out_non_digits_not_a_digit']:.2%} of held-out non-digits")

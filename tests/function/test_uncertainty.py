@@ -30,6 +30,7 @@ def test_rule_gives_the_shared_answers(case):
     judgement = uncertainty.judge(case["probabilities"], rule)
     assert judgement.uncertain is case["uncertain"]
     assert [list(alternative) for alternative in judgement.alternatives] == case["alternatives"]
+    assert judgement.not_a_digit is case.get("not_a_digit", False)
 
 
 def test_rule_takes_numpy_float32_as_the_model_gives_them():
@@ -62,12 +63,23 @@ NONSENSE = {
     "no alternatives allowed": {**GOOD, "max_alternatives": 0},
     "fractional alternatives": {**GOOD, "max_alternatives": 2.5},
     "more alternatives than classes": {**GOOD, "max_alternatives": 11},
+    "not-a-digit level as text": {**GOOD, "not_a_digit_below": "0.4"},
+    "negative not-a-digit level": {**GOOD, "not_a_digit_below": -0.1},
+    "not-a-digit level above the threshold": {**GOOD, "not_a_digit_below": 0.95},
 }
 
 
 def test_a_sensible_rule_is_read_as_it_is_written(tmp_path):
-    card = model_card.read(model_copy(tmp_path, uncertainty={**GOOD, "threshold": 0.75, "max_alternatives": 2}))
-    assert card.uncertainty == uncertainty.Rule(threshold=0.75, alternatives_min_probability=0.05, max_alternatives=2)
+    card = model_card.read(model_copy(tmp_path, uncertainty={**GOOD, "threshold": 0.75, "max_alternatives": 2,
+                                                             "not_a_digit_below": 0.3}))
+    assert card.uncertainty == uncertainty.Rule(threshold=0.75, alternatives_min_probability=0.05, max_alternatives=2,
+                                                not_a_digit_below=0.3)
+
+
+def test_a_card_from_before_the_not_a_digit_level_calls_nothing_not_a_digit(tmp_path):
+    card = model_card.read(model_copy(tmp_path, uncertainty={"not_a_digit_below": REMOVE}))
+    assert card.uncertainty.not_a_digit_below == 0.0
+    assert not uncertainty.judge([0.1] * 10, card.uncertainty).not_a_digit
 
 
 def model_with_rule(directory, block):
@@ -192,3 +204,27 @@ def test_docs_give_the_cards_numbers(client, classifier):
     assert "uncertain" in prediction["required"] and "alternatives" not in prediction["required"]
     assert f"{classifier.uncertainty.threshold:g}" in prediction["properties"]["uncertain"]["description"]
     assert schema["Alternative"]["required"] == ["digit", "probability"]
+
+
+def test_drawings_that_are_no_digit_are_said_to_be_none(client, classifier):
+    """Held-out non-digits (kinds training never saw): far below the card's level, the answer
+    says it is not a digit at all, and never for an answer above it."""
+    from model import outliers
+
+    level = classifier.uncertainty.not_a_digit_below
+    assert 0 < level < classifier.uncertainty.threshold  # the shipped card states one
+    said = 0
+    for pixels in outliers.generate(40, 5, "held_out"):
+        body = client.post("/predict", json={"pixels": pixels.tolist()}).json()
+        [digit] = body["digits"]
+        below = body["confidence"] < level
+        assert body.get("not_a_digit", False) is below and digit.get("not_a_digit", False) is below
+        assert not below or body["uncertain"]
+        said += below
+    assert said >= 30  # most of them: the card measured 93 % of its held-out non-digits
+
+
+def test_digits_are_almost_never_said_to_be_none(client, mnist):
+    said = sum("not_a_digit" in client.post("/predict", json={"pixels": mnist.x_test[index].tolist()}).json()
+               for index in range(300))
+    assert said <= 1

@@ -66,6 +66,11 @@ def test_card_sections_are_complete_and_consistent(project_root, card):
         assert 0 <= rule[key] <= 1, key
     # Answering only when sure cannot make it worse.
     assert rule["test_accuracy_when_sure"] >= card["test"]["accuracy"]
+    # "Not a digit" sits far below "not sure": one validation digit in a thousand at most.
+    assert 0 < rule["not_a_digit_below"] < rule["threshold"]
+    assert rule["validation_digits_not_a_digit"] <= 0.001
+    for key in ("test_digits_not_a_digit", "held_out_non_digits_not_a_digit"):
+        assert 0 <= rule[key] <= rule[key.replace("not_a_digit", "flagged")], key
 
 
 @pytest.mark.parametrize("name", ["keras", "saved_model", "tflite", "tfjs"])
@@ -107,3 +112,10 @@ def test_shipped_model_meets_the_goals(card, test_set, tflite):
     assert calibration.expected_calibration_error(probabilities, labels) <= GOALS["test_ece_after"]
     flagged = (tflite["non_digits"].max(1) < threshold).mean()
     assert flagged >= GOALS["held_out_non_digits_flagged"], f"{flagged:.2%} of held-out non-digits flagged"
+
+
+def test_tflite_reproduces_the_cards_not_a_digit_share_and_meets_its_goal(card, tflite):
+    level, rule = card["uncertainty"]["not_a_digit_below"], card["uncertainty"]
+    assert abs((tflite["test"].max(1) < level).mean() - rule["test_digits_not_a_digit"]) <= TOLERANCE
+    # Most drawings that are no digit are said to be none (the first of the card's held-out set).
+    assert (tflite["non_digits"].max(1) < level).mean() >= 0.9

@@ -52,14 +52,16 @@ def test_card_sections_have_the_shape_the_function_and_page_read():
     rng = np.random.default_rng(2)
     logits = rng.normal(0, 5, size=(500, 10))
     labels = logits.argmax(1)
-    sections = calibration.card_sections(temperature=1.3, threshold=0.6, validation=(logits, labels),
+    sections = calibration.card_sections(temperature=1.3, threshold=0.6, not_a_digit_below=0.3,
+                                         validation=(logits, labels),
                                          test=(logits, labels), non_digits=logits[:50] / 10)
     assert sections["calibration"]["fitted_on"] == "validation"
     assert set(sections["calibration"]["ece_15_bins"]) == {"validation_before", "validation_after",
                                                             "test_before", "test_after"}
     assert {"rule", "threshold", "alternatives_min_probability", "max_alternatives",
             "validation_digits_flagged", "test_digits_flagged", "held_out_non_digits_flagged",
-            "test_accuracy_when_sure"} <= set(sections["uncertainty"])
+            "test_accuracy_when_sure", "not_a_digit_below", "validation_digits_not_a_digit",
+            "test_digits_not_a_digit", "held_out_non_digits_not_a_digit"} <= set(sections["uncertainty"])
     assert sections["uncertainty"]["rule"] == "top probability below threshold"
 
 

@@ -20,13 +20,13 @@ REMOVE = object()  # as a value in `changes`: delete that key
 
 
 def edited(card: dict, changes: dict[str, Any]) -> dict:
-    """The card with `changes`: a dict value is merged into the card's own block, REMOVE deletes."""
+    """The card with `changes`: a dict value is merged into the card's own block (at any depth), REMOVE deletes."""
     card = dict(card)
     for key, value in changes.items():
         if value is REMOVE:
             card.pop(key, None)
         elif isinstance(value, dict) and isinstance(card.get(key), dict):
-            card[key] = {**card[key], **value}
+            card[key] = edited(card[key], value)
         else:
             card[key] = value
     return card

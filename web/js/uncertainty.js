@@ -4,11 +4,13 @@
  * held to tests/vectors/uncertainty/cases.json. Pure: no DOM, so node tests it.
  *
  *   const rule = ruleFromCard(card);            // throws RuleError if the card has none
- *   judge(probabilities, rule) -> {uncertain, alternatives: [{digit, probability}, ...]}
+ *   judge(probabilities, rule) -> {uncertain, alternatives: [{digit, probability}, ...], notADigit}
  *
  * An answer whose top probability is below the threshold is not sure; then its alternatives
  * are the likeliest digits with at least the minimum probability, at most the maximum
- * number of them, and always at least the likeliest one. `digit` is the class's index.
+ * number of them, and always at least the likeliest one. `digit` is the class's index. Below
+ * the card's `not_a_digit_below` (when it states one) the drawing does not look like a digit
+ * at all (`notADigit`).
  */
 (function (root, factory) {
   if (typeof module === "object" && module.exports) {
@@ -49,17 +51,28 @@
     if (!Number.isInteger(most) || most < 1) {
       throw new RuleError("the model card's max_alternatives is not a whole number of at least 1");
     }
-    return { threshold, alternativesMinProbability: minimum, maxAlternatives: most };
+    const level = block.not_a_digit_below === undefined ? 0 : block.not_a_digit_below;
+    if (!isProbability(level, { aboveZero: false })) {
+      throw new RuleError("the model card's not_a_digit_below is not a probability");
+    }
+    if (level > threshold) {
+      throw new RuleError("the model card's not_a_digit_below is above its uncertainty threshold");
+    }
+    return { threshold, alternativesMinProbability: minimum, maxAlternatives: most, notADigitBelow: level };
   }
 
   /* Ties go to the lower index, as argmax does, so the first alternative is the answer. */
   function judge(probabilities, rule) {
     const ranked = Array.from(probabilities, (probability, digit) => ({ digit, probability }))
       .sort((a, b) => b.probability - a.probability || a.digit - b.digit);
-    if (ranked[0].probability >= rule.threshold) return { uncertain: false, alternatives: [] };
+    if (ranked[0].probability >= rule.threshold) return { uncertain: false, alternatives: [], notADigit: false };
     const likely = ranked.slice(0, rule.maxAlternatives)
       .filter((candidate) => candidate.probability >= rule.alternativesMinProbability);
-    return { uncertain: true, alternatives: likely.length ? likely : [ranked[0]] };
+    return {
+      uncertain: true,
+      alternatives: likely.length ? likely : [ranked[0]],
+      notADigit: ranked[0].probability < (rule.notADigitBelow || 0),
+    };
   }
 
   return { RuleError, ruleFromCard, judge };

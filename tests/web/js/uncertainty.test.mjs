@@ -22,6 +22,7 @@ for (const c of cases) {
     const judgement = judge(Float64Array.from(c.probabilities), ruleFromCard({ uncertainty: c.rule }));
     assert.equal(judgement.uncertain, c.uncertain);
     assert.deepEqual(judgement.alternatives.map(({ digit, probability }) => [digit, probability]), c.alternatives);
+    assert.equal(judgement.notADigit, c.not_a_digit ?? false);
   });
 }
 
@@ -31,10 +32,12 @@ test("a card without a sensible rule is refused, never given a made-up threshold
     { ...GOOD, threshold: 1.5 }, { ...GOOD, threshold: 0 }, { ...GOOD, threshold: Number.NaN },
     { ...GOOD, threshold: undefined }, { ...GOOD, alternatives_min_probability: -0.1 },
     { ...GOOD, max_alternatives: 0 }, { ...GOOD, max_alternatives: 2.5 },
+    { ...GOOD, not_a_digit_below: "0.4" }, { ...GOOD, not_a_digit_below: -0.1 },
+    { ...GOOD, not_a_digit_below: 0.95 },
   ];
   for (const block of nonsense) {
     assert.throws(() => ruleFromCard({ uncertainty: block }), RuleError, JSON.stringify(block));
   }
   assert.deepEqual(ruleFromCard({ uncertainty: GOOD }),
-    { threshold: 0.9, alternativesMinProbability: 0.05, maxAlternatives: 3 });
+    { threshold: 0.9, alternativesMinProbability: 0.05, maxAlternatives: 3, notADigitBelow: 0 });
 });
