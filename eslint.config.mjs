@@ -5,7 +5,7 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["web/vendor/**", "web/model/**", "node_modules/**", ".venv/**"] },
+  { ignores: ["web/vendor/**", "web/model/**", "node_modules/**", ".venv/**", ".venv-serve/**", ".aws-sam/**"] },
   js.configs.recommended,
   {
     files: ["web/js/**/*.js"],

@@ -63,7 +63,13 @@ def media_type(content_type: str | None) -> str:
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    """PNG, JPEG, WebP, BMP or GIF (first frame) bytes -> uint8 H x W, H x W x 3 or H x W x 4.
+    """PNG, JPEG, WebP, BMP or GIF (first frame) bytes -> uint8 H x W, H x W x 3 or H x W x 4."""
+    return decode_picture(data)[0]
+
+
+def decode_picture(data: bytes) -> tuple[np.ndarray, tuple[int, int]]:
+    """The pixels (upright, shrunk by a whole factor to at most MAX_SIDE a side) and the size
+    of the picture as sent, upright: (width, height), what boxes are given in.
 
     What decoding will cost is decided from the header (image_limits) before any pixel is
     decoded, so a small file that would expand to gigabytes, or take minutes, is refused cheaply.
@@ -103,13 +109,15 @@ def decode_image(data: bytes) -> np.ndarray:
         raise UndecodableInput(f"the {what} image is truncated or corrupt") from None
     if orientation in TRANSPOSE:  # on the shrunk pixels, so it never copies a full-size picture
         pixels = np.asarray(Image.fromarray(pixels).transpose(TRANSPOSE[orientation]))
-    return pixels
+    width, height = full_size
+    return pixels, ((height, width) if orientation in SIDEWAYS else (width, height))
 
 
 # EXIF orientation -> the transposition that shows the picture upright
 TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
              8: Image.Transpose.ROTATE_90}
+SIDEWAYS = {5, 6, 7, 8}  # orientations that swap width and height
 BAND_PIXELS = 1 << 20  # pixels converted at a time: a band of rows of at most 4 MB in RGBA
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, NamedTuple, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -93,21 +93,30 @@ async def read(request: Request, kind: str = JSON) -> bytes:
     return await reading.form_file(request.headers, body) if kind == MULTIPART else body
 
 
-def decode(kind: str, body: bytes, size: int) -> tuple[np.ndarray, bool]:
-    """A picture's pixels, and whether they are the one-digit grid: an image file,
-    `{"image": "<data URL or base64>"}`, or `{"pixels": [[...]]}` (the grid: one digit, as MNIST stores it)."""
+class Picture(NamedTuple):
+    pixels: np.ndarray  # upright, at most decoding.MAX_SIDE a side
+    grid: bool  # the 28 x 28 `pixels` grid: always one digit
+    sent: tuple[int, int]  # (width, height) of the picture as sent, upright: what boxes are given in
+
+
+def decode(kind: str, body: bytes, size: int) -> Picture:
+    """A picture: an image file, `{"image": "<data URL or base64>"}`, or `{"pixels": [[...]]}`
+    (the grid: one digit, as MNIST stores it)."""
     if kind != JSON:
-        return decoding.decode_image(body), False
+        pixels, sent = decoding.decode_picture(body)
+        return Picture(pixels, False, sent)
     document = reading.parse_json(body)
     if not isinstance(document, dict) or ("image" in document) == ("pixels" in document):
         raise InvalidInput('expected a JSON object with either "image" (a data URL or base64 image) '
                            f'or "pixels" ({size} x {size} numbers 0-255), not both')
     if "pixels" in document:
-        return reading.pixels(document["pixels"], size), True
+        grid = reading.pixels(document["pixels"], size)
+        return Picture(grid, True, (grid.shape[1], grid.shape[0]))
     image = document["image"]
     if not isinstance(image, str):
         raise InvalidInput(f'"image" must be a string: a data URL or base64; got {reading.describe(image)}')
-    return decoding.decode_image(decoding.decode_base64_image(image)), False
+    pixels, sent = decoding.decode_picture(decoding.decode_base64_image(image))
+    return Picture(pixels, False, sent)
 
 
 def decode_inputs(body: bytes, read_document: Callable[[bytes], Inputs]) -> Inputs:
@@ -197,13 +206,28 @@ async def recognise(request: Request, model: classifier.Classifier, *, one_digit
 
 def picture_stages(model: classifier.Classifier, kind: str, body: bytes, one_digit: bool) -> Reading:
     """The CPU-bound stages of a picture, from its body (of media type `kind`) to its reading."""
-    pixels, grid = decode(kind, body, model.size)
-    found = segment(pixels, one_digit or grid)
+    picture = decode(kind, body, model.size)
+    found = segment(picture.pixels, one_digit or picture.grid)
     probabilities = predict(model, preprocess(found))
     digits = []
     for index in choose(model, found, probabilities):
-        digits.append(judge(model, probabilities[index], found.box(found.candidates[index])))
+        box = as_sent(found.box(found.candidates[index]), picture)
+        digits.append(judge(model, probabilities[index], box))
     return Reading(digits)
+
+
+def as_sent(box: list[int], picture: Picture) -> list[int]:
+    """A box on the decoded pixels, in the picture as sent (larger pictures were shrunk):
+    the smallest box of whole pixels there that covers it."""
+    height, width = picture.pixels.shape[:2]
+    sent_width, sent_height = picture.sent
+    if (sent_width, sent_height) == (width, height):
+        return box
+    x, y, box_width, box_height = box
+    left, top = x * sent_width // width, y * sent_height // height
+    right = min(sent_width, -(-(x + box_width) * sent_width // width))
+    bottom = min(sent_height, -(-(y + box_height) * sent_height // height))
+    return [left, top, right - left, bottom - top]
 
 
 async def infer(request: Request, model: classifier.Classifier,

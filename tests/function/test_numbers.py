@@ -178,3 +178,35 @@ def test_the_log_line_names_the_number(client, capsys, query):
     else:
         assert logged["number"] == "58" and "digit" not in logged  # no one digit to count
         assert digits_read[0]["DigitsRead"] == [2.0]
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_boxes_are_in_the_picture_as_sent_when_it_was_shrunk_to_be_read(client, orientation):
+    """A photo longer than the function reads (decoding.MAX_SIDE) is shrunk first; its boxes are
+    still given in its own pixels, upright after its EXIF orientation."""
+    import io
+
+    from PIL import Image
+
+    import decoding
+
+    small = number_canvas("507")
+    scale = 4
+    big = np.asarray(Image.fromarray(small).resize((small.shape[1] * scale, small.shape[0] * scale)))
+    assert max(big.shape) > decoding.MAX_SIDE
+    sent = Image.fromarray(big)
+    if orientation == 6:  # stored turned a quarter left; the EXIF tag turns it back upright
+        sent = sent.transpose(Image.Transpose.ROTATE_90)
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[decoding.ORIENTATION] = orientation
+    sent.save(buffer, "PNG", exif=exif)
+    expected = [digit["box"] for digit in post_png(client, small).json()["digits"]]
+    body = client.post("/predict", content=buffer.getvalue(), headers={"content-type": "image/png"}).json()
+    assert body["number"] == "507"
+    for box, small_box in zip((digit["box"] for digit in body["digits"]), expected, strict=True):
+        x, y, width, height = box
+        assert x + width <= big.shape[1] and y + height <= big.shape[0]
+        # The shrunk picture's pixels cover `scale` of these each way, at most one of them off.
+        off = [abs(got - scale * want) for got, want in zip(box, small_box, strict=True)]
+        assert max(off) <= 2 * scale, (box, small_box)
