@@ -5,6 +5,7 @@ and the page benchmark.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
 import itertools
@@ -178,6 +179,41 @@ def recognise(page, *, press: str | None = None) -> str:
         page.keyboard.press(press)
     else:
         page.click("#recognise")
+    return wait_until_settled(page, before)
+
+
+# A file handed to the page as a drop on the pad (dragenter, dragover, drop) or a paste, with
+# a DataTransfer built in the page, as the browser builds one for a person's drop or Ctrl+V.
+TRANSFER = """({data, name, type, how}) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], name, {type}));
+    const options = {bubbles: true, cancelable: true};
+    if (how === 'paste') {
+        document.body.dispatchEvent(new ClipboardEvent('paste', {...options, clipboardData: transfer}));
+        return;
+    }
+    const pad = document.querySelector('#pad');
+    for (const kind of ['dragenter', 'dragover', 'drop']) {
+        pad.dispatchEvent(new DragEvent(kind, {...options, dataTransfer: transfer}));
+    }
+}"""
+
+
+def open_picture(page, data: bytes, name: str, mime: str, *, how: str = "input") -> str:
+    """Open a picture file as a person does: chosen with the page's file input ("input"),
+    dropped on the pad ("drop") or pasted ("paste"); waits for the page to settle and returns
+    its state, as `recognise` does."""
+    before = answers_shown(page)
+    if how == "input":
+        page.set_input_files("#picture-input", files=[{"name": name, "mimeType": mime, "buffer": data}])
+    else:
+        page.evaluate(TRANSFER, {"data": base64.b64encode(data).decode(), "name": name, "type": mime, "how": how})
+    return wait_until_settled(page, before)
+
+
+def wait_until_settled(page, before: int) -> str:
+    """Wait until the page shows an error, a hint or more than `before` answers; returns its state."""
     page.wait_for_function(
         """before => {
              const result = document.querySelector('#result');

@@ -1,11 +1,11 @@
 /*
- * Talking to the recognition service: where it is, asking it about a drawing, and
+ * Talking to the recognition service: where it is, asking it about a drawing or a picture, and
  * turning every way that can fail into a sentence a person understands.
  *
  * No DOM, so node tests it against a real HTTP server.
  *
  *   apiBaseUrl(pageUrl)                      -> "http://127.0.0.1:3000"
- *   predict(baseUrl, dataUrl, {classes})     -> {number, digits, modelVersion, digit, confidence,
+ *   predict(baseUrl, dataUrl, {classes, subject}) -> {number, digits, modelVersion, digit, confidence,
  *                                               probabilities, uncertain, alternatives}
  *     number: the digits read, left to right ("2024"); digits: one per digit, in order,
  *     {digit, confidence, probabilities, box: [x, y, width, height] in the picture's pixels,
@@ -14,7 +14,8 @@
  *     probabilities, uncertain and alternatives are the service's answer for one digit (with
  *     several, its least sure); a service that reads one digit only gives those, and then the
  *     one digit has no box. classes: how many the model card names (without it, as many as
- *     the answer gives).
+ *     the answer gives); subject: what the person sent, as a refusal names it ("drawing", the
+ *     default, or "picture").
  *   health(baseUrl)                          -> {status, modelVersion}
  * Failures reject with a ServiceError whose `kind` is "connection", "timeout",
  * "refused" (4xx), "failed" (5xx) or "unreadable", and whose message is for people.
@@ -52,12 +53,12 @@
     return DISK_DEFAULT_URL;
   }
 
-  async function predict(baseUrl, dataUrl, { classes, ...options } = {}) {
+  async function predict(baseUrl, dataUrl, { classes, subject = "drawing", ...options } = {}) {
     const body = await request(baseUrl, "/predict", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ image: dataUrl }),
-    }, options);
+    }, { ...options, subject });
     return readPrediction(body, classes);
   }
 
@@ -66,7 +67,7 @@
     return { status: body && body.status, modelVersion: body && body.model_version };
   }
 
-  async function request(baseUrl, path, init, { fetch = defaultFetch, timeoutMs = TIMEOUT_MS } = {}) {
+  async function request(baseUrl, path, init, { fetch = defaultFetch, timeoutMs = TIMEOUT_MS, subject } = {}) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
@@ -82,7 +83,7 @@
       } catch {
         if (controller.signal.aborted) throw failureToConnect(baseUrl, true, timeoutMs);
       }
-      if (!response.ok) throw refusal(response.status, body);
+      if (!response.ok) throw refusal(response.status, body, subject);
       return body;
     } finally {
       clearTimeout(timer);
@@ -108,7 +109,7 @@
     return ms >= 1000 ? `${Math.round(ms / 1000)} seconds` : `${ms} ms`;
   }
 
-  function refusal(status, body) {
+  function refusal(status, body, subject = "drawing") {
     // FastAPI says why in `detail`; API Gateway's own errors use `message`.
     const reason = describeDetail(body && (body.detail !== undefined ? body.detail : body.message));
     if (status === 429) {
@@ -116,8 +117,8 @@
     }
     if (status >= 400 && status < 500) {
       const message = reason
-        ? `The recognition service could not use the drawing: ${reason} (error ${status}).`
-        : `The recognition service could not use the drawing (error ${status}).`;
+        ? `The recognition service could not use the ${subject}: ${reason} (error ${status}).`
+        : `The recognition service could not use the ${subject} (error ${status}).`;
       return new ServiceError(message, { kind: "refused", status });
     }
     return new ServiceError(

@@ -1,7 +1,11 @@
 /*
- * What happens when: drawing, reading the number drawn (one digit or several) with the
- * service or in the browser, and what to say when something goes wrong. The page itself is
- * changed only through DigitsUi.
+ * What happens when: drawing, opening a picture (a photo of a number on paper), reading the
+ * number drawn or pictured (one digit or several) with the service or in the browser, and
+ * what to say when something goes wrong. The page itself is changed only through DigitsUi.
+ *
+ * A picture opened takes the pad's place until Clear: it is read instead of the drawing,
+ * upright and no larger than the service reads (DigitsPicture), the same pixels sent in
+ * server mode and read in browser mode, so its boxes fall on it in both.
  *
  * URL parameters: ?api=URL (the recognition service), ?mode=server|browser,
  * ?backend=wasm|webgl|cpu (force one TF.js backend in browser mode).
@@ -20,7 +24,7 @@
   if (!root.jQuery) return; // the page says the libraries are missing (index.html)
   const {
     DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsCard, DigitsClassifier, DigitsPreprocessing, DigitsSegmentation,
-    DigitsUncertainty,
+    DigitsUncertainty, DigitsPicture,
   } = root;
   const LIVE_DELAY_MS = 450; // after the last stroke, long enough to start the next one
   const MODES = ["server", "browser"];
@@ -37,6 +41,7 @@
   let latestRequest = 0;
   let liveTimer = null;
   let drawingChanges = 0; // an answer's boxes are shown only on the drawing they were found in
+  let picture = null; // the picture opened (DigitsPicture.open), read instead of the pad until Clear
 
   const pad = DigitsDrawing.create(ui.canvas(), {
     onChange() {
@@ -61,20 +66,22 @@
   async function recognise({ live: fromLive = false } = {}) {
     clearTimeout(liveTimer);
     if (pad.isDrawing()) return;
-    if (pad.isEmpty()) {
+    if (!picture && pad.isEmpty()) {
       if (!fromLive) ui.showHint("Draw a number first, then press Recognise.");
       return;
     }
     const request = ++latestRequest;
     const requestMode = mode;
     const drawingSeen = drawingChanges;
+    const pictured = picture;
     ui.showBusy();
     try {
       const started = performance.now();
       // Read now: the pad may change while the card, the model or the service is awaited.
-      const drawing = pad.imageData();
+      const drawing = pictured ? pictured.pixels : pad.imageData();
       const answer = requestMode === "server"
-        ? await askService(drawing, pad.toDataURL(), started)
+        ? await askService(drawing, pictured ? pictured.upload : pad.toDataURL(), pictured ? "picture" : "drawing",
+          started)
         : await askBrowser(drawing, started);
       if (request !== latestRequest) return;
       // Without the card (the service answered, the card did not load) a class is its index.
@@ -92,7 +99,7 @@
         number: digits.map(({ label }) => label).join(""),
         digits,
         // A stroke begun since the drawing was read has cleared the boxes: they stay off.
-        picture: drawingSeen === drawingChanges ? { width: drawing.width, height: drawing.height } : null,
+        picture: (pictured || drawingSeen === drawingChanges) ? { width: drawing.width, height: drawing.height } : null,
         modelVersion: answer.modelVersion,
         inferenceMs: answer.inferenceMs,
         backend: answer.backend,
@@ -103,6 +110,25 @@
     } catch (error) {
       if (request === latestRequest) showFailure(error, requestMode);
     }
+  }
+
+  /* A file chosen, dropped or pasted: it takes the pad's place and is read at once. */
+  async function openPicture(file) {
+    clearTimeout(liveTimer);
+    const request = ++latestRequest; // an answer still on its way is for what is no longer shown
+    ui.showBusy();
+    let opened;
+    try {
+      opened = await DigitsPicture.open(file);
+    } catch (error) {
+      if (request === latestRequest) showFailure(error, mode);
+      return;
+    }
+    if (request !== latestRequest) return;
+    pad.clear(); // Clear then returns to an empty pad
+    picture = opened;
+    ui.showPicture(opened);
+    recognise();
   }
 
   /* Whether the model is sure of a digit, with the alternatives named by class; null when an
@@ -148,10 +174,10 @@
      not a failure. For a number the page makes each from the drawing inside the digit's box,
      which may hold the ends of a neighbour's strokes where digits touch. Without the card
      the service still answers, with as many classes as its answer gives. */
-  async function askService(drawing, upload, started) {
+  async function askService(drawing, upload, subject, started) {
     const [classes, preprocessing] = await Promise.all([
       fromCard((modelCard) => DigitsCard.classes(modelCard).length), fromCard(DigitsCard.preprocessing)]);
-    const answer = await DigitsApi.predict(apiBase, upload, { classes });
+    const answer = await DigitsApi.predict(apiBase, upload, { classes, subject });
     const several = answer.digits.length > 1;
     const shown = (box) => {
       if (!preprocessing || (several && !box)) return null;
@@ -227,10 +253,14 @@
   }
 
   function showFailure(error, failedMode) {
-    if (error instanceof DigitsPreprocessing.BlankImageError) {
-      ui.showHint("Draw a number first: there is no ink on the pad yet.");
+    if (error instanceof DigitsPicture.NotAPicture) {
+      ui.showError(`${error.message}: open a photo, or a picture file such as a PNG or a JPEG.`);
+    } else if (error instanceof DigitsPreprocessing.BlankImageError) {
+      if (picture) ui.showError("No digit found in this picture: it is blank, or its marks are too faint to read.");
+      else ui.showHint("Draw a number first: there is no ink on the pad yet.");
     } else if (DigitsSegmentation && error instanceof DigitsSegmentation.TooManyDigits) {
-      ui.showError(`This drawing cannot be read as one number: ${error.message.replace(/\.$/, "")}.`);
+      ui.showError(`This ${picture ? "picture" : "drawing"} cannot be read as one number: `
+        + `${error.message.replace(/\.$/, "")}.`);
     } else if (error instanceof DigitsApi.ServiceError) {
       const offerBrowser = error.kind === "connection" || error.kind === "timeout" || error.kind === "failed";
       ui.showError(error.message + (offerBrowser ? " You can recognise in this browser instead." : ""),
@@ -248,11 +278,14 @@
   function reset() {
     clearTimeout(liveTimer);
     latestRequest += 1; // an answer still on its way is for a drawing that is gone
+    picture = null;
+    ui.closePicture();
     pad.clear();
     ui.showIdle();
   }
 
   function undo() {
+    if (picture) return; // nothing drawn: the picture stays until Clear
     pad.undo();
     if (pad.isEmpty()) {
       latestRequest += 1;
@@ -274,7 +307,7 @@
     } else {
       checkService();
     }
-    if (andRecognise && !pad.isEmpty()) recognise();
+    if (andRecognise && (picture || !pad.isEmpty())) recognise();
   }
 
   function changeLive(enabled) {
@@ -323,7 +356,7 @@
       .catch(() => {}); // the page works the same without it, only not offline
   }
 
-  ui.bindControls({ recognise: () => recognise(), reset, undo, changeMode: (m) => changeMode(m), changeLive });
+  ui.bindControls({ recognise: () => recognise(), reset, undo, changeMode: (m) => changeMode(m), changeLive, openPicture });
   ui.showMode(mode);
   ui.showLive(live);
   ui.showIdle();

@@ -19,6 +19,8 @@
   let busyTimer = null;
   let answersShown = 0;
   let shownDigits = null; // the digits of the answer on show, for choosing the chart's
+  let shownPicture = null; // the picture in the pad's place (DigitsPicture.open), or null: the pad
+  let shownMode = null;
 
   function canvas() {
     return $("#canvas")[0];
@@ -37,8 +39,22 @@
     });
   }
 
-  function bindControls({ recognise, reset, undo, changeMode, changeLive }) {
+  /* `openPicture(file)`: a file chosen, dropped on the drawing's panel, or pasted. */
+  function bindControls({ recognise, reset, undo, changeMode, changeLive, openPicture }) {
     $("#recognise").on("click", () => recognise());
+    $("#open-picture").on("click", () => $("#picture-input").trigger("click"));
+    $("#picture-input").on("change", function () {
+      const [file] = this.files;
+      this.value = ""; // the same file chosen again is read again
+      if (file) openPicture(file);
+    });
+    bindDrop(openPicture);
+    $(root.document).on("paste", (event) => {
+      const file = root.DigitsPicture.fileIn(event.originalEvent.clipboardData);
+      if (!file) return; // text, say: nothing for the page
+      event.preventDefault();
+      openPicture(file);
+    });
     $("#reset").on("click", () => reset());
     $("#undo").on("click", () => undo());
     $("#mode").on("change", function () { changeMode(this.value); });
@@ -73,9 +89,80 @@
     });
   }
 
+  /* Files dragged over the drawing's panel go onto the pad; dropped anywhere else, the
+     browser would open the file in place of the page, so there it is refused. */
+  function bindDrop(openPicture) {
+    const carriesFiles = (event) => {
+      const transfer = event.originalEvent.dataTransfer;
+      return Boolean(transfer) && Array.from(transfer.types || []).includes("Files");
+    };
+    const $panel = $(".drawing-panel");
+    $panel.on("dragenter dragover", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      event.originalEvent.dataTransfer.dropEffect = "copy";
+      $("#pad").addClass("is-dropping");
+    });
+    $panel.on("dragleave", (event) => {
+      if (!$panel[0].contains(event.originalEvent.relatedTarget)) $("#pad").removeClass("is-dropping");
+    });
+    $panel.on("drop", (event) => {
+      $("#pad").removeClass("is-dropping");
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      const file = root.DigitsPicture.fileIn(event.originalEvent.dataTransfer);
+      if (file) openPicture(file);
+    });
+    $(root.document).on("dragover drop", (event) => {
+      if (carriesFiles(event) && !$panel[0].contains(event.target)) {
+        event.preventDefault();
+        event.originalEvent.dataTransfer.dropEffect = "none";
+      }
+    });
+  }
+
   function showMode(mode) {
+    shownMode = mode;
     $("#mode").val(mode);
     $("#result").attr("data-mode", mode);
+    if (shownPicture) showPictureNote();
+  }
+
+  /* The picture in the pad's place, as it is read (upright, shrunk), until closePicture. */
+  function showPicture(picture) {
+    shownPicture = picture;
+    const view = $("#picture")[0];
+    view.width = picture.width;
+    view.height = picture.height;
+    view.getContext("2d").putImageData(picture.pixels, 0, 0);
+    $(view).attr("aria-label", `The picture opened: ${picture.name}`);
+    $(".picture-frame").css("--picture-ratio", String(picture.width / picture.height));
+    $("#picture-view").prop("hidden", false);
+    $("#pad").addClass("shows-picture");
+    $("#undo").prop("disabled", true);
+    showPictureNote();
+  }
+
+  /* "photo.jpg: 4032 × 3024 pixels, shrunk to 1024 × 768 to send it." */
+  function showPictureNote() {
+    const { name, original, width, height, shrunk } = shownPicture;
+    const why = shownMode === "browser" ? "to read it in this browser" : "to send it";
+    $("#picture-note").prop("hidden", false).text(shrunk
+      ? `${name}: ${dimensions(original)} pixels, shrunk to ${dimensions({ width, height })} ${why}.`
+      : `${name}: ${dimensions(original)} pixels.`);
+  }
+
+  function dimensions({ width, height }) {
+    return `${width} × ${height}`;
+  }
+
+  /* Back to the drawing pad. */
+  function closePicture() {
+    shownPicture = null;
+    $("#picture-view").prop("hidden", true);
+    $("#pad").removeClass("shows-picture");
+    $("#picture-note").prop("hidden", true).text("");
+    $("#picture-boxes").empty();
   }
 
   function showLive(live) {
@@ -106,7 +193,8 @@
      {uncertain, alternatives: [{label, probability}]} by the model card's rule (null when
      the service did not say), `box` [x, y, width, height] in the pixels of `picture`
      ({width, height}, the drawing as read; null when the boxes would no longer match the
-     pad) and `modelInput` the model's input for that digit (or null). */
+     pad; a picture opened: its pixels as read) and `modelInput` the model's input for that
+     digit (or null). */
   function showAnswer({ number, digits, picture, elapsedMs, inferenceMs, modelVersion, mode, backend,
     scrollIntoView = false }) {
     settle("done");
@@ -239,7 +327,7 @@
     $("#model-view-frame .model-input").each(function (tile) {
       $(this).toggleClass("is-selected", several && tile === index);
     });
-    $("#pad-boxes .digit-box").each(function () {
+    $("#pad .digit-box").each(function () {
       $(this).toggleClass("is-selected", several && Number(this.dataset.index) === index);
     });
   }
@@ -309,11 +397,13 @@
     $(view).removeClass("is-empty").attr("aria-label", `The ${side} by ${side} image the model saw${whose}`);
   }
 
-  /* Each digit's box over the drawing, in fractions of the picture read, labelled with the
-     digit read above it where there is room (LABEL_ROOM of the pad's height), else below. */
+  /* Each digit's box over the drawing or the picture opened, in fractions of the picture
+     read, labelled with the digit read above it where there is room (LABEL_ROOM of the
+     picture's height), else below. */
   function showBoxes(digits, picture) {
-    const $layer = $("#pad-boxes").empty();
+    clearBoxes();
     if (!picture) return;
+    const $layer = shownPicture ? $("#picture-boxes") : $("#pad-boxes");
     $layer.css("--picture-aspect", `${picture.width} / ${picture.height}`);
     const percent = (value, whole) => `${(100 * value) / whole}%`;
     digits.forEach((digit, index) => {
@@ -355,7 +445,7 @@
   }
 
   function clearBoxes() {
-    $("#pad-boxes").empty();
+    $("#pad-boxes, #picture-boxes").empty();
   }
 
   /* A nudge, not a failure: e.g. recognising an empty pad. */
@@ -464,8 +554,8 @@
   }
 
   root.DigitsUi = {
-    canvas, buildChart, bindControls, showMode, showLive, showDrawingState, showBusy, showAnswer,
-    showIdle, showHint, showError, showModelLoading, showModelReady, showModelFailed, showAboutModel,
+    canvas, buildChart, bindControls, showMode, showLive, showDrawingState, showPicture, closePicture, showBusy,
+    showAnswer, showIdle, showHint, showError, showModelLoading, showModelReady, showModelFailed, showAboutModel,
     showAboutService, showPageReady,
   };
 }(window, window.jQuery));
