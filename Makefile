@@ -90,9 +90,11 @@ clean:
 
 # `make serve` needs only what the function runs on, plus uvicorn: an environment of its own,
 # about the size of the Lambda package, so trying the page never waits for TensorFlow and the
-# test tools. The page's scripts are in web/vendor/: no npm either.
+# test tools; and the page's libraries (jQuery, TF.js's core, converter and backends), which
+# npm copies into web/vendor/: `npm ci --omit=dev` when node_modules is not set up already.
 SERVE_VENV := .venv-serve
 SERVE_STAMP := $(SERVE_VENV)/.installed
+WEB_VENDOR := web/vendor/jquery.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -104,8 +106,14 @@ $(SERVE_STAMP): lambda/requirements.txt deploy/serve-requirements.txt constraint
 		-r lambda/requirements.txt -r deploy/serve-requirements.txt -c constraints.txt
 	@touch $@
 
+$(WEB_VENDOR): package.json package-lock.json
+	@if [ -f $(NODE_STAMP) ]; then npm run --silent vendor; else \
+		echo "First run: installing the page's libraries (jQuery and TF.js; about 120 MB in node_modules) ..."; \
+		npm ci --omit=dev --no-audit --no-fund --silent; fi
+	@touch $@
+
 ## serve: the API and the page at http://127.0.0.1:8000 (PORT=... and HOST=... to change them; or open web/index.html from disk)
-serve: $(SERVE_STAMP)
+serve: $(SERVE_STAMP) $(WEB_VENDOR)
 	@$(SERVE_VENV)/bin/python scripts/serve.py --host "$(HOST)" --port "$(PORT)"
 
 ## screenshot: draw a digit and a number in Chromium and save the README's pictures of the page in docs/

@@ -1,5 +1,6 @@
 """client.py and curl against a real `uvicorn app:app --app-dir lambda` on loopback, run as the
-README shows them (the server is on a free port, which DIGITS_API_URL or the URL points at)."""
+README shows them (the server is on a free port, which DIGITS_API_URL or the URL points at);
+tests/docs/test_readme.py runs the README's own lines as typed."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ from tests.support.drawing import canvas
 from tests.support.images import encode
 from tests.support.servers import api_server, free_port
 
-# The README's commands, exactly; `make serve` listens on this URL.
-README_CLIENT = ".venv/bin/python client.py docs/digit.png"
-README_CURL = "curl -F 'file=@docs/digit.png' http://127.0.0.1:8000/predict"
-README_CLIENT_NUMBER = ".venv/bin/python client.py docs/number.png"
+# As a person types them; `make serve` listens on this URL.
+CLIENT = "python3 client.py docs/digit.png"
+CURL = "curl -F 'file=@docs/digit.png' http://127.0.0.1:8000/predict"
+CLIENT_NUMBER = "python3 client.py docs/number.png"
 SERVE_URL = "http://127.0.0.1:8000"
 
 
@@ -39,17 +40,17 @@ def run_client(*arguments: str, url: str = "http://127.0.0.1:9") -> subprocess.C
                           text=True, timeout=120, env={**os.environ, "DIGITS_API_URL": url})
 
 
-def test_readme_client_command_recognises_the_sample_drawing(server_url):
-    command = shlex.split(README_CLIENT)
-    command[0] = sys.executable  # the same interpreter as .venv/bin/python, wherever the tests run
+def test_client_command_recognises_the_sample_drawing(server_url):
+    command = shlex.split(CLIENT)
+    command[0] = sys.executable  # the interpreter the tests run, wherever that is
     completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
                                env={**os.environ, "DIGITS_API_URL": server_url})
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("3 (") and "% confident, model " in completed.stdout
 
 
-def test_readme_client_command_reads_the_sample_number_digit_by_digit(server_url):
-    command = shlex.split(README_CLIENT_NUMBER)
+def test_client_command_reads_the_sample_number_digit_by_digit(server_url):
+    command = shlex.split(CLIENT_NUMBER)
     command[0] = sys.executable
     completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
                                env={**os.environ, "DIGITS_API_URL": server_url})
@@ -68,10 +69,10 @@ def test_client_digit_option_reads_all_the_ink_as_one_digit(server_url):
     assert line.startswith("not sure: ")
 
 
-def test_readme_curl_command_recognises_the_sample_drawing(server_url):
+def test_curl_command_recognises_the_sample_drawing(server_url):
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    command = shlex.split(README_CURL.replace(SERVE_URL, server_url))
+    command = shlex.split(CURL.replace(SERVE_URL, server_url))
     completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     answer = json.loads(completed.stdout)
