@@ -14,47 +14,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import time
 
 import pytest
 
 from deploy.docker import image as image_builder
-from tests.support.containers import docker_answers, run_container
+from tests.support.containers import docker_running, run_container
 
 
 @pytest.fixture(scope="session")
 def docker_daemon(tmp_path_factory):
-    if shutil.which("docker") is None:
-        pytest.skip("Docker is not installed; install docker.io (or Docker) to run the container tests")
-    if docker_answers():
+    with docker_running(tmp_path_factory.mktemp("dockerd"), "the container tests"):
         yield
-        return
-    if shutil.which("dockerd") is None or os.geteuid() != 0:
-        pytest.skip("Docker is not running and dockerd cannot be started here (needs root); start Docker "
-                    "to run the container tests")
-    log_path = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
-    daemon = subprocess.Popen(["dockerd"], stdout=log_path.open("w"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    try:
-        for _ in range(240):
-            if docker_answers():
-                break
-            if daemon.poll() is not None:
-                pytest.fail(f"dockerd exited; see {log_path}:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"dockerd did not come up; see {log_path}:\n{log_path.read_text()[-2000:]}")
-        yield
-    finally:
-        if daemon.poll() is None:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait()
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from tests.support import PROJECT_ROOT
-from tests.support.containers import docker_answers
+from tests.support.containers import docker_running
 from tests.support.servers import free_port
 
 README = PROJECT_ROOT / "README.md"
@@ -321,28 +321,8 @@ def started(command: str, cwd: Path, log_path: Path) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def docker_daemon(tmp_path_factory):
-    """A running Docker daemon: the one running, or dockerd started here (CI) and stopped at the end."""
-    if shutil.which("docker") is None:
-        pytest.skip("Docker is not installed; install docker.io (or Docker) to run the pages' Docker commands")
-    if docker_answers():
+    with docker_running(tmp_path_factory.mktemp("dockerd"), "the pages' Docker commands"):
         yield
-        return
-    if shutil.which("dockerd") is None or os.geteuid() != 0:
-        pytest.skip("Docker is not running and dockerd cannot be started here (needs root); start Docker to run "
-                    "the pages' Docker commands")
-    log_path = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
-    daemon = started("exec dockerd", PROJECT_ROOT, log_path)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not docker_answers():
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dockerd did not come up:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield
-    finally:
-        if daemon.poll() is None:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            daemon.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ import re
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from tests.support import PROJECT_ROOT
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_until_healthy
 
 SERVE = [sys.executable, "scripts/serve.py"]
 LINE = re.compile(r"^\d\d:\d\d:\d\d (GET|POST) (/\S*) (\d{3}) \d+\.\d ms(: .+)?$")
@@ -24,19 +23,6 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     environment = {key: value for key, value in os.environ.items() if key != "DIGITS_LOG_FORMAT"}
     return subprocess.Popen([*SERVE, *args], cwd=PROJECT_ROOT, env={**environment, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_until_up(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve.py exited with {process.returncode}: {process.stderr.read()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("serve.py did not answer /health within 120 s")
 
 
 def test_a_taken_port_is_named_with_the_variable_that_picks_another():
@@ -66,7 +52,7 @@ def test_each_request_is_one_readable_line(tmp_path):
     url = f"http://127.0.0.1:{port}"
     process = serve("--port", str(port))
     try:
-        wait_until_up(process, url)
+        wait_until_healthy(url, process)
         number = (PROJECT_ROOT / "docs" / "number.png").read_bytes()
         digit = (PROJECT_ROOT / "docs" / "digit.png").read_bytes()
         assert httpx.post(f"{url}/predict", files={"file": ("n.png", number, "image/png")}).status_code == 200

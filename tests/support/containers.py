@@ -9,6 +9,9 @@ manifests by `manifest_run_options`.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -149,3 +152,35 @@ def run_container(image: str, **options):
         yield Container(container_id, wait_until_ready(container_id))
     finally:
         remove(container_id)
+
+
+@contextlib.contextmanager
+def docker_running(scratch: Path, needed_for: str):
+    """Docker answering: the daemon already running, or dockerd started here (as root: CI) and
+    stopped at the end. Skips, saying what `needed_for` needs, where neither can be."""
+    if shutil.which("docker") is None:
+        pytest.skip(f"Docker is not installed; install docker.io (or Docker) to run {needed_for}")
+    if docker_answers():
+        yield
+        return
+    if shutil.which("dockerd") is None or os.geteuid() != 0:
+        pytest.skip(f"Docker is not running and dockerd cannot be started here (needs root); start Docker "
+                    f"to run {needed_for}")
+    log_path = scratch / "dockerd.log"
+    daemon = subprocess.Popen(["dockerd"], stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not docker_answers():
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dockerd did not come up; see {log_path}:\n{log_path.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield
+    finally:
+        if daemon.poll() is None:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait()

@@ -41,18 +41,7 @@ def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0, model_di
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{process.stderr.read()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer /health within {startup_timeout:.0f} s")
-            time.sleep(0.2)
+        wait_until_healthy(url, process, startup_timeout)
         yield url
     finally:
         process.terminate()
@@ -61,3 +50,20 @@ def api_server(web_dir: Path = WEB_DIR, startup_timeout: float = 120.0, model_di
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Until `url`/health answers 200; RuntimeError, with what the server wrote on stderr, if the
+    process exits first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{process.stderr.read()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}/health did not answer within {timeout:.0f} s")
+        time.sleep(0.2)
