@@ -175,3 +175,27 @@ image: setup
 ## bench-container: the image's size, start time, req/s, p50/p99 and memory against make serve; Lambda cold start, zip against image
 bench-container: setup
 	$(PYTHON) bench/container.py --lambda
+
+# --- deploying to AWS: the stack, the page on S3 and CloudFront (template.yaml, deploy/deploy.py)
+
+.PHONY: deploy destroy
+
+STACK ?= digits-classifier
+REGION ?=
+DOMAIN ?=
+CERTIFICATE_ARN ?=
+ALARM_EMAIL ?=
+# The template's other parameters, as Name=value pairs: PARAMETERS="UncertainShareAlarmPercent=25 PriceClass=PriceClass_All"
+PARAMETERS ?=
+DRY_RUN ?=
+DEPLOY := $(PYTHON) -m deploy.deploy
+DEPLOY_WHERE = --stack "$(STACK)" $(if $(REGION),--region "$(REGION)") $(if $(filter 1 yes true,$(DRY_RUN)),--dry-run)
+
+## deploy: build, deploy the stack, upload web/, invalidate what changed, print the URLs (STACK= REGION= DOMAIN= CERTIFICATE_ARN= ALARM_EMAIL= PARAMETERS=; DRY_RUN=1 prints every command and runs none)
+deploy: setup
+	$(DEPLOY) deploy $(DEPLOY_WHERE) --domain "$(DOMAIN)" --certificate-arn "$(CERTIFICATE_ARN)" \
+		--alarm-email "$(ALARM_EMAIL)" $(foreach pair,$(PARAMETERS),--parameter "$(pair)")
+
+## destroy: empty the page's bucket and delete the stack (STACK= REGION=; DRY_RUN=1 prints the commands)
+destroy: setup
+	$(DEPLOY) destroy $(DEPLOY_WHERE)

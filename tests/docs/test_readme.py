@@ -133,6 +133,8 @@ def check_model_parts() -> None:
 RUNS: dict[str, Runs] = {
     # The README's first screen, on a fresh copy.
     "make serve": Runs(r"^The API and the page: http://127\.0\.0\.1:\d+/ ", by=SERVE),
+    "make deploy DRY_RUN=1": Runs(r"^\$ \.venv/bin/sam deploy --stack-name digits-classifier "),
+    "make destroy DRY_RUN=1": Runs(r"^\$ \.venv/bin/sam delete --stack-name digits-classifier "),
     "python3 client.py docs/digit.png": Runs(SAYS_3, server=SERVE),
     "python3 client.py docs/number.png": Runs(
         rf"^2024 \(4 digits, model {MODEL_VERSION}\)\n +first +2 \(.+\n +second +0 \(.+\n +third +2 \(.+\n"
@@ -188,7 +190,12 @@ RUNS: dict[str, Runs] = {
 }
 
 CLUSTER = "needs a Kubernetes cluster; tests/container/test_kubernetes.py validates and renders the manifests"
+AWS = "needs an AWS account and credentials; tests/function/test_deployment.py runs it with DRY_RUN=1"
 NOT_RUN: dict[str, str] = {
+    "make deploy": AWS,
+    "make deploy STACK=digits REGION=eu-west-1 ALARM_EMAIL=ops@example.com": AWS,
+    "make deploy DOMAIN=digits.example.com CERTIFICATE_ARN=arn:aws:acm:us-east-1:123456789012:certificate/...": AWS,
+    "make destroy STACK=digits REGION=eu-west-1": AWS,
     "make train": "trains for about half an hour and replaces the shipped model; tests/model/ trains short runs",
     "make test": "the whole suite, which holds this test",
     "make lint": "`make test` runs it before the suite that holds this test",
