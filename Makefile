@@ -146,19 +146,21 @@ sam-local: sam-build sam-image
 	$(SAM) local start-api --port $(SAM_PORT) --warm-containers EAGER \
 		--invoke-image "$$($(PYTHON) sam-local/build_image.py --tag)" --skip-pull-image
 
-## vectors: regenerate tests/vectors/ after changing lambda/preprocessing.py or segmentation.py (web/ is held to them)
+## vectors: regenerate tests/vectors/ after changing lambda/preprocessing.py, segmentation.py or paper.py (web/ is held to them)
 vectors: setup
 	$(PYTHON) -m scripts.make_vectors
 	$(PYTHON) -m scripts.make_number_vectors
+	$(PYTHON) -m scripts.make_photo_vectors
 
 ## events: regenerate the API Gateway events in events/
 events: setup
 	$(PYTHON) -m scripts.make_events
 
-## bench-function: the function's accuracy, numbers read whole, cold start, warm latency, hostile input (against the function before its hardening), req/s and size
+## bench-function: the function's accuracy, numbers read whole, photos of paper read whole, cold start, warm latency, hostile input (against the function before its hardening), req/s and size
 bench-function: setup
 	$(PYTHON) bench/function_accuracy.py
 	$(PYTHON) bench/function_numbers.py
+	$(PYTHON) bench/function_photos.py
 	$(PYTHON) bench/function_latency.py
 	$(PYTHON) bench/function_hostile.py
 	$(PYTHON) bench/function_throughput.py

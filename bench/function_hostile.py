@@ -6,8 +6,10 @@ costs, against the page's own canvas and against the function before it was hard
                                                [--only SUBSTRING] [--cpu-limit 120]
 
 The inputs: REFUSED and ACCEPTED pictures, sent raw to POST /predict with the Content-Type
-their first bytes say (PNG, JPEG, WebP, GIF, BMP); REQUESTS, JSON bodies and header attacks
-sent as tests/support/hostile.py describes them; and the page's canvas, the yardstick.
+their first bytes say (PNG, JPEG, WebP, GIF, BMP); PHOTOS of paper (tests/support/photos.py),
+which the paper stage normalises, up to the 12 megapixels a phone sends; REQUESTS, JSON bodies
+and header attacks sent as tests/support/hostile.py describes them; and the page's canvas, the
+yardstick.
 
 Part A, the Lambda path, one fresh Python process per input: it imports the app, answers 20
 canvases through `app.handler` (every lazy start-up cost paid), times 30 more, then sends the
@@ -69,10 +71,13 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import numpy as np
+from PIL import Image
 
 from tests.support import hostile
 from tests.support.servers import api_server
@@ -119,9 +124,34 @@ def all_inputs(only: str) -> list[Input]:
     inputs = [picture("the page's canvas", CANVAS, hostile.normal_canvas(), 200)]
     inputs += [picture("refused pictures", name, build(), status) for name, (build, status) in wanted(hostile.REFUSED)]
     inputs += [picture("accepted pictures", name, build(), 200) for name, build in wanted(hostile.ACCEPTED)]
+    inputs += [picture(group, name, build(), status) for name, (group, build, status) in wanted(PHOTOS)]
     inputs += [Input("requests", name, request.path, request.body, request.status, request.content_type,
                      request.headers) for name, request in wanted(hostile.REQUESTS)]
     return inputs
+
+
+def paper_photo(kind: str, size: tuple[int, int], digits: int, sent: tuple[int, int] | None = None) -> bytes:
+    """A photo of paper (tests/support/photos.py) as a JPEG, taken at `size`, sent at `sent`."""
+    from model.data import load_mnist
+    from tests.support import photos
+
+    mnist = load_mnist(allow_download=False)
+    made = photos.photo(np.random.default_rng(7), kind, mnist.x_test, mnist.y_test, digits=digits, size=size,
+                        table=True)
+    if sent is None:
+        return made.jpeg
+    return photos.jpeg_of(np.asarray(Image.fromarray(made.pixels).resize(sent, Image.Resampling.BILINEAR)), 90)
+
+
+# Photos of paper, which the paper stage normalises (lambda/paper.py): (group, body, status).
+PHOTOS: dict[str, tuple[str, Callable[[], bytes], int]] = {
+    "photo of squared paper on a table, 1600x1200 JPEG": (
+        "accepted pictures", lambda: paper_photo("squared", (1600, 1200), 3), 200),
+    "photo of a shadowed sheet, 12 MP (4000x3000) JPEG": (
+        "accepted pictures", lambda: paper_photo("shadow", (1600, 1200), 3, sent=(4000, 3000)), 200),
+    "photo of a blank ruled sheet, 1600x1200 JPEG": (
+        "refused pictures", lambda: paper_photo("ruled", (1600, 1200), 0), 422),
+}
 
 
 # --- Part A: one input through app.handler, in a fresh process --------------------------------------

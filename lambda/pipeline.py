@@ -7,9 +7,10 @@
 * decode: the body into what the model's input is made of: a picture's pixels (decoding.py,
   the JSON forms through reading.py), or, for the model-serving protocols, their document's
   batch of model inputs (serving.py), which need no preprocessing and stop at predict.
-* segment: the picture's ink, and the candidate digits a number may be made of
-  (segmentation.py); all the ink as one digit when the caller says it sends one digit, or
-  for the 28 x 28 `pixels` grid.
+* segment: the picture's ink, a photo's light and paper taken out first (paper.py; any
+  other picture's ink is preprocessing.py's, unchanged), and the candidate digits a number
+  may be made of (segmentation.py); all the ink as one digit when the caller says it sends
+  one digit, or for the 28 x 28 `pixels` grid.
 * preprocess: each candidate made MNIST-like (preprocessing.py).
 * predict: one batched model call for all of them (classifier.py).
 * choose: which candidates the number is made of, left to right (segmentation.py).
@@ -34,7 +35,7 @@ from fastapi import Depends, Request
 
 import classifier
 import decoding
-import preprocessing
+import paper
 import reading
 import segmentation
 import uncertainty
@@ -125,7 +126,7 @@ def decode_inputs(body: bytes, read_document: Callable[[bytes], Inputs]) -> Inpu
 
 
 def segment(pixels: np.ndarray, one_digit: bool) -> segmentation.Found:
-    ink = preprocessing.ink_levels(pixels)
+    ink = paper.ink_levels(pixels)
     return segmentation.Found.one_digit(ink) if one_digit else segmentation.find(ink)
 
 

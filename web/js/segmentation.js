@@ -4,7 +4,8 @@
  * A step-by-step port of lambda/segmentation.py (read its docstring for the steps and
  * why), so the page in browser mode reads a number as the function does in server mode.
  * Both are held to the same test vectors (tests/vectors/numbers/). Pure: no DOM, so node
- * tests it; it needs DigitsPreprocessing (preprocessing.js) loaded first.
+ * tests it; it needs DigitsPreprocessing (preprocessing.js) and DigitsPaper (paper.js: a
+ * photo's light and paper taken out) loaded first.
  *
  *   readNumber({data, width, height}, {preprocessing: {size, box}, uncertainty: {threshold},
  *               predict, oneDigit})
@@ -22,11 +23,12 @@
  */
 (function (root, factory) {
   if (typeof module === "object" && module.exports) {
-    module.exports = factory(module.require("./preprocessing.js")); // node: beside this file
+    // node: beside this file
+    module.exports = factory(module.require("./preprocessing.js"), module.require("./paper.js"));
   } else {
-    root.DigitsSegmentation = factory(root.DigitsPreprocessing);
+    root.DigitsSegmentation = factory(root.DigitsPreprocessing, root.DigitsPaper);
   }
-}(typeof self !== "undefined" ? self : this, function (preprocessing) {
+}(typeof self !== "undefined" ? self : this, function (preprocessing, paper) {
   "use strict";
 
   const { BlankImageError, INK_THRESHOLD, leastLevel } = preprocessing;
@@ -78,7 +80,7 @@
   async function readNumber(drawing, { preprocessing: options, uncertainty, predict, oneDigit = false } = {}) {
     const sure = uncertainty && uncertainty.threshold;
     checkedThreshold(sure); // the card's, never made up: before any work
-    const ink = preprocessing.inkLevels(drawing.data, drawing.width, drawing.height);
+    const ink = paper.inkLevels(drawing.data, drawing.width, drawing.height);
     const found = oneDigit ? Found.oneDigit(ink) : find(ink);
     const inks = found.candidates.map((candidate) => found.candidateInk(candidate));
     const images = inks.map((candidateInk) => preprocessing.digitImage(candidateInk, options));
