@@ -119,7 +119,8 @@ serve: $(SERVE_STAMP) $(WEB_VENDOR)
 ## screenshot: draw a digit and a number in Chromium and save the README's pictures of the page in docs/
 screenshot: setup
 	$(PYTHON) -m scripts.screenshot docs/screenshot.png --phone docs/screenshot-phone.png \
-		--not-sure docs/screenshot-not-sure.png --number docs/screenshot-number.png
+		--not-sure docs/screenshot-not-sure.png --not-a-digit docs/screenshot-not-a-digit.png \
+		--number docs/screenshot-number.png
 
 ## bench-web: the page's timings in headless Chromium and its weight
 bench-web: setup

@@ -9,6 +9,7 @@ import base64
 import contextlib
 import importlib.util
 import itertools
+import math
 import os
 import shutil
 from pathlib import Path
@@ -94,20 +95,37 @@ NUMBER_WIDTH = 0.85
 DIGIT_ASPECT = 0.75  # drawing.strokes' default: a digit 0.75 times as wide as tall
 
 
+# Marks that are no digit, as a mouse draws them, in the unit square (x right, y down): the
+# model puts them far below the level at which its card says an answer is not a digit (the
+# tests that draw them check that they are).
+W = [[(0.15, 0.2), (0.32, 0.8), (0.5, 0.35), (0.68, 0.8), (0.85, 0.2)]]
+STAR = [[(0.5 + 0.45 * math.cos(math.radians(-90 + 144 * corner)),
+          0.5 + 0.45 * math.sin(math.radians(-90 + 144 * corner))) for corner in range(6)]]
+
+
 def digit_strokes(digit: int) -> list[list[tuple[float, float]]]:
     return [[(float(x), float(y)) for x, y in points] for points in drawing.strokes(digit)]
 
 
 def number_strokes(digits, pad_aspect: float) -> list[list[tuple[float, float]]]:
     """The strokes of `digits` (e.g. [3, 0, 5]) side by side and apart, centred on a pad
-    `pad_aspect` times as wide as high, as large as fits (at most NUMBER_HEIGHT of its height)."""
+    `pad_aspect` times as wide as high, as large as fits (at most NUMBER_HEIGHT of its height).
+    An entry that is not a digit is a mark's strokes in the unit square (e.g. STAR), drawn in
+    a digit's place and shape."""
     count = len(digits)
     size = min(NUMBER_HEIGHT, NUMBER_WIDTH * pad_aspect / (count * DIGIT_ASPECT + (count - 1) * NUMBER_GAP))
     step = size * (DIGIT_ASPECT + NUMBER_GAP)
     left = 0.5 - (count * DIGIT_ASPECT + (count - 1) * NUMBER_GAP) * size / 2
+    top = (1 - size) / 2
+
+    def placed(entry, at: float):
+        if isinstance(entry, int | str):
+            return drawing.strokes(int(entry), size=size, left=at, top=top)
+        return [[(at + x * size * DIGIT_ASPECT, top + y * size) for x, y in stroke] for stroke in entry]
+
     return [[(float(x), float(y)) for x, y in points]
-            for index, digit in enumerate(digits)
-            for points in drawing.strokes(int(digit), size=size, left=left + index * step, top=(1 - size) / 2)]
+            for index, entry in enumerate(digits)
+            for points in placed(entry, left + index * step)]
 
 
 def pad_box(page, selector: str) -> dict:

@@ -1,4 +1,6 @@
-"""What a person reads when something goes wrong, and that the page keeps working after."""
+"""What a person reads when something goes wrong, and that the page keeps working after:
+one message at a time, a footer that says what the service did last, and a page that still
+fits a laptop's screen."""
 
 from __future__ import annotations
 
@@ -14,17 +16,65 @@ from tests.support import servers
 from tests.support.images import encode
 
 
-def test_recognising_an_empty_pad_asks_for_a_number(open_page, server):
+def said_once(page, words: str) -> bool:
+    """Whether the answer's panel says `words` exactly once (the pad's own "Draw a number
+    here" is the pad's label, not the panel's)."""
+    return page.inner_text("#result").count(words) == 1
+
+
+def test_recognising_an_empty_pad_asks_for_a_number_once(open_page, server):
     page = open_page(server + "/")
+    assert said_once(page, "Draw a number")  # before: the idle sentence
     for mode in ("server", "browser"):
         support.choose_mode(page, mode)
         assert support.recognise(page) == "hint"
-        assert "Draw a number first" in page.inner_text("#message")
+        assert page.inner_text("#message") == "Draw a number first, then press Recognise."
+        assert said_once(page, "Draw a number") and said_once(page, "press Recognise")
+        assert page.inner_text("#confidence") == ""
         assert page.inner_text("#output") == ""
+        assert page.evaluate("document.scrollingElement.scrollHeight") <= support.LAPTOP["height"]
     # Enter does the same as the button, once focus has left the controls.
     page.evaluate("document.activeElement.blur()")
     assert support.recognise(page, press="Enter") == "hint"
-    assert "Draw a number first" in page.inner_text("#message")
+    assert said_once(page, "Draw a number first")
+    # Drawing and recognising then answers, the nudge gone.
+    support.draw_digit(page, 3)
+    assert support.recognise(page) == "done"
+    assert page.is_hidden("#message") and page.inner_text("#output") == "3"
+
+
+def service_line(page) -> str:
+    return page.inner_text("#about-service")
+
+
+def test_the_footer_follows_what_the_service_did_last(open_page, server):
+    """Answering at first; the connection lost, then a failure, then answering again: the
+    footer says each, not what the check at start found."""
+    page = open_page(f"{server}/?mode=server", service_workers="block")
+    page.uncheck("#live")
+    page.wait_for_function("() => document.querySelector('#about-service').dataset.state === 'answering'")
+    support.draw_digit(page, 3)
+
+    page.route("**/predict", lambda route: route.abort("connectionrefused"))
+    assert support.recognise(page) == "error"
+    assert page.inner_text("#message").startswith("Connection lost")
+    page.wait_for_function("() => document.querySelector('#about-service').dataset.state === 'unreachable'")
+    text = service_line(page)
+    assert text == f"Recognition service: {server} (not answering; this browser can still recognise digits)"
+    assert "answering)" not in text
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= support.LAPTOP["height"]
+
+    page.unroute("**/predict")
+    page.route("**/predict", lambda route: route.fulfill(status=502, content_type="application/json",
+                                                         body='{"message": "Internal server error"}'))
+    assert support.recognise(page) == "error"
+    page.wait_for_function("() => document.querySelector('#about-service').dataset.state === 'failing'")
+    assert service_line(page) == f"Recognition service: {server} (failing; this browser can still recognise digits)"
+
+    page.unroute("**/predict")
+    assert support.recognise(page) == "done"
+    page.wait_for_function("() => document.querySelector('#about-service').dataset.state === 'answering'")
+    assert service_line(page) == f"Recognition service: {server} (answering)"
 
 
 def test_unreachable_service_says_connection_lost_and_offers_the_browser(open_page, server):

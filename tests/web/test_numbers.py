@@ -1,7 +1,8 @@
 """Numbers, not just digits: the page reads a number drawn with mouse strokes in both modes,
 shows it in large type with each digit's confidence, boxes the digits on the drawing, shows
-what the model saw for each, names the digit it is not sure of by its place, and lets the
-chart show any digit; a single digit still shows as it always did."""
+what the model saw for each, names the digit it is not sure of by its place, shows a mark
+that is no digit as "?" and names it by its place too, and lets the chart show any digit;
+a single digit still shows as it always did."""
 
 from __future__ import annotations
 
@@ -29,11 +30,14 @@ TILE_INK = f"""() => [...document.querySelectorAll('{TILES}')].map(tile => {{
 }})"""
 
 
-def digit_answer(digit: int, probabilities: dict[int, float], box: list[int], *, uncertain: bool) -> dict:
-    """One digit of a service answer, as POST /predict gives it."""
+def digit_answer(digit: int, probabilities: dict[int, float], box: list[int], *, uncertain: bool,
+                 not_a_digit: bool = False) -> dict:
+    """One digit of a service answer, as POST /predict gives it (`not_a_digit` only when true)."""
     listed = [probabilities.get(index, 0.0) for index in range(10)]
     entry = {"digit": digit, "confidence": listed[digit], "probabilities": listed, "uncertain": uncertain,
              "box": box}
+    if not_a_digit:
+        entry["not_a_digit"] = True
     if uncertain:
         ranked = sorted((p, index) for index, p in probabilities.items() if p >= 0.05)[::-1][:3]
         entry["alternatives"] = [{"digit": index, "probability": p} for p, index in ranked]
@@ -55,6 +59,15 @@ NOT_SURE_OF_TWO = number_answer(
     digit_answer(4, {4: 0.55, 9: 0.42, 7: 0.03}, [170, 60, 90, 160], uncertain=True),
     digit_answer(4, {4: 0.87, 1: 0.045, 9: 0.045, 7: 0.04}, [290, 60, 90, 160], uncertain=True),
     digit_answer(9, {9: 0.97, 4: 0.03}, [410, 60, 90, 160], uncertain=False),
+)
+# Near-uniform probabilities: what the model makes of a scribble.
+SCRIBBLE = {5: 0.106, 8: 0.105, 9: 0.105, **dict.fromkeys((0, 1, 2, 3, 4, 6, 7), 0.098)}
+# ?41? on a 560 x 280 picture: two marks that are no digit around a 4 it doubts and a sure 1.
+TWO_MARKS = number_answer(
+    digit_answer(5, SCRIBBLE, [40, 60, 90, 160], uncertain=True, not_a_digit=True),
+    digit_answer(4, {4: 0.55, 9: 0.42, 7: 0.03}, [170, 60, 90, 160], uncertain=True),
+    digit_answer(1, {1: 0.99, 7: 0.01}, [300, 60, 40, 160], uncertain=False),
+    digit_answer(5, SCRIBBLE, [410, 60, 90, 160], uncertain=True, not_a_digit=True),
 )
 ALL_SURE = number_answer(
     digit_answer(3, {3: 0.9995, 5: 0.0005}, [80, 60, 100, 160], uncertain=False),
@@ -205,6 +218,55 @@ def test_not_sure_names_each_digit_it_doubts_by_its_place(open_page, server):
     assert [index for index in range(4)
             if "is-unsure" in page.locator(BOXES).nth(index).get_attribute("class")] == [1, 2]
     assert page.locator(CHOICES).nth(1).get_attribute("aria-label") == "Second digit: 4, not sure, 55.0%"
+
+
+@pytest.mark.parametrize("mode", ["server", "browser"])
+def test_a_mark_that_is_no_digit_shows_as_a_question_mark_named_by_its_place(open_page, server, mode):
+    """A 2, a star and a 4 drawn with the mouse, read by the real service or in this browser:
+    the star is below the card's level, so it is "?" in the number, on its button and on its
+    box, and named by its place, with no guesses; the digits around it are read as ever."""
+    page = open_page(f"{server}/?mode={mode}")
+    page.uncheck("#live")
+    if mode == "browser":
+        wait_for_the_model(page)
+    support.draw_number(page, [2, support.STAR, 4])
+    assert support.recognise(page) == "done", page.inner_text("#message")
+    assert page.inner_text("#output") == "2?4"
+    assert page.get_attribute("#result", "data-number") == "2?4"
+    assert page.inner_text("#confidence") == "The second mark does not look like a digit."
+    # The chart starts on the mark: its likeliest digit is below the card's level.
+    assert page.inner_text("#chart-caption") == "Probability of each digit, for the second mark"
+    assert max(support.probabilities(page)) < CARD["uncertainty"]["not_a_digit_below"]
+    assert page.locator("#probabilities li.is-best").count() == 0
+    assert [page.locator(BOXES).nth(index).inner_text() for index in range(3)] == ["2", "?", "4"]
+    assert [page.locator(CHOICES).nth(index).get_attribute("aria-label").split(":")[0] for index in range(3)] == [
+        "First digit", "Second mark", "Third digit"]
+    assert page.locator(CHOICES).nth(1).get_attribute("aria-label") == "Second mark: not a digit"
+    assert page.locator(CHOICES).nth(1).inner_text().strip() == "?"
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= support.LAPTOP["height"]
+
+
+def test_marks_that_are_no_digit_and_a_digit_it_doubts_are_named_together(open_page, server):
+    page = page_answering(open_page, server, TWO_MARKS)
+    support.draw_number(page, [support.STAR, 4, 1, support.STAR])
+    assert support.recognise(page) == "done"
+    assert page.inner_text("#output") == "?41?"
+    assert page.inner_text("#confidence") == (
+        "The first and fourth marks do not look like digits. Not sure of the second digit: a 4 (55.0%) or a 9 (42.0%)?")
+    # The "?" of each mark is the number's own: no question mark is added after it.
+    assert page.evaluate("getComputedStyle(document.querySelector('#output'), '::after').content") == "none"
+    assert [page.locator(CHOICES).nth(index).inner_text().split() for index in range(4)] == [
+        ["?"], ["4", "55.0%"], ["1", "99.0%"], ["?"]]
+
+
+def test_a_number_of_marks_none_of_them_a_digit(open_page, server):
+    body = number_answer(digit_answer(5, SCRIBBLE, [60, 60, 160, 160], uncertain=True, not_a_digit=True),
+                         digit_answer(5, SCRIBBLE, [320, 60, 160, 160], uncertain=True, not_a_digit=True))
+    page = page_answering(open_page, server, body)
+    support.draw_number(page, [support.STAR, support.STAR])
+    assert support.recognise(page) == "done"
+    assert page.inner_text("#output") == "??"
+    assert page.inner_text("#confidence") == "None of these marks looks like a digit."
 
 
 def test_the_chart_shows_the_least_sure_digit_and_any_digit_chosen(open_page, server):

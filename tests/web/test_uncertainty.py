@@ -1,6 +1,7 @@
 """The page says whether the model is sure, in words, in both modes: the service's own
 judgement in server mode, the model card's rule in browser mode (served and from disk);
-calm and accessible when it is not sure; and no made-up rule when the card has none."""
+calm and accessible when it is not sure; "?" and no guesses for a scribble that is no
+digit at all; and no made-up rule when the card has none."""
 
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ from tests.support.cards import REMOVE, model_copy, web_copy
 from tests.support.servers import WEB_DIR, api_server
 
 CARD = json.loads((WEB_DIR / "model/card.json").read_text())
+NOT_A_DIGIT_BELOW = CARD["uncertainty"]["not_a_digit_below"]
 # A 4 and a 9 drawn over each other: no model is certain of that, so a threshold of 1 doubts it.
 FOUR_AND_NINE = support.digit_strokes(4) + support.digit_strokes(9)
 DOUBT_EVERYTHING = {"uncertainty": {"threshold": 1.0}}
 
 
-def answer(digit: int, probabilities: dict[int, float], *, uncertain: bool) -> dict:
-    """A service answer, as POST /predict gives it."""
+def answer(digit: int, probabilities: dict[int, float], *, uncertain: bool, not_a_digit: bool = False) -> dict:
+    """A service answer, as POST /predict gives it (`not_a_digit` only when true)."""
     listed = [probabilities.get(index, 0.0) for index in range(10)]
     body = {"digit": digit, "confidence": listed[digit], "probabilities": listed, "uncertain": uncertain,
             "model_version": CARD["version"]}
+    if not_a_digit:
+        body["not_a_digit"] = True
     if uncertain:
         ranked = sorted((p, index) for index, p in probabilities.items() if p >= 0.05)[::-1][:3]
         body["alternatives"] = [{"digit": index, "probability": p} for p, index in ranked]
@@ -49,15 +53,59 @@ def shown(page) -> dict:
     (answer(4, {4: 0.55, 9: 0.45}, uncertain=True), "Not sure: a 4 (55.0%) or a 9 (45.0%)?"),
     (answer(6, {6: 0.86, 0: 0.04, 5: 0.1}, uncertain=True), "Not sure: a 6 (86.0%) or a 5 (10.0%)?"),
     (answer(1, {1: 0.87, 7: 0.03}, uncertain=True), "Not sure: probably a 1 (87.0%)."),
+    # Low, but above the card's level for "not a digit": the service did not say it is none,
+    # and the page has no level of its own.
     (answer(8, {8: 0.31, 3: 0.22, 0: 0.2, 2: 0.27}, uncertain=True),
-     "Not sure: this may not be a digit. Perhaps an 8 (31.0%), a 2 (27.0%) or a 3 (22.0%)."),
-], ids=["three", "two", "likely", "one", "no-digit"])
+     "Not sure: an 8 (31.0%), a 2 (27.0%) or a 3 (22.0%)?"),
+], ids=["three", "two", "likely", "one", "low"])
 def test_server_mode_says_when_the_service_is_not_sure(open_page, server, body, words):
     page = page_answering(open_page, server, body)
     support.draw_digit(page, body["digit"])
     assert support.recognise(page) == "done"
     assert shown(page) == {"sure": "false", "output": str(body["digit"]), "text": words, "uncertain_style": True}
     assert page.evaluate("document.documentElement.scrollHeight") <= support.LAPTOP["height"]
+
+
+def test_server_mode_shows_no_guesses_when_the_service_finds_no_digit(open_page, server):
+    body = answer(5, {5: 0.106, 9: 0.105, 8: 0.105, **dict.fromkeys((0, 1, 2, 3, 4, 6, 7), 0.098)}, uncertain=True,
+                  not_a_digit=True)
+    page = page_answering(open_page, server, body)
+    support.draw_digit(page, None, strokes=support.W)
+    assert support.recognise(page) == "done"
+    assert shown(page) == {"sure": "false", "output": "?", "text": "That does not look like a digit.",
+                           "uncertain_style": True}
+    assert page.get_attribute("#result", "data-not-a-digit") == "true"
+    # The chart still shows what the model made of it, with no digit singled out.
+    assert support.probabilities(page) == pytest.approx(body["probabilities"])
+    assert page.locator("#probabilities li.is-best").count() == 0
+
+
+def drawn_top_probability(page) -> float:
+    return max(support.probabilities(page))
+
+
+@pytest.mark.parametrize("mode", ["server", "browser"])
+def test_a_scribble_is_not_a_digit_in_both_modes(open_page, server, mode):
+    """A W drawn large with the mouse, read by the real service or in this browser with the
+    real card: its likeliest digit is below the card's level, and the page says so, the same
+    way in both modes, without guesses, and still fits a laptop's screen."""
+    page = open_page(f"{server}/?mode={mode}")
+    page.uncheck("#live")
+    if mode == "browser":
+        wait_for_the_model(page)
+    support.draw_digit(page, None, strokes=support.W)
+    if mode == "server":
+        with page.expect_response("**/predict") as response:
+            assert support.recognise(page) == "done", page.inner_text("#message")
+        body = response.value.json()
+        assert body["not_a_digit"] is True
+        assert [digit.get("not_a_digit") for digit in body["digits"]] == [True]
+    else:
+        assert support.recognise(page) == "done", page.inner_text("#message")
+    assert drawn_top_probability(page) < NOT_A_DIGIT_BELOW, "the drawing must be a scribble to the model"
+    assert shown(page) == {"sure": "false", "output": "?", "text": "That does not look like a digit.",
+                           "uncertain_style": True}
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= support.LAPTOP["height"]
 
 
 def test_server_mode_says_when_the_service_is_sure_and_the_next_drawing_starts_afresh(open_page, server):
@@ -67,6 +115,7 @@ def test_server_mode_says_when_the_service_is_sure_and_the_next_drawing_starts_a
     assert shown(page) == {"sure": "true", "output": "3", "text": "It is a 3, 97.0% sure.", "uncertain_style": False}
     support.clear_pad(page)
     assert shown(page)["sure"] == "" and not shown(page)["uncertain_style"]
+    assert page.get_attribute("#result", "data-not-a-digit") == ""
 
 
 def test_server_mode_with_a_real_service_whose_card_doubts_everything(open_page, tmp_path):
@@ -149,6 +198,16 @@ def test_not_sure_has_no_accessibility_failures(open_page, server, scheme):
     support.draw_digit(page, 4)
     assert support.recognise(page) == "done"
     assert page.get_attribute("#result", "data-sure") == "false"
+    assert support.accessibility_violations(page) == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_not_a_digit_has_no_accessibility_failures(open_page, server, scheme):
+    page = open_page(f"{server}/?mode=server", color_scheme=scheme, bypass_csp=True)
+    page.uncheck("#live")
+    support.draw_digit(page, None, strokes=support.W)
+    assert support.recognise(page) == "done"
+    assert page.inner_text("#output") == "?"
     assert support.accessibility_violations(page) == []
 
 

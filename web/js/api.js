@@ -6,11 +6,12 @@
  *
  *   apiBaseUrl(pageUrl)                      -> "http://127.0.0.1:3000"
  *   predict(baseUrl, dataUrl, {classes, subject}) -> {number, digits, modelVersion, digit, confidence,
- *                                               probabilities, uncertain, alternatives}
+ *                                               probabilities, uncertain, alternatives, notADigit}
  *     number: the digits read, left to right ("2024"); digits: one per digit, in order,
  *     {digit, confidence, probabilities, box: [x, y, width, height] in the picture's pixels,
- *     uncertain, alternatives: [{digit, probability}]} (uncertain and alternatives when the
- *     service says them, as for the whole answer). The top-level digit, confidence,
+ *     uncertain, alternatives: [{digit, probability}], notADigit} (uncertain, alternatives
+ *     and notADigit when the service says whether it is sure, as for the whole answer;
+ *     notADigit: the service's `not_a_digit`, which it sends only when true). The top-level digit, confidence,
  *     probabilities, uncertain and alternatives are the service's answer for one digit (with
  *     several, its least sure); a service that reads one digit only gives those, and then the
  *     one digit has no box. classes: how many the model card names (without it, as many as
@@ -184,15 +185,16 @@
     return wellFormed ? box.slice() : null;
   }
 
-  /* Whether the service is sure; when it is not, the digits it may be (at least its answer). */
+  /* Whether the service is sure; when it is not, the digits it may be (at least its answer),
+     and whether what it read is a digit at all. */
   function readJudgement(body, isClass) {
-    if (!body.uncertain) return { uncertain: false, alternatives: [] };
+    if (!body.uncertain) return { uncertain: false, alternatives: [], notADigit: false };
     const listed = Array.isArray(body.alternatives) ? body.alternatives.filter((alternative) => alternative
       && isClass(alternative.digit)
       && typeof alternative.probability === "number" && Number.isFinite(alternative.probability)) : [];
     const alternatives = listed.length ? listed.map(({ digit, probability }) => ({ digit, probability }))
       : [{ digit: body.digit, probability: body.probabilities[body.digit] }];
-    return { uncertain: true, alternatives };
+    return { uncertain: true, alternatives, notADigit: body.not_a_digit === true };
   }
 
   return { ServiceError, apiBaseUrl, predict, health };

@@ -12,11 +12,14 @@
  *
  * What the model is (its classes, input size, version, network) and what preprocessing
  * makes for it come from its card, read once at start (DigitsCard), and so does the rule
- * that says whether an answer is sure: the service applies it in server mode,
- * DigitsUncertainty in browser mode, to each digit. Both modes answer in one shape:
- * {number, digits: [{digit, confidence, probabilities, uncertain, alternatives, box,
- * modelInput}], ...}, the service's (DigitsApi.predict) with the page's pictures of what
- * the model saw.
+ * that says whether an answer is sure, and whether it is a digit at all: the service
+ * applies it in server mode, DigitsUncertainty in browser mode, to each digit. Both modes
+ * answer in one shape: {number, digits: [{digit, confidence, probabilities, uncertain,
+ * alternatives, notADigit, box, modelInput}], ...}, the service's (DigitsApi.predict) with
+ * the page's pictures of what the model saw.
+ *
+ * The footer's line about the service follows what the service last did: each answer,
+ * refusal or failure in server mode updates it, not only the check made at start.
  */
 (function (root) {
   "use strict";
@@ -42,6 +45,7 @@
   let liveTimer = null;
   let drawingChanges = 0; // an answer's boxes are shown only on the drawing they were found in
   let picture = null; // the picture opened (DigitsPicture.open), read instead of the pad until Clear
+  let serviceNews = 0; // the footer says what the service did last, not what an older question learnt
 
   const pad = DigitsDrawing.create(ui.canvas(), {
     onChange() {
@@ -96,7 +100,6 @@
         modelInput: digit.modelInput,
       }));
       ui.showAnswer({
-        number: digits.map(({ label }) => label).join(""),
         digits,
         // A stroke begun since the drawing was read has cleared the boxes: they stay off.
         picture: (pictured || drawingSeen === drawingChanges) ? { width: drawing.width, height: drawing.height } : null,
@@ -131,12 +134,14 @@
     recognise();
   }
 
-  /* Whether the model is sure of a digit, with the alternatives named by class; null when an
-     older service did not say (the page then gives the answer without a judgement). */
+  /* Whether the model is sure of a digit, with the alternatives named by class, and whether
+     it is a digit at all; null when an older service did not say (the page then gives the
+     answer without a judgement). */
   function judgementIn(digit, names) {
     if (typeof digit.uncertain !== "boolean") return null;
     return {
       uncertain: digit.uncertain,
+      notADigit: digit.notADigit === true,
       alternatives: digit.alternatives.map(({ digit: index, probability }) => ({ label: names[index], probability })),
     };
   }
@@ -178,6 +183,7 @@
     const [classes, preprocessing] = await Promise.all([
       fromCard((modelCard) => DigitsCard.classes(modelCard).length), fromCard(DigitsCard.preprocessing)]);
     const answer = await DigitsApi.predict(apiBase, upload, { classes, subject });
+    showServiceState("answering", answer.modelVersion);
     const several = answer.digits.length > 1;
     const shown = (box) => {
       if (!preprocessing || (several && !box)) return null;
@@ -262,6 +268,7 @@
       ui.showError(`This ${picture ? "picture" : "drawing"} cannot be read as one number: `
         + `${error.message.replace(/\.$/, "")}.`);
     } else if (error instanceof DigitsApi.ServiceError) {
+      showServiceState(serviceStateAfter(error));
       const offerBrowser = error.kind === "connection" || error.kind === "timeout" || error.kind === "failed";
       ui.showError(error.message + (offerBrowser ? " You can recognise in this browser instead." : ""),
         offerBrowser ? { label: "Use this browser", run: () => changeMode("browser", { recognise: true }) } : null);
@@ -317,13 +324,31 @@
   }
 
   function checkService() {
-    ui.showAboutService(apiBase, { status: "checking" });
+    showServiceState("checking");
+    const asked = serviceNews;
     DigitsApi.health(apiBase, { timeoutMs: 10000 })
-      .then(async (state) => {
-        const pageVersion = await card.then((modelCard) => modelCard.version, () => null);
-        ui.showAboutService(apiBase, { status: "answering", modelVersion: state.modelVersion, pageVersion });
+      .then((state) => {
+        if (asked === serviceNews) showServiceState("answering", state.modelVersion);
       })
-      .catch(() => ui.showAboutService(apiBase, { status: "unreachable" }));
+      .catch(() => {
+        if (asked === serviceNews) showServiceState("unreachable");
+      });
+  }
+
+  /* What a failed request says of the service: a refusal is an answer all the same. */
+  function serviceStateAfter(error) {
+    if (error.kind === "connection" || error.kind === "timeout") return "unreachable";
+    if (error.status === 429) return "busy";
+    return error.kind === "failed" ? "failing" : "answering";
+  }
+
+  /* The footer's line about the service, as it was last seen (`status`: checking, answering,
+     busy, failing or unreachable), naming the service's model when it is not the page's. */
+  function showServiceState(status, modelVersion = null) {
+    const news = ++serviceNews;
+    card.then((modelCard) => modelCard.version, () => null).then((pageVersion) => {
+      if (news === serviceNews) ui.showAboutService(apiBase, { status, modelVersion, pageVersion });
+    });
   }
 
   // Preferences survive a reload; storage may be refused (private windows), which is fine.
@@ -339,12 +364,18 @@
     card.then((modelCard) => {
       classes = DigitsCard.classes(modelCard);
       ui.buildChart(classes);
-      ui.showAboutModel(modelCard, DigitsCard.network(modelCard));
+      let rule = null;
+      try {
+        rule = DigitsCard.uncertainty(modelCard);
+      } catch {
+        // browser mode says why it cannot answer without the rule; server mode needs none
+      }
+      ui.showAboutModel(modelCard, DigitsCard.network(modelCard), { rule });
       // In browser mode, once the model is in: the service worker's copies then come from
       // the browser's HTTP cache instead of competing with the model for the network.
       const modelLoaded = mode === "browser" ? loadClassifier().catch(() => {}) : Promise.resolve();
       modelLoaded.then(() => keepForOffline(modelCard.version));
-    }).catch((error) => ui.showAboutModel(null, null, error.message));
+    }).catch((error) => ui.showAboutModel(null, null, { problem: error.message }));
   }
 
   /* Served over http(s), a service worker keeps the page, TF.js and the model for offline

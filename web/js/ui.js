@@ -6,9 +6,7 @@
   "use strict";
 
   const BUSY_DELAY_MS = 150; // quick answers should not flash a "recognising" state
-  // An unsure answer whose likeliest digit has less than this is said to be perhaps no digit
-  // at all: the wording only; whether an answer is sure is the model card's rule.
-  const FAR_FROM_SURE = 0.5;
+  const NOT_A_DIGIT = "?"; // shown in a digit's place when the model card's rule says it is none
   const CHART_CAPTION = "Probability of each digit";
   // A number longer than this many characters is set smaller, to stay on one line.
   const LONG_NUMBER = 6;
@@ -26,9 +24,9 @@
     return $("#canvas")[0];
   }
 
-  /* One bar per class, labelled with the model's class names. */
+  /* One bar per class, labelled with the model's class names, in two columns. */
   function buildChart(classes) {
-    const $bars = $("#probabilities").empty();
+    const $bars = $("#probabilities").empty().css("--rows", String(Math.ceil(classes.length / 2)));
     classes.forEach((label, index) => {
       $("<li>")
         .attr({ "data-digit": index, "data-probability": "0" })
@@ -188,24 +186,26 @@
     $("#result").removeClass("is-busy").attr("data-state", state).removeAttr("aria-busy");
   }
 
-  /* The answer: `number`, the labels of its digits in order; `digits`, one per digit, each
-     {label, confidence, probabilities, judgement, box, modelInput}, where `judgement` is
-     {uncertain, alternatives: [{label, probability}]} by the model card's rule (null when
-     the service did not say), `box` [x, y, width, height] in the pixels of `picture`
-     ({width, height}, the drawing as read; null when the boxes would no longer match the
-     pad; a picture opened: its pixels as read) and `modelInput` the model's input for that
-     digit (or null). */
-  function showAnswer({ number, digits, picture, elapsedMs, inferenceMs, modelVersion, mode, backend,
+  /* The answer: `digits`, one per digit in order, each {label, confidence, probabilities,
+     judgement, box, modelInput}, where `judgement` is {uncertain, notADigit, alternatives:
+     [{label, probability}]} by the model card's rule (null when the service did not say),
+     `box` [x, y, width, height] in the pixels of `picture` ({width, height}, the drawing as
+     read; null when the boxes would no longer match the pad; a picture opened: its pixels
+     as read) and `modelInput` the model's input for that digit (or null). The number shown
+     is the digits' labels, with "?" for a mark that is no digit. */
+  function showAnswer({ digits, picture, elapsedMs, inferenceMs, modelVersion, mode, backend,
     scrollIntoView = false }) {
     settle("done");
     answersShown += 1;
     const judged = digits.every((digit) => digit.judgement);
     const sure = judged ? String(digits.every((digit) => !digit.judgement.uncertain)) : "";
+    const shown = digits.map(shownLabel).join("");
     $("#result").attr({
       "data-mode": mode,
       "data-answers": answersShown,
       "data-sure": sure,
-      "data-number": number,
+      "data-not-a-digit": String(digits.some(isNotADigit)),
+      "data-number": shown,
       "data-digits": digits.length,
       "data-elapsed-ms": elapsedMs.toFixed(2),
       "data-inference-ms": inferenceMs === undefined ? "" : inferenceMs.toFixed(2),
@@ -215,7 +215,7 @@
     $(".answer").toggleClass("is-several", digits.length > 1);
     $("#confidence").text(digits.length === 1
       ? describeConfidence(digits[0].label, digits[0].confidence, digits[0].judgement)
-      : describeNumber(number, digits));
+      : describeNumber(shown, digits));
     const where = mode === "server" ? "by the recognition service" : `in this browser (${backendName(backend)})`;
     $("#details").text(`Answered in ${formatMs(elapsedMs)} ${where}.`);
     shownDigits = digits;
@@ -228,16 +228,31 @@
     if (scrollIntoView) $("#output")[0].scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
-  /* The number in large type, the digits it is not sure of marked. */
+  /* The number in large type, the digits it is not sure of marked, a "?" for each mark that
+     is no digit (then no question mark after the number: the "?" already says it). */
   function showNumber(digits, uncertain) {
-    const $output = $("#output").empty().removeClass("is-empty").toggleClass("is-uncertain", uncertain);
+    const $output = $("#output").empty().removeClass("is-empty").toggleClass("is-uncertain", uncertain)
+      .toggleClass("has-not-a-digit", digits.some(isNotADigit));
     // One line of text (the digits inline in one box), so it reads as one number.
     const $number = $("<span>", { class: "answer-number" }).appendTo($output);
     digits.forEach((digit) => {
-      const unsure = digits.length > 1 && Boolean(digit.judgement && digit.judgement.uncertain);
-      $("<span>", { text: digit.label }).toggleClass("is-unsure", unsure).appendTo($number);
+      const unsure = digits.length > 1 && isUnsure(digit);
+      $("<span>", { text: shownLabel(digit) }).toggleClass("is-unsure", unsure).appendTo($number);
     });
     $output.toggleClass("is-long", $output.text().length > LONG_NUMBER);
+  }
+
+  function isUnsure(digit) {
+    return Boolean(digit.judgement && digit.judgement.uncertain);
+  }
+
+  /* Below the level the model card states, the model's likeliest digit is no reading at all. */
+  function isNotADigit(digit) {
+    return Boolean(digit.judgement && digit.judgement.notADigit);
+  }
+
+  function shownLabel(digit) {
+    return isNotADigit(digit) ? NOT_A_DIGIT : digit.label;
   }
 
   /* The chart starts on the digit the model is least sure of: the one worth a look. */
@@ -245,38 +260,48 @@
     return digits.reduce((least, digit, index) => (digit.confidence < digits[least].confidence ? index : least), 0);
   }
 
-  /* "It is a 3, 97.2% sure.", "Not sure: a 4 (55.0%) or a 9 (40.0%)?", "Not sure: this may
-     not be a digit. Perhaps a 4 (31.0%) or a 9 (22.0%)." */
+  /* "It is a 3, 97.2% sure.", "Not sure: a 4 (55.0%) or a 9 (40.0%)?", "That does not look
+     like a digit." (no guesses: below the card's level they would be noise). */
   function describeConfidence(label, confidence, judgement) {
     if (!judgement) return `Most likely ${withArticle(label)} (${formatPercent(confidence)}).`;
     if (!judgement.uncertain) return `It is ${withArticle(label)}, ${formatPercent(confidence)} sure.`;
-    return `Not sure: ${describeDoubt(confidence, judgement)}`;
+    if (judgement.notADigit) return "That does not look like a digit.";
+    return `Not sure: ${describeDoubt(judgement)}`;
   }
 
-  /* "It is 305, each digit at least 97.0% sure.", or, naming the digits it is not sure of by
-     their places, "Not sure of the second digit: a 4 (55.0%) or a 9 (40.0%)? Nor of the
-     fourth: probably a 1 (87.0%)." */
+  /* "It is 305, each digit at least 97.0% sure.", or, naming by their places the marks that
+     are no digit and the digits it is not sure of, "The third mark does not look like a
+     digit. Not sure of the second digit: a 4 (55.0%) or a 9 (40.0%)? Nor of the fourth:
+     probably a 1 (87.0%)." */
   function describeNumber(number, digits) {
     const lowest = formatPercent(Math.min(...digits.map((digit) => digit.confidence)));
     const least = lowest.startsWith(">") ? lowest : `at least ${lowest}`;
     if (!digits.every((digit) => digit.judgement)) return `Most likely ${number}, each digit ${least} likely.`;
-    const doubts = digits.map((digit, index) => ({ ...digit, index }))
-      .filter((digit) => digit.judgement.uncertain)
+    const placed = digits.map((digit, index) => ({ ...digit, place: ordinal(index) }));
+    const doubts = placed.filter((digit) => isUnsure(digit) && !isNotADigit(digit))
       .map((digit, count) => {
-        const place = ordinal(digit.index);
-        const whose = count ? `Nor of the ${place}` : `Not sure of the ${place} digit`;
-        return `${whose}: ${describeDoubt(digit.confidence, digit.judgement)}`;
+        const whose = count ? `Nor of the ${digit.place}` : `Not sure of the ${digit.place} digit`;
+        return `${whose}: ${describeDoubt(digit.judgement)}`;
       });
-    return doubts.length ? doubts.join(" ") : `It is ${number}, each digit ${least} sure.`;
+    const marks = placed.filter(isNotADigit).map((digit) => digit.place);
+    if (!marks.length && !doubts.length) return `It is ${number}, each digit ${least} sure.`;
+    return [describeMarks(marks, digits.length), ...doubts].filter(Boolean).join(" ");
   }
 
-  /* What an unsure answer may be: "a 4 (55.0%) or a 9 (40.0%)?", "probably a 1 (87.0%).",
-     "this may not be a digit. Perhaps a 4 (31.0%) or a 9 (22.0%)." */
-  function describeDoubt(confidence, judgement) {
+  /* "The third mark does not look like a digit.", "The first and third marks do not look like
+     digits.", "None of these marks looks like a digit." */
+  function describeMarks(places, count) {
+    if (!places.length) return "";
+    if (places.length === count) return "None of these marks looks like a digit.";
+    if (places.length === 1) return `The ${places[0]} mark does not look like a digit.`;
+    return `The ${places.slice(0, -1).join(", ")} and ${places[places.length - 1]} marks do not look like digits.`;
+  }
+
+  /* What an unsure answer may be: "a 4 (55.0%) or a 9 (40.0%)?", "probably a 1 (87.0%)." */
+  function describeDoubt(judgement) {
     const named = judgement.alternatives.map((alternative) => `${withArticle(alternative.label)} `
       + `(${formatPercent(alternative.probability)})`);
     const choices = named.length > 1 ? `${named.slice(0, -1).join(", ")} or ${named[named.length - 1]}` : named[0];
-    if (confidence < FAR_FROM_SURE) return `this may not be a digit. Perhaps ${choices}.`;
     return named.length > 1 ? `${choices}?` : `probably ${choices}.`;
   }
 
@@ -296,19 +321,23 @@
     $("#digit-picker").prop("hidden", digits.length < 2);
     if (digits.length < 2) return;
     digits.forEach((digit, index) => {
-      const unsure = Boolean(digit.judgement && digit.judgement.uncertain);
+      const unsure = isUnsure(digit);
+      const none = isNotADigit(digit);
       const place = ordinal(index);
+      const Place = `${place[0].toUpperCase()}${place.slice(1)}`;
       $("<button>", {
         type: "button",
         class: "digit-choice",
         "data-index": index,
         "aria-pressed": "false",
-        "aria-label": `${place[0].toUpperCase()}${place.slice(1)} digit: ${digit.label}, `
-          + `${unsure ? "not sure, " : ""}${formatPercent(digit.confidence)}`,
+        "aria-label": none ? `${Place} mark: not a digit`
+          : `${Place} digit: ${digit.label}, ${unsure ? "not sure, " : ""}${formatPercent(digit.confidence)}`,
       })
         .toggleClass("is-unsure", unsure)
-        .append($("<span>", { class: "digit-choice-label", text: digit.label }))
-        .append($("<span>", { class: "digit-choice-confidence", text: formatPercent(digit.confidence) }))
+        .toggleClass("is-not-a-digit", none)
+        .append($("<span>", { class: "digit-choice-label", text: shownLabel(digit) }))
+        // A mark that is no digit has no confidence worth giving: its likeliest digit is noise.
+        .append($("<span>", { class: "digit-choice-confidence", text: none ? "" : formatPercent(digit.confidence) }))
         .appendTo($("<li>").appendTo($list));
     });
   }
@@ -318,8 +347,9 @@
     const digit = shownDigits && shownDigits[index];
     if (!digit) return;
     const several = shownDigits.length > 1;
-    showProbabilities(digit.probabilities);
-    $("#chart-caption").text(several ? `Probability of each digit, for the ${ordinal(index)} digit` : CHART_CAPTION);
+    showProbabilities(digit.probabilities, { highlightBest: !isNotADigit(digit) });
+    const whose = isNotADigit(digit) ? "mark" : "digit";
+    $("#chart-caption").text(several ? `Probability of each digit, for the ${ordinal(index)} ${whose}` : CHART_CAPTION);
     $("#result").attr("data-chart-digit", index);
     $("#digits .digit-choice").each(function () {
       $(this).attr("aria-pressed", String(Number(this.dataset.index) === index));
@@ -332,24 +362,24 @@
     });
   }
 
-  function showProbabilities(probabilities) {
+  /* `highlightBest`: mark the likeliest digit; not for a mark that is no digit, whose
+     likeliest digit is no answer. */
+  function showProbabilities(probabilities, { highlightBest = true } = {}) {
     const values = Array.from(probabilities);
-    const best = values.indexOf(Math.max(...values));
+    const best = highlightBest ? values.indexOf(Math.max(...values)) : -1;
     $("#probabilities li").each(function (index) {
       const probability = values[index];
+      const label = $(this).find(".label").text();
       $(this)
         .attr("data-probability", String(probability))
-        .attr("title", `${$(this).find(".label").text()}: ${(probability * 100).toFixed(2)}%`)
+        .css("--probability", String(Math.max(0, Math.min(1, probability))))
         .toggleClass("is-best", index === best);
-      $(this).find(".fill").css("height", `${Math.max(0, Math.min(1, probability)) * 100}%`);
-      $(this).find(".value").text(formatShortPercent(probability))
-        .attr("aria-label", `${$(this).find(".label").text()}: ${formatPercent(probability)}`);
+      $(this).find(".value").text(formatPercent(probability)).attr("aria-label", `${label}: ${formatPercent(probability)}`);
     });
   }
 
   function clearProbabilities() {
-    $("#probabilities li").attr("data-probability", "0").removeClass("is-best").removeAttr("title");
-    $("#probabilities .fill").css("height", "0%");
+    $("#probabilities li").attr("data-probability", "0").css("--probability", "0").removeClass("is-best");
     $("#probabilities .value").text("").removeAttr("aria-label");
   }
 
@@ -414,10 +444,10 @@
           left: percent(x, picture.width), top: percent(y, picture.height),
           width: percent(width, picture.width), height: percent(height, picture.height),
         })
-        .toggleClass("is-unsure", Boolean(digit.judgement && digit.judgement.uncertain))
+        .toggleClass("is-unsure", isUnsure(digit))
         .toggleClass("label-below", y < LABEL_ROOM * picture.height && y + height <= (1 - LABEL_ROOM) * picture.height)
         .toggleClass("label-inside", y < LABEL_ROOM * picture.height && y + height > (1 - LABEL_ROOM) * picture.height)
-        .append($("<span>", { class: "digit-box-label", text: digit.label }))
+        .append($("<span>", { class: "digit-box-label", text: shownLabel(digit) }))
         .appendTo($layer);
     });
   }
@@ -432,8 +462,10 @@
   /* No answer on show: `note` where the sentence about it goes. */
   function clearAnswer(note) {
     shownDigits = null;
-    $("#result").attr({ "data-sure": "", "data-number": "", "data-digits": "0", "data-chart-digit": "" });
-    $("#output").empty().addClass("is-empty").removeClass("is-uncertain is-long");
+    $("#result").attr({
+      "data-sure": "", "data-not-a-digit": "", "data-number": "", "data-digits": "0", "data-chart-digit": "",
+    });
+    $("#output").empty().addClass("is-empty").removeClass("is-uncertain has-not-a-digit is-long");
     $(".answer").removeClass("is-several");
     $("#confidence").text(note);
     $("#details").text("");
@@ -448,9 +480,12 @@
     $("#pad-boxes, #picture-boxes").empty();
   }
 
-  /* A nudge, not a failure: e.g. recognising an empty pad. */
+  /* A nudge, not a failure: e.g. recognising an empty pad. The nudge is the one thing said:
+     the idle sentence under the answer's place would only repeat it. */
   function showHint(text) {
     settle("hint");
+    clearAnswer("");
+    showModelInputs(null);
     showMessage(text, "hint");
   }
 
@@ -458,6 +493,7 @@
   function showError(text, action) {
     settle("error");
     clearAnswer("No answer this time.");
+    showModelInputs(null);
     showMessage(text, "error", action);
   }
 
@@ -500,19 +536,33 @@
     $("#model-status").text("The model is not available in this browser.").attr("data-state", "failed");
   }
 
-  /* The one place the model's version is shown. `network`: DigitsCard.network(card). */
-  function showAboutModel(card, network, problem) {
+  /* The model in plain words, with its version (the one place it is shown); how it is built
+     on request. `network`: DigitsCard.network(card); `rule`: DigitsCard.uncertainty(card),
+     or null. */
+  function showAboutModel(card, network, { problem, rule } = {}) {
     if (!card) {
       $("#about-model").text(`Model: its description could not be loaded (${problem || "no card"}).`);
+      $("#model-details").prop("hidden", true);
       return;
     }
-    const accuracy = card.test && typeof card.test.accuracy === "number"
-      ? `, ${formatPercent(card.test.accuracy, 2)} right on MNIST's ${Number(card.test.digits || 10000).toLocaleString("en")} test digits`
+    const test = card.test || {};
+    const accuracy = typeof test.accuracy === "number"
+      ? `, ${formatPercent(test.accuracy)} right on MNIST's ${Number(test.digits || 10000).toLocaleString("en")} test digits`
       : "";
-    const described = network.description ? ` (${network.description})` : "";
-    $("#about-model")
-      .text(`Model ${card.version}${accuracy}. ${network.kind}${network.parameters}${described}.`)
-      .attr("data-version", card.version);
+    const kind = network.kind.charAt(0).toLowerCase() + network.kind.slice(1);
+    $("#about-model").text(`Model ${card.version}: ${kind}${accuracy}.`).attr("data-version", card.version);
+
+    const training = card.training || {};
+    const built = [`${network.kind}${network.parameters}${network.description ? `: ${network.description}` : ""}.`];
+    if (Number.isInteger(training.epochs) && Number.isInteger(training.train_digits)) {
+      built.push(`Trained for ${training.epochs} epochs on ${training.train_digits.toLocaleString("en")} MNIST digits.`);
+    }
+    if (rule) {
+      built.push(`It is not sure of an answer below ${formatPercent(rule.threshold)}`
+        + (rule.notADigitBelow ? ` and says a mark is not a digit below ${formatPercent(rule.notADigitBelow)}.` : "."));
+    }
+    $("#model-build").text(built.join(" "));
+    $("#model-details").prop("hidden", false);
   }
 
   function showAboutService(baseUrl, state) {
@@ -521,6 +571,8 @@
       checking: `Recognition service: ${baseUrl} (checking…)`,
       answering: `Recognition service: ${baseUrl} (answering${sameModel ? "" : ` with another model, ${state.modelVersion}`})`,
       unreachable: `Recognition service: ${baseUrl} (not answering; this browser can still recognise digits)`,
+      busy: `Recognition service: ${baseUrl} (busy; this browser can still recognise digits)`,
+      failing: `Recognition service: ${baseUrl} (failing; this browser can still recognise digits)`,
     }[state.status];
     $("#about-service").text(text).attr({ "data-api": baseUrl, "data-state": state.status });
   }
@@ -538,19 +590,13 @@
     return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
   }
 
-  /* Never "100%": the model is never certain, and rounding should not say it is. */
-  function formatPercent(fraction, decimals = 1) {
-    const ceiling = 100 - 10 ** -decimals;
+  /* Every percentage on the page, one way: one decimal; never "100.0%" (the model is never
+     certain, and rounding should not say it is), nor "0.0%" for what is only small. */
+  function formatPercent(fraction) {
     const percent = fraction * 100;
-    return percent > ceiling ? `>${ceiling.toFixed(decimals)}%` : `${percent.toFixed(decimals)}%`;
-  }
-
-  /* Under each bar: whole percentages, never a bare number. */
-  function formatShortPercent(fraction) {
-    const percent = fraction * 100;
-    if (percent < 0.5) return percent > 0.005 ? "<1%" : "0%";
-    if (percent > 99 && percent < 100) return ">99%";
-    return `${Math.round(percent)}%`;
+    if (percent > 99.9) return ">99.9%";
+    if (percent > 0 && percent < 0.05) return "<0.1%";
+    return `${percent.toFixed(1)}%`;
   }
 
   root.DigitsUi = {

@@ -15,6 +15,9 @@ const ONE_PROBABILITIES = [0, 0.99, 0, 0, 0, 0, 0, 0.01, 0, 0];
 const ONE = { digit: 1, confidence: 0.99, probabilities: ONE_PROBABILITIES, uncertain: false, box: [40, 60, 30, 160] };
 const SEVEN_UNSURE = { digit: 7, confidence: 0.62, probabilities: PROBABILITIES, uncertain: true,
   alternatives: [{ digit: 7, probability: 0.62 }, { digit: 1, probability: 0.3 }] };
+const NEAR_UNIFORM = [0.098, 0.097, 0.099, 0.1, 0.099, 0.106, 0.098, 0.097, 0.105, 0.101];
+const SCRIBBLE = { digit: 5, confidence: 0.106, probabilities: NEAR_UNIFORM, uncertain: true, not_a_digit: true,
+  alternatives: [{ digit: 5, probability: 0.106 }, { digit: 8, probability: 0.105 }, { digit: 9, probability: 0.101 }] };
 let server, baseUrl, received;
 
 // Each path answers the way a real service or gateway can.
@@ -39,6 +42,9 @@ const routes = {
   "/number-garbled/predict": (res) => json(res, 200, { ...SEVEN_UNSURE, number: "17",
     digits: [ONE, { digit: 7, probabilities: [1] }] }),
   "/number-empty/predict": (res) => json(res, 200, { ...SEVEN_UNSURE, number: "", digits: [] }),
+  // A 1, then a mark the service says is no digit (it sends not_a_digit only when true).
+  "/number-with-a-mark/predict": (res) => json(res, 200, { ...SCRIBBLE, uncertain: true, not_a_digit: true,
+    number: "15", model_version: "v1", digits: [ONE, { ...SCRIBBLE, box: [150, 50, 90, 170] }] }),
   "/slow/predict": () => {},
   "/ok/health": (res) => json(res, 200, { status: "ok", model_version: "v1" }),
 };
@@ -95,9 +101,11 @@ test("whether the service is sure, and its alternatives, are read when it says t
   const unsure = await api.predict(`${baseUrl}/unsure`, "data:,");
   assert.equal(unsure.uncertain, true);
   assert.deepEqual(unsure.alternatives, [{ digit: 7, probability: 0.62 }, { digit: 1, probability: 0.3 }]);
+  assert.equal(unsure.notADigit, false, "not_a_digit is sent only when true");
   const sure = await api.predict(`${baseUrl}/sure`, "data:,");
   assert.equal(sure.uncertain, false);
   assert.deepEqual(sure.alternatives, []);
+  assert.equal(sure.notADigit, false);
   assert.equal("uncertain" in await api.predict(`${baseUrl}/ok`, "data:,"), false);
 });
 
@@ -106,12 +114,20 @@ test("a number is read digit by digit, each with its judgement and box", async (
   assert.equal(answer.number, "17");
   assert.deepEqual(answer.digits, [
     { digit: 1, confidence: 0.99, probabilities: ONE_PROBABILITIES, uncertain: false, alternatives: [],
-      box: [40, 60, 30, 160] },
-    { ...SEVEN_UNSURE, box: [150, 50, 90, 170] },
+      notADigit: false, box: [40, 60, 30, 160] },
+    { ...SEVEN_UNSURE, notADigit: false, box: [150, 50, 90, 170] },
   ]);
   // The one-digit fields are read as before: here the least sure digit's.
   assert.equal(answer.digit, 7);
   assert.equal(answer.uncertain, true);
+});
+
+test("a mark the service says is no digit is read as such, with its guesses kept apart", async () => {
+  const answer = await api.predict(`${baseUrl}/number-with-a-mark`, "data:,");
+  assert.deepEqual(answer.digits.map(({ digit, uncertain, notADigit }) => [digit, uncertain, notADigit]),
+    [[1, false, false], [5, true, true]]);
+  assert.deepEqual(answer.digits[1].alternatives, SCRIBBLE.alternatives);
+  assert.equal(answer.notADigit, true);
 });
 
 test("a digit without a sound box is still read, without its box", async () => {
@@ -138,6 +154,21 @@ test("a refused drawing shows the service's own reason", async () => {
   await assert.rejects(api.predict(`${baseUrl}/too-big`, "data:,"), /the body is over the 5 MB limit \(error 413\)/);
   await assert.rejects(api.predict(`${baseUrl}/validation`, "data:,"), /Field required/);
   await assert.rejects(api.predict(`${baseUrl}/missing`, "data:,"), /Not Found \(error 404\)/);
+});
+
+test("a refused picture is named as a picture, a drawing as a drawing", async () => {
+  const refusedWith = (message) => (error) => {
+    assert.equal(error.kind, "refused");
+    assert.equal(error.message, message);
+    return true;
+  };
+  const reason = "no digit found: the image is blank or holds only faint marks";
+  await assert.rejects(api.predict(`${baseUrl}/blank`, "data:,", { subject: "picture" }),
+    refusedWith(`The recognition service could not use the picture: ${reason} (error 422).`));
+  await assert.rejects(api.predict(`${baseUrl}/too-big`, "data:,", { subject: "picture" }),
+    refusedWith("The recognition service could not use the picture: the body is over the 5 MB limit (error 413)."));
+  await assert.rejects(api.predict(`${baseUrl}/blank`, "data:,"),
+    refusedWith(`The recognition service could not use the drawing: ${reason} (error 422).`));
 });
 
 test("a throttled or failing service asks to try again, without a stack of jargon", async () => {
