@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,20 +33,13 @@ import paper
 import preprocessing
 import segmentation
 from input_errors import BlankImageError
+from scripts.make_number_vectors import Picture  # a picture, what it shows and what it should read
 from tests.support import photos
 from tests.support.drawing import number_canvas
 from tests.support.vectors import VECTORS_DIR, write_vectors
 
 PHOTOS_DIR = VECTORS_DIR / "photos"
 SIZE = (320, 240)  # width, height: small, but photos still
-
-
-@dataclass
-class Picture:
-    name: str
-    description: str
-    pixels: np.ndarray
-    label: str | None
 
 
 def photo(kind: str, seed: int, digits: int, table: bool) -> photos.Photo:
