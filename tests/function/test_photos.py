@@ -149,3 +149,12 @@ def test_printed_lines_go_and_a_stroke_that_crosses_them_stays_whole():
     near = np.zeros_like(stroke)
     near[85:215, 193:208] = True
     assert not strong[~near].any()  # nothing left of the lines
+
+
+def test_the_paper_stage_takes_every_size_the_function_decodes():
+    """A photo is normalised up to the size decoding shrinks every picture to: the two limits
+    are one (paper.py keeps its own copy so the page's port can be checked against it)."""
+    import decoding
+    import paper
+
+    assert paper.MAX_SIDE == decoding.MAX_SIDE
