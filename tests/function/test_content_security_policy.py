@@ -64,8 +64,8 @@ def test_docs_render_offline_under_their_policy(browser, server):
     try:
         page.reload()
         page.wait_for_selector("text=/predict", timeout=30_000)
-        page.click("#operations-default-predict_predict_post .opblock-summary")  # its schemas and examples
-        page.wait_for_selector("#operations-default-predict_predict_post .opblock-body", timeout=10_000)
+        page.click("#operations-Read_a_picture-predict_predict_post .opblock-summary")  # its schemas and examples
+        page.wait_for_selector("#operations-Read_a_picture-predict_predict_post .opblock-body", timeout=10_000)
         page.wait_for_timeout(300)
         assert page.evaluate("window.__violations") == [] and errors == []
         assert all(url.startswith(server) for url in requests), requests
