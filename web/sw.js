@@ -20,7 +20,7 @@ const SHELL = [
   "vendor/jquery.min.js",
   "js/boot.js", "js/preprocessing.js", "js/paper.js", "js/segmentation.js", "js/drawing.js", "js/picture.js",
   "js/api.js", "js/uncertainty.js", "js/model-card.js", "js/tf-engine.js", "js/classifier.js", "js/inference-worker.js",
-  "js/ui.js", "js/app.js",
+  "js/ink-worker.js", "js/ui.js", "js/app.js",
   "model/card.json", "model/model.json",
 ];
 // Browser mode's default backend; WebGL and the CPU backend are kept once they have been used.

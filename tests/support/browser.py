@@ -14,6 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from tests.support import PROJECT_ROOT, drawing
 
 __all__ = ["PROJECT_ROOT"]  # re-exported: the tests and scripts that drive the page find files by it
@@ -240,6 +242,24 @@ def wait_until_settled(page, before: int) -> str:
                || (state === 'done' && Number(result.dataset.answers || 0) > before);
            }""", arg=before, timeout=ANSWER_TIMEOUT_MS)
     return page.get_attribute("#result", "data-state")
+
+
+# A canvas's pixels, as the page's own getImageData reads them: RGBA, base64 in one string.
+CANVAS_PIXELS = """selector => {
+    const canvas = document.querySelector(selector);
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let text = '';
+    for (let start = 0; start < data.length; start += 0x8000) {
+        text += String.fromCharCode.apply(null, data.subarray(start, start + 0x8000));
+    }
+    return {width: canvas.width, height: canvas.height, data: btoa(text)};
+}"""
+
+
+def canvas_pixels(page, selector: str):
+    """The pixels of the canvas `selector`: uint8 (height, width, 4), RGBA."""
+    read = page.evaluate(CANVAS_PIXELS, selector)
+    return np.frombuffer(base64.b64decode(read["data"]), dtype=np.uint8).reshape(read["height"], read["width"], 4)
 
 
 def probabilities(page) -> list[float]:

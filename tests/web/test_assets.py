@@ -111,7 +111,7 @@ def test_the_service_worker_keeps_every_file_the_page_needs_offline():
     listed = set(re.findall(r'"((?:js|css|vendor|model|icons)/[^"]+|index\.html|manifest\.webmanifest)"', sw))
     page = (ROOT / "web/index.html").read_text()
     needed = set(re.findall(r'(?:src|href)="((?:js|css|vendor|icons)/[^"]+|manifest\.webmanifest)"', page))
-    needed |= {"js/inference-worker.js", "model/card.json", "model/model.json"}
+    needed |= {"js/inference-worker.js", "js/ink-worker.js", "model/card.json", "model/model.json"}
     engine = (ROOT / "web/js/tf-engine.js").read_text()
     default = re.search(r'BACKENDS = \["(\w+)"', engine).group(1)
     scripts = dict(re.findall(r'(\w+): "([\w.-]+\.js)"', engine))

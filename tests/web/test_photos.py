@@ -1,11 +1,14 @@
 """Pictures opened in the page: a photo of a number on paper, chosen with "Open a picture",
 dropped on the pad or pasted, is read upright (EXIF orientation), shrunk to the size the
 service reads before it is sent, and shown in the pad's place with a box per digit, in
-server mode and in browser mode; a file that is not a picture, a picture the service
-refuses and a blank sheet are answered in words; Clear returns to the drawing pad.
+server mode and in browser mode, with the ink its reading found beside it (a photo's light
+and paper taken out: the function's ink, pixel for pixel); a file that is not a picture, a
+picture the service refuses and a blank sheet are answered in words; Clear returns to the
+drawing pad.
 
-The numbers are written with MNIST's test digits (tests/support/written_numbers.py) on a
-clean white sheet."""
+Most numbers are written with MNIST's test digits (tests/support/written_numbers.py) on a
+clean white sheet; the photos of paper, in a shadow and on ruled lines, are
+tests/support/photos.py's."""
 
 from __future__ import annotations
 
@@ -20,12 +23,16 @@ import pytest
 from PIL import Image
 
 import decoding  # the function's: the largest side it reads a picture at
+import paper
+import preprocessing
+import segmentation
 from tests.support import browser as support
-from tests.support import servers
+from tests.support import photos, servers
 from tests.support.images import encode
 from tests.support.written_numbers import written_number
 
 BOXES = "#picture-boxes .digit-box"
+INK_BOXES = "#ink-boxes .digit-box"
 TILES = "#model-view-frame .model-input"
 ORIENTATION = 0x0112  # the EXIF tag
 ROTATED_CLOCKWISE = 6  # its value for "turn the stored pixels a quarter clockwise to show them"
@@ -235,7 +242,8 @@ def test_a_large_picture_on_a_transparent_background_is_sent_as_png(open_page, s
 
 
 def test_a_picture_is_read_on_the_page_opened_from_disk(open_page, disk_url, mnist):
-    """From disk the page reads in this browser, TF.js on its own thread: a picture too."""
+    """From disk the page reads in this browser, TF.js on its own thread: a picture too. No
+    worker starts there, so the ink is found on the page itself, once the answer is shown."""
     expected = sheet(mnist, seed=13, width=900, height=600, digits=3)
     page = open_page(disk_url)
     page.wait_for_selector("#model-status[data-state='ready']", timeout=support.ANSWER_TIMEOUT_MS)
@@ -243,6 +251,133 @@ def test_a_picture_is_read_on_the_page_opened_from_disk(open_page, disk_url, mni
         page.inner_text("#message"))
     assert page.get_attribute("#result", "data-mode") == "browser"
     assert_read_with_a_box_per_digit(page, expected)
+    ink = shown_ink(page, "browser")
+    assert page.get_attribute("#ink-view", "data-where") == "page"
+    assert np.array_equal(ink, drawn(paper.ink_levels(support.canvas_pixels(page, "#picture")), 900, 600))
+
+
+# --- photos of paper, and the ink their reading found ---------------------------------------------
+
+# tests/support/photos.py's (kind, seed, digits, the table in view): a shadow over a third of the
+# sheet, and ruled lines with a margin, each sheet filling a 1600 x 1200 photo. Seeds the function
+# reads right, checked with pipeline.picture_stages on the photo and on a 1024 x 768 JPEG of it.
+PAPER_PHOTOS = {"shadow": ("shadow", 2, 3, False), "ruled": ("ruled", 0, 3, False)}
+MARGIN = 4  # pixels round a digit's box, where the faint rim of its strokes may still lie
+PHOTO_TILT = 20  # pixels of the photo: how far a digit's ink may lie beyond its columns on the tilted sheet
+
+INK_VIEW_FITS = """() => {
+    const view = document.querySelector('#ink-view').getBoundingClientRect();
+    return view.width > 0 && view.top >= 0 && view.left >= 0 && view.bottom <= innerHeight
+        && view.right <= innerWidth;
+}"""
+
+
+def paper_photo(mnist, name: str) -> photos.Photo:
+    kind, seed, digits, table = PAPER_PHOTOS[name]
+    return photos.photo(np.random.default_rng(seed), kind, mnist.x_test, mnist.y_test, digits=digits, table=table)
+
+
+def shown_ink(page, mode: str) -> np.ndarray:
+    """The ink view's picture once it shows the ink of the reading in `mode`: its grey levels."""
+    page.wait_for_selector(f"#ink-view[data-state='shown'][data-mode='{mode}']", timeout=support.ANSWER_TIMEOUT_MS)
+    pixels = support.canvas_pixels(page, "#ink")
+    assert (pixels[..., :3] == pixels[..., :1]).all() and (pixels[..., 3] == 255).all(), "opaque grey"
+    return pixels[..., 0]
+
+
+def drawn(ink: preprocessing.Ink, width: int, height: int) -> np.ndarray:
+    """An ink as the page draws it (ui.js, showInk): dark on white in a picture of `width` x
+    `height`, each pixel 255 - round(255 * level / span), halves rounded up."""
+    picture = np.full((height, width), 255, dtype=np.int64)
+    levels = ink.levels.astype(np.int64)
+    picture[ink.top:ink.top + levels.shape[0], ink.left:ink.left + levels.shape[1]] = (
+        255 - (510 * levels + ink.span) // (2 * ink.span))
+    return picture.astype(np.uint8)
+
+
+def placed_boxes(page, selector: str) -> list[list[float]]:
+    """Each box's place as the page laid it out: [x, y, width, height] in fractions of the picture."""
+    return page.eval_on_selector_all(selector, """boxes => boxes.map(box => ['left', 'top', 'width', 'height']
+        .map(side => parseFloat(box.style[side]) / 100))""")
+
+
+def covered(boxes: list[list[float]], height: int, width: int, margin: int = 0) -> np.ndarray:
+    """Where `boxes` (fractions of the picture) lie in a picture of `height` x `width`, grown by `margin`."""
+    mask = np.zeros((height, width), dtype=bool)
+    for x, y, box_width, box_height in boxes:
+        left, top = round(x * width) - margin, round(y * height) - margin
+        right, bottom = round((x + box_width) * width) + margin, round((y + box_height) * height) + margin
+        mask[max(top, 0):bottom, max(left, 0):right] = True
+    return mask
+
+
+@pytest.mark.parametrize("mode", ["server", "browser"])
+@pytest.mark.parametrize("name", sorted(PAPER_PHOTOS))
+def test_a_photo_of_paper_is_read_and_the_ink_it_found_is_shown(open_page, server, mnist, name, mode):
+    """A phone's photo of a number in a shadow, or on ruled paper, chosen with the file input:
+    read right in either mode, a box on each digit; beside the picture, the ink the reading
+    found, the function's own pixel for pixel (in server mode in the JPEG the page sent, in
+    browser mode in the pixels it read), with the same boxes on it: ink in each digit's box and
+    none outside them, in the shadow or along the lines, where ink found without taking the
+    light and the paper out would lie (the photo needs it). What the model saw is each digit on
+    black, made from that ink as the function makes it. The page still fits a laptop's screen."""
+    made = paper_photo(mnist, name)
+    page = open_in(open_page, server, mode)
+    sent = sent_pictures(page)
+    assert support.open_picture(page, made.jpeg, f"{name}.jpg", "image/jpeg") == "done", page.inner_text("#message")
+    assert page.inner_text("#output") == made.text
+    boxes = page.locator(BOXES)
+    assert [boxes.nth(index).inner_text() for index in range(boxes.count())] == list(made.text)
+    placed = placed_boxes(page, BOXES)
+    for (x, _, box_width, _), (left, right) in zip(placed, made.spans, strict=True):
+        middle = (x + box_width / 2) * made.pixels.shape[1]
+        assert left - PHOTO_TILT <= middle <= right + PHOTO_TILT, (middle, left, right)
+
+    ink = shown_ink(page, mode)
+    assert page.get_attribute("#ink-view", "data-where") == "worker", "found off the page's main thread"
+    height, width = ink.shape
+    assert (width, height) == (decoding.MAX_SIDE, decoding.MAX_SIDE * 3 // 4), "the picture as read"
+    if mode == "server":
+        assert len(sent) == 1 and sent[0]["type"] == "data:image/jpeg;base64"
+        read = np.asarray(sent[0]["image"].convert("RGB"))
+    else:
+        read = support.canvas_pixels(page, "#picture")
+    assert np.array_equal(ink, drawn(paper.ink_levels(read), width, height)), "the function's ink, pixel for pixel"
+
+    assert placed_boxes(page, INK_BOXES) == placed
+    for digit in range(len(made.text)):
+        assert (ink[covered(placed[digit:digit + 1], height, width)] < 255).mean() > 0.1, f"no ink in box {digit}"
+    beyond = ~covered(placed, height, width, MARGIN)
+    assert (ink[beyond] < 255).mean() < 0.001, "ink outside the digits' boxes"
+    plain = drawn(preprocessing.ink_levels(read), width, height)
+    assert (plain[beyond] < 255).mean() > 0.2, f"without the light and paper taken out, the {name} would be ink"
+
+    # What the model saw: the function's own input for each digit, the candidate of its box.
+    found = segmentation.find(paper.ink_levels(read))
+    candidates = {tuple(found.box(candidate)): candidate for candidate in found.candidates}
+    for tile, (x, y, box_width, box_height) in enumerate(placed):
+        box = tuple(round(side) for side in (x * width, y * height, box_width * width, box_height * height))
+        model_saw = found.digit_image(candidates[box])
+        seen = support.canvas_pixels(page, f"#model-view-frame .model-input:nth-child({tile + 1})")[..., 0] / 255
+        # In server mode the page cuts each digit's ink by its box, the function by its strokes.
+        assert np.abs(seen - model_saw).mean() < 0.01, f"digit {tile} is not what the model saw"
+
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= support.LAPTOP["height"]
+    assert page.evaluate(INK_VIEW_FITS)
+
+
+def test_without_the_ink_worker_the_ink_is_found_on_the_page(open_page, server, mnist):
+    """A worker that will not start (its script refused): the service's answer comes all the
+    same, and the same ink, found on the page itself once the service has answered."""
+    made = paper_photo(mnist, "shadow")
+    page = open_in(open_page, server, "server", service_workers="block")
+    page.route("**/ink-worker.js", lambda route: route.fulfill(status=404, body="not here"))
+    sent = sent_pictures(page)
+    assert support.open_picture(page, made.jpeg, "shadow.jpg", "image/jpeg") == "done", page.inner_text("#message")
+    assert page.inner_text("#output") == made.text
+    ink = shown_ink(page, "server")
+    assert page.get_attribute("#ink-view", "data-where") == "page"
+    assert np.array_equal(ink, drawn(paper.ink_levels(np.asarray(sent[0]["image"].convert("RGB"))), *ink.shape[::-1]))
 
 
 @pytest.mark.parametrize("how", ["drop", "paste"])
@@ -299,9 +434,12 @@ def test_clear_returns_to_the_drawing_pad(open_page, server, mode, mnist):
     assert support.open_picture(page, encode(expected.pixels), "number.png", "image/png") == "done"
     assert page.is_visible("#picture") and page.locator(BOXES).count() == 2
     assert page.is_disabled("#undo")
+    shown_ink(page, mode)
+    assert page.is_visible("#ink") and page.locator(INK_BOXES).count() == 2
 
     page.click("#reset")
     assert page.is_hidden("#picture") and page.is_hidden("#picture-note")
+    assert page.is_hidden("#ink-view") and page.locator(INK_BOXES).count() == 0
     assert page.locator(BOXES).count() == 0 and page.inner_text("#output") == ""
     assert page.inner_text("#confidence") == "Draw a number, then press Recognise."
     # The pad is back, empty: what is drawn now is what is read.
@@ -324,6 +462,8 @@ def test_changing_mode_reads_the_picture_again(open_page, server, mnist):
     assert "in this browser" in page.inner_text("#details")
     assert page.inner_text("#picture-note") == f"number.png: 800{BY}500 pixels."
     assert_read_with_a_box_per_digit(page, expected)
+    shown_ink(page, "browser")  # the ink view follows the reading
+    assert page.locator(INK_BOXES).count() == 3
 
 
 @pytest.mark.parametrize(("name", "mime", "content", "why"), [
@@ -417,8 +557,13 @@ def test_a_picture_on_a_phone(open_page, server, mnist):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_a_picture_shown_has_no_accessibility_failures(open_page, server, scheme, mnist):
-    expected = sheet(mnist, seed=10, width=1000, height=600, digits=3)
+    """A photo of paper with the ink found in it beside it, each named for a screen reader."""
+    made = paper_photo(mnist, "ruled")
     page = open_in(open_page, server, "server", color_scheme=scheme, bypass_csp=True)
-    assert support.open_picture(page, jpeg(expected.pixels), "photo.jpg", "image/jpeg") == "done"
-    assert page.locator(BOXES).count() == 3 and page.is_visible("#picture-note")
+    assert support.open_picture(page, made.jpeg, "ruled.jpg", "image/jpeg") == "done"
+    shown_ink(page, "server")
+    assert page.locator(BOXES).count() == page.locator(INK_BOXES).count() == len(made.text)
+    assert page.is_visible("#picture-note") and page.is_visible("#ink")
+    assert page.get_by_role("img", name="The ink the reading found in ruled.jpg", exact=False).is_visible()
+    assert page.inner_text("#ink-view figcaption") == "The ink it found"
     assert support.accessibility_violations(page) == []

@@ -5,7 +5,9 @@
  *
  * A picture opened takes the pad's place until Clear: it is read instead of the drawing,
  * upright and no larger than the service reads (DigitsPicture), the same pixels sent in
- * server mode and read in browser mode, so its boxes fall on it in both.
+ * server mode and read in browser mode, so its boxes fall on it in both. Beside it the page
+ * shows the ink that reading finds (DigitsPaper: a photo's light and paper taken out), from
+ * the pixels the reading reads, found off the main thread (js/ink-worker.js).
  *
  * URL parameters: ?api=URL (the recognition service), ?mode=server|browser,
  * ?backend=wasm|webgl|cpu (force one TF.js backend in browser mode).
@@ -27,10 +29,11 @@
   if (!root.jQuery) return; // the page says the libraries are missing (index.html)
   const {
     DigitsUi: ui, DigitsDrawing, DigitsApi, DigitsCard, DigitsClassifier, DigitsPreprocessing, DigitsSegmentation,
-    DigitsUncertainty, DigitsPicture,
+    DigitsUncertainty, DigitsPicture, DigitsPaper,
   } = root;
   const LIVE_DELAY_MS = 450; // after the last stroke, long enough to start the next one
   const MODES = ["server", "browser"];
+  const INK_WORKER_SCRIPT = "js/ink-worker.js";
 
   const params = new URL(root.location.href).searchParams;
   const fromDisk = root.location.protocol === "file:";
@@ -46,6 +49,9 @@
   let drawingChanges = 0; // an answer's boxes are shown only on the drawing they were found in
   let picture = null; // the picture opened (DigitsPicture.open), read instead of the pad until Clear
   let serviceNews = 0; // the footer says what the service did last, not what an older question learnt
+  let inks = null; // the ink found in the picture on show, by the pixels it was found in: {picture, found}
+  let inkShown = 0; // the ink view shows the ink of the latest reading, not of an older one
+  let inkWorker = null; // started with the first picture; false where no worker starts (opened from disk)
 
   const pad = DigitsDrawing.create(ui.canvas(), {
     onChange() {
@@ -83,10 +89,14 @@
       const started = performance.now();
       // Read now: the pad may change while the card, the model or the service is awaited.
       const drawing = pictured ? pictured.pixels : pad.imageData();
-      const answer = requestMode === "server"
-        ? await askService(drawing, pictured ? pictured.upload : pad.toDataURL(), pictured ? "picture" : "drawing",
-          started)
-        : await askBrowser(drawing, started);
+      let answer;
+      if (requestMode === "server") {
+        answer = await askService(drawing, pictured ? pictured.upload : pad.toDataURL(), started, pictured);
+      } else {
+        const reading = askBrowser(drawing, started);
+        if (pictured) showInkOf(pictured, requestMode, reading);
+        answer = await reading;
+      }
       if (request !== latestRequest) return;
       // Without the card (the service answered, the card did not load) a class is its index.
       const names = classes || answer.digits[0].probabilities.map((_, index) => String(index));
@@ -134,6 +144,122 @@
     recognise();
   }
 
+  /* The ink the reading of `pictured` in `readMode` uses, shown beside the picture once found,
+     and returned (a promise of {ink, where, ms}): found in the pixels that reading reads (in
+     server mode, the picture as sent), so it is the ink the function finds there too; found
+     once for each picture and each of those. `after`: see inkIn. */
+  function showInkOf(pictured, readMode, after) {
+    const sent = readMode === "server" && isJpeg(pictured.upload);
+    const source = sent ? "sent" : "read";
+    if (!inks || inks.picture !== pictured) inks = { picture: pictured, found: new Map() };
+    if (!inks.found.has(source)) {
+      const pixels = sent ? decodedUpload(pictured.upload) : Promise.resolve(pictured.pixels);
+      inks.found.set(source, inkIn(pixels, after));
+    }
+    const asked = ++inkShown;
+    const found = inks.found.get(source);
+    ui.showFindingInk();
+    found.then((shown) => {
+      if (asked === inkShown && picture === pictured) ui.showInk(shown.ink, { mode: readMode, ...shown });
+    }, () => {
+      // No ink (the reading says so), or none it could find: the picture is shown alone.
+      if (asked === inkShown && picture === pictured) ui.hideInk();
+    });
+    return found;
+  }
+
+  /* A JPEG is sent as the service decodes it, not as the page's pixels (PNG keeps them exactly). */
+  function isJpeg(upload) {
+    return upload.startsWith("data:image/jpeg");
+  }
+
+  /* The pixels the service reads of a JPEG sent: Chromium decodes it with the same library as
+     the function (libjpeg-turbo), to the same pixels. Not fetch(): the page's policy does not
+     let it fetch data: URLs. */
+  async function decodedUpload(upload) {
+    const text = root.atob(upload.slice(upload.indexOf(",") + 1));
+    const bytes = new Uint8Array(text.length);
+    for (let index = 0; index < text.length; index++) bytes[index] = text.charCodeAt(index);
+    const bitmap = await root.createImageBitmap(new Blob([bytes], { type: "image/jpeg" }));
+    try {
+      const canvas = root.document.createElement("canvas");
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      const context = canvas.getContext("2d", { willReadFrequently: true });
+      context.drawImage(bitmap, 0, 0);
+      return context.getImageData(0, 0, bitmap.width, bitmap.height);
+    } finally {
+      bitmap.close();
+    }
+  }
+
+  /* The ink of `pixels` (a promise of ImageData) as DigitsPaper finds it: {ink, where, ms}.
+     In a worker, since a photo takes a few hundred milliseconds of the main thread. Where none
+     starts, on the page, but only once `after` has settled: the reading in browser mode, so
+     its answer is on screen first; the service's answer in server mode, whose pictures of what
+     the model saw are then made from this ink. */
+  async function inkIn(pixels, after) {
+    const { data, width, height } = await pixels;
+    const worker = inkWorkerOrNone();
+    if (worker) {
+      try {
+        return await worker.find(data, width, height);
+      } catch (error) {
+        if (!(error instanceof WorkerGone)) throw error;
+      }
+    }
+    await after.catch(() => {});
+    await new Promise((resolve) => root.requestAnimationFrame(() => root.setTimeout(resolve, 0)));
+    const started = performance.now();
+    const ink = DigitsPaper.inkLevels(data, width, height);
+    return { ink, where: "page", ms: performance.now() - started };
+  }
+
+  class WorkerGone extends Error {}
+
+  /* The ink worker, started once: {find(data, width, height) -> Promise<{ink, where, ms}>},
+     or null where no worker starts (the page opened from disk, a policy that forbids them). */
+  function inkWorkerOrNone() {
+    if (inkWorker !== null) return inkWorker || null;
+    inkWorker = false;
+    if (fromDisk || !root.Worker) return null;
+    let worker;
+    try {
+      worker = new root.Worker(INK_WORKER_SCRIPT);
+    } catch {
+      return null;
+    }
+    const pending = new Map();
+    let nextId = 0;
+    worker.onerror = (event) => {
+      // It did not start (or died): what it had to find is found on the page instead.
+      event.preventDefault();
+      worker.terminate();
+      inkWorker = false;
+      pending.forEach(({ reject }) => reject(new WorkerGone()));
+      pending.clear();
+    };
+    worker.onmessage = ({ data: { id, ink, ms, blank, error } }) => {
+      const request = pending.get(id);
+      pending.delete(id);
+      if (!request) return;
+      if (ink) request.resolve({ ink, where: "worker", ms });
+      else request.reject(blank ? new DigitsPreprocessing.BlankImageError() : new Error(error));
+    };
+    inkWorker = {
+      find(data, width, height) {
+        const id = ++nextId;
+        return new Promise((resolve, reject) => {
+          pending.set(id, { resolve, reject });
+          // Copied, not handed over: the page still reads these pixels, and finds the ink in them
+          // itself if the worker fails.
+          worker.postMessage({ id, data, width, height });
+        });
+      },
+    };
+    return inkWorker;
+  }
+
   /* Whether the model is sure of a digit, with the alternatives named by class, and whether
      it is a digit at all; null when an older service did not say (the page then gives the
      answer without a judgement). */
@@ -169,6 +295,23 @@
     return { data, width, height };
   }
 
+  /* The part of `ink` inside `box` ([x, y, width, height], whole pixels of the picture), as an
+     ink of its own: one digit of a number, as the page shows it. */
+  function inkInside(ink, box) {
+    const left = Math.max(box[0], ink.left);
+    const top = Math.max(box[1], ink.top);
+    const right = Math.min(box[0] + box[2], ink.left + ink.width);
+    const bottom = Math.min(box[1] + box[3], ink.top + ink.height);
+    if (right <= left || bottom <= top) throw new DigitsPreprocessing.BlankImageError();
+    const width = right - left;
+    const levels = new Int32Array(width * (bottom - top));
+    for (let y = top; y < bottom; y++) {
+      const from = (y - ink.top) * ink.width + left - ink.left;
+      levels.set(ink.levels.subarray(from, from + width), (y - top) * width);
+    }
+    return { levels, span: ink.span, top, left, width, height: bottom - top };
+  }
+
   /* What the card says, by `read`, or null without it: server mode goes on all the same. */
   function fromCard(read) {
     return card.then(read).catch(() => null);
@@ -177,17 +320,23 @@
   /* The service makes its own model inputs (for one digit the same as the page's, by the
      shared test vectors), so the page's copies are only shown, and a failure to make one is
      not a failure. For a number the page makes each from the drawing inside the digit's box,
-     which may hold the ends of a neighbour's strokes where digits touch. Without the card
-     the service still answers, with as many classes as its answer gives. */
-  async function askService(drawing, upload, subject, started) {
+     which may hold the ends of a neighbour's strokes where digits touch. A picture's
+     (`pictured`) are made from the ink the function found in it, the light and paper of a
+     photo taken out, which the page finds beside the request. Without the card the service
+     still answers, with as many classes as its answer gives. */
+  async function askService(drawing, upload, started, pictured) {
     const [classes, preprocessing] = await Promise.all([
       fromCard((modelCard) => DigitsCard.classes(modelCard).length), fromCard(DigitsCard.preprocessing)]);
-    const answer = await DigitsApi.predict(apiBase, upload, { classes, subject });
+    const asked = DigitsApi.predict(apiBase, upload, { classes, subject: pictured ? "picture" : "drawing" });
+    const inkFound = pictured ? showInkOf(pictured, "server", asked) : null;
+    const answer = await asked;
     showServiceState("answering", answer.modelVersion);
+    const found = inkFound && await inkFound.catch(() => null);
     const several = answer.digits.length > 1;
     const shown = (box) => {
       if (!preprocessing || (several && !box)) return null;
       try {
+        if (found) return DigitsPreprocessing.digitImage(box ? inkInside(found.ink, box) : found.ink, preprocessing);
         return modelInputOf(several ? digitOf(drawing, box) : drawing, preprocessing);
       } catch {
         return null; // nothing to show
@@ -285,7 +434,9 @@
   function reset() {
     clearTimeout(liveTimer);
     latestRequest += 1; // an answer still on its way is for a drawing that is gone
+    inkShown += 1;
     picture = null;
+    inks = null;
     ui.closePicture();
     pad.clear();
     ui.showIdle();

@@ -126,7 +126,8 @@
     if (shownPicture) showPictureNote();
   }
 
-  /* The picture in the pad's place, as it is read (upright, shrunk), until closePicture. */
+  /* The picture in the pad's place, as it is read (upright, shrunk), until closePicture; the
+     ink found in it goes beside it (showInk). */
   function showPicture(picture) {
     shownPicture = picture;
     const view = $("#picture")[0];
@@ -139,6 +140,16 @@
     $("#pad").addClass("shows-picture");
     $("#undo").prop("disabled", true);
     showPictureNote();
+    awaitInk();
+  }
+
+  /* Beside the picture, an empty frame that says its ink is being found: the picture takes its
+     size and place once, and stays there when the ink comes. */
+  function awaitInk() {
+    $("#ink-view").prop("hidden", false).addClass("is-empty").attr("data-state", "finding")
+      .removeAttr("data-mode data-where data-ms");
+    $("#ink").attr("aria-label", "The ink in the picture, still being found");
+    $("#picture-view").addClass("shows-ink");
   }
 
   /* "photo.jpg: 4032 × 3024 pixels, shrunk to 1024 × 768 to send it." */
@@ -154,13 +165,61 @@
     return `${width} × ${height}`;
   }
 
+  /* The ink a reading found in the picture on show, beside it: DigitsPaper's ink ({levels,
+     span, top, left, width, height}: levels / span in [0, 1] inside a window of the picture,
+     none outside) drawn dark on white, a pixel's grey 255 - round(255 * level / span) in whole
+     numbers, at the picture's size; the digits' boxes are showBoxes's. `mode`, `where` (worker
+     or page) and `ms` (how long finding it took) are kept on the figure, for tests and scripts. */
+  function showInk(ink, { mode, where, ms }) {
+    if (!shownPicture) return;
+    const { width, height, name } = shownPicture;
+    const view = $("#ink")[0];
+    view.width = width;
+    view.height = height;
+    const context = view.getContext("2d");
+    const image = context.createImageData(width, height);
+    const { data } = image;
+    data.fill(255);
+    const { levels, span, top, left } = ink;
+    for (let y = 0; y < ink.height; y++) {
+      for (let x = 0; x < ink.width; x++) {
+        const level = levels[y * ink.width + x];
+        if (!level) continue;
+        const grey = 255 - Math.floor((510 * level + span) / (2 * span));
+        const at = ((top + y) * width + left + x) * 4;
+        data[at] = grey;
+        data[at + 1] = grey;
+        data[at + 2] = grey;
+      }
+    }
+    context.putImageData(image, 0, 0);
+    $(view).attr("aria-label", `The ink the reading found in ${name}, its light and paper taken out`);
+    $("#ink-view").prop("hidden", false).removeClass("is-empty").attr({
+      "data-state": "shown", "data-mode": mode, "data-where": where, "data-ms": ms.toFixed(1),
+    });
+    $("#picture-view").addClass("shows-ink");
+  }
+
+  /* The ink of another reading is on its way: the one shown (if any) stays until it comes. */
+  function showFindingInk() {
+    $("#ink-view").attr("data-state", "finding");
+  }
+
+  /* No ink (a blank sheet), or none that could be found: the picture alone. */
+  function hideInk() {
+    $("#ink-view").prop("hidden", true).attr("data-state", "none")
+      .removeAttr("data-mode data-where data-ms");
+    $("#picture-view").removeClass("shows-ink");
+  }
+
   /* Back to the drawing pad. */
   function closePicture() {
+    hideInk();
     shownPicture = null;
     $("#picture-view").prop("hidden", true);
     $("#pad").removeClass("shows-picture");
     $("#picture-note").prop("hidden", true).text("");
-    $("#picture-boxes").empty();
+    $("#picture-boxes, #ink-boxes").empty();
   }
 
   function showLive(live) {
@@ -427,13 +486,13 @@
     $(view).removeClass("is-empty").attr("aria-label", `The ${side} by ${side} image the model saw${whose}`);
   }
 
-  /* Each digit's box over the drawing or the picture opened, in fractions of the picture
-     read, labelled with the digit read above it where there is room (LABEL_ROOM of the
-     picture's height), else below. */
+  /* Each digit's box over the drawing, or over the picture opened and the ink found in it, in
+     fractions of the picture read, labelled with the digit read above it where there is room
+     (LABEL_ROOM of the picture's height), else below. */
   function showBoxes(digits, picture) {
     clearBoxes();
     if (!picture) return;
-    const $layer = shownPicture ? $("#picture-boxes") : $("#pad-boxes");
+    const $layer = shownPicture ? $("#picture-boxes, #ink-boxes") : $("#pad-boxes");
     $layer.css("--picture-aspect", `${picture.width} / ${picture.height}`);
     const percent = (value, whole) => `${(100 * value) / whole}%`;
     digits.forEach((digit, index) => {
@@ -477,7 +536,7 @@
   }
 
   function clearBoxes() {
-    $("#pad-boxes, #picture-boxes").empty();
+    $("#pad-boxes, #picture-boxes, #ink-boxes").empty();
   }
 
   /* A nudge, not a failure: e.g. recognising an empty pad. The nudge is the one thing said:
@@ -600,7 +659,8 @@
   }
 
   root.DigitsUi = {
-    canvas, buildChart, bindControls, showMode, showLive, showDrawingState, showPicture, closePicture, showBusy,
+    canvas, buildChart, bindControls, showMode, showLive, showDrawingState, showPicture, showInk, showFindingInk,
+    hideInk, closePicture, showBusy,
     showAnswer, showIdle, showHint, showError, showModelLoading, showModelReady, showModelFailed, showAboutModel,
     showAboutService, showPageReady,
   };
