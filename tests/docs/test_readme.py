@@ -306,6 +306,19 @@ def wait_for_health(url: str, process: subprocess.Popen, log_path: Path, timeout
     pytest.fail(f"{url}/health did not answer within {timeout:.0f} s:\n{log_path.read_text(errors='replace')[-3000:]}")
 
 
+@contextlib.contextmanager
+def serving(command: str, cwd: Path, log_path: Path, port: int, default_url: str,
+            timeout: float) -> Iterator[Server]:
+    """A page's server command, started as a reader starts it, answering on `port`; Ctrl+C after."""
+    process = started(command, cwd, log_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, process, log_path, timeout)
+        yield Server(url, default_url, log_path)
+    finally:
+        press_ctrl_c(process)
+
+
 def press_ctrl_c(process: subprocess.Popen) -> None:
     """Stop a command started in its own session as a terminal's Ctrl+C does: SIGINT to its group."""
     if process.poll() is not None:
@@ -354,14 +367,9 @@ def served(fresh_copy):
     """The README's first screen on the fresh copy: `make serve` on a free port (`make serve
     PORT=...`, as the README says), which installs what it needs itself."""
     port = free_port()
-    log_path = fresh_copy.parent / "make-serve.log"
-    process = started(f"{the_command('make serve')} PORT={port}", fresh_copy, log_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, process, log_path, START_TIMEOUT)
-        yield Server(url, "http://127.0.0.1:8000", log_path)
-    finally:
-        press_ctrl_c(process)
+    with serving(f"{the_command('make serve')} PORT={port}", fresh_copy, fresh_copy.parent / "make-serve.log",
+                 port, "http://127.0.0.1:8000", START_TIMEOUT) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -372,14 +380,11 @@ def container(docker_daemon, request, tmp_path_factory):
     command = the_command("docker run ")
     assert "-p 127.0.0.1:8080:8080" in command  # on this machine only, never on every interface
     log_path = tmp_path_factory.mktemp("container") / "docker-run.log"
-    process = started(command.replace("-p 127.0.0.1:8080:8080", f"-p 127.0.0.1:{port}:8080"), PROJECT_ROOT,
-                      log_path)
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_health(url, process, log_path, START_TIMEOUT)
-        yield Server(url, "http://127.0.0.1:8080", log_path)
+        with serving(command.replace("-p 127.0.0.1:8080:8080", f"-p 127.0.0.1:{port}:8080"), PROJECT_ROOT,
+                     log_path, port, "http://127.0.0.1:8080", START_TIMEOUT) as server:
+            yield server
     finally:
-        press_ctrl_c(process)
         for line in subprocess.run(["docker", "ps", "--format", "{{.ID}}\t{{.Ports}}"], capture_output=True,
                                    text=True).stdout.splitlines():
             if f"127.0.0.1:{port}->" in line:  # a container the stop left behind
@@ -395,14 +400,10 @@ def sam_local(docker_daemon, tmp_path_factory):
             os.geteuid() != 0 or shutil.which("debootstrap") is None):
         pytest.skip("make sam-local's first run builds the stand-in Lambda image, which needs root and debootstrap")
     port = free_port()
-    log_path = tmp_path_factory.mktemp("sam-local") / "make-sam-local.log"
-    process = started(f"{the_command('make sam-local')} SAM_PORT={port}", PROJECT_ROOT, log_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, process, log_path, SAM_START_TIMEOUT)
-        yield Server(url, "http://127.0.0.1:3000", log_path)
-    finally:
-        press_ctrl_c(process)
+    with serving(f"{the_command('make sam-local')} SAM_PORT={port}", PROJECT_ROOT,
+                 tmp_path_factory.mktemp("sam-local") / "make-sam-local.log", port, "http://127.0.0.1:3000",
+                 SAM_START_TIMEOUT) as server:
+        yield server
 
 
 # --- the tests ---------------------------------------------------------------------------------
