@@ -31,9 +31,10 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
 7. choose: the model reads every candidate in one batch; the reading kept maximises the sum
    over its digits of log(top probability), each digit less DIGIT_PENALTY, less
    UNSURE_PENALTY when the model is not sure of it (the card's rule) unless it is exactly a
-   part (a part read unsure is an honest answer; a cut or a join read unsure is a fragment
-   or two digits), and less WIDE_PENALTY for each unit of width over height beyond WIDE
-   (two digits read as one are wide); each cut it makes less CUT_FIRST for the first
+   part no wider than WIDE heights (such a part read unsure is an honest answer; a cut, a
+   join or a wide part read unsure is a fragment or digits that touch), and less
+   WIDE_PENALTY for each unit of width over height beyond WIDE (two digits read as one are
+   wide); each cut it makes less CUT_FIRST for the first
    stroke it crosses and CUT_PENALTY for each other (a neck where two digits touch is one
    stroke; a loop is two); and each gap it joins inside one digit less GAP_PENALTY and
    GAP_WIDTH_PENALTY per height of gap. The calibrated probabilities are what make
@@ -73,8 +74,8 @@ GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
 MARK_AREA = 1 / 25  # of the largest piece's area
 MARK_HEIGHT = 0.4  # of the tallest piece's height
 SPLIT_RATIO = 0.9  # a part at least this much wider than tall may hold more than one digit
-MIN_PIECE = 0.15  # of the part's height: the narrowest slice a cut may leave
-CUTS_PER_HEIGHT = 2  # candidate cuts per height of a part's width, at most
+MIN_PIECE = 0.1  # of the part's height: the narrowest slice a cut may leave
+CUTS_PER_HEIGHT = 4  # candidate cuts per height of a part's width, at most
 # The reading's score (step 7), in units of log-probability.
 DIGIT_PENALTY = 0.5
 UNSURE_PENALTY = 1.0
@@ -427,13 +428,13 @@ def cut_paths(inside: np.ndarray, cuts: list[int], band: int) -> np.ndarray:
     costs = np.where(valid, np.abs(offsets)[None, :], far)[None] + ink * inside[:, clipped]
     total = np.full((len(cuts), len(offsets) + 2), far * (height + 1))
     total[:, 1:-1] = costs[0]
-    step = np.array([0, -1, 1], dtype=np.int8)  # stay, from the left, from the right: ties in this order
     moves = np.empty((height, len(cuts), len(offsets)), dtype=np.int8)
+    stay, from_left, from_right = total[:, 1:-1], total[:, :-2], total[:, 2:]
     for row in range(1, height):
-        came = np.stack((total[:, 1:-1], total[:, :-2], total[:, 2:]))
-        choice = came.argmin(axis=0)
-        moves[row] = step[choice]
-        total[:, 1:-1] = np.take_along_axis(came, choice[None], axis=0)[0] + costs[row]
+        # Stay, from the left, from the right: of equal costs, the first of these.
+        side = np.minimum(from_left, from_right)
+        moves[row] = np.where(side < stay, np.where(from_right < from_left, 1, -1), 0)
+        np.add(np.minimum(stay, side), costs[row], out=stay)
     total = total[:, 1:-1]
     # Of the ends of equal cost, the one nearest c, then the leftmost.
     preference = np.argsort(np.abs(offsets) * 2 + (offsets > 0), kind="stable")
@@ -514,6 +515,17 @@ def find(ink: Ink) -> Found:
 # --- 7: the reading kept -------------------------------------------------------------------------------
 
 
+def candidate_score(found: Found, candidate: tuple[int, int], confidence: float, sure: float) -> float:
+    """One candidate's part of a reading's score, before DIGIT_PENALTY and its cut (step 7)."""
+    aspect = found.aspect(candidate)
+    # Unsure of exactly one part no wider than tall: an honest answer. Unsure of anything else:
+    # a fragment, or digits that touch.
+    honest = found.is_part(candidate) and aspect <= WIDE
+    return (math.log(max(confidence, 1e-12)) - found.join_cost(candidate)
+            - (UNSURE_PENALTY if confidence < sure and not honest else 0.0)
+            - WIDE_PENALTY * max(0.0, aspect - WIDE))
+
+
 def choose(found: Found, confidences: list[float], sure: float) -> list[tuple[int, int]]:
     """The candidates, left to right, of the best reading: see step 7. `confidences[i]` is the
     model's top probability for found.candidates[i]; `sure`, the card's threshold below which an
@@ -521,9 +533,7 @@ def choose(found: Found, confidences: list[float], sure: float) -> list[tuple[in
     count = len(found.slices)
     best = [0.0] + [-math.inf] * count
     came_from: list[tuple[int, int] | None] = [None] * (count + 1)
-    scores = {candidate: math.log(max(confidence, 1e-12)) - found.join_cost(candidate)
-              - (UNSURE_PENALTY if confidence < sure and not found.is_part(candidate) else 0.0)
-              - WIDE_PENALTY * max(0.0, found.aspect(candidate) - WIDE)
+    scores = {candidate: candidate_score(found, candidate, confidence, sure)
               for candidate, confidence in zip(found.candidates, confidences, strict=True)}
     ending = [[] for _ in range(count)]
     for candidate in sorted(found.candidates):  # longest first: of equal readings, fewer digits

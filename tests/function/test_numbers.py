@@ -156,6 +156,29 @@ def test_candidates_stay_bounded_for_the_widest_scribble():
     assert len(found.candidates) <= segmentation.MAX_SLICES * segmentation.MAX_SLICES_PER_DIGIT + len(found.parts)
 
 
+def _one_part_cut_once(width: int) -> segmentation.Found:
+    """A part 100 cells tall and `width` wide, cut once through one stroke near its middle."""
+    import preprocessing
+
+    ink = preprocessing.Ink(np.zeros((100, width), dtype=np.int32), 255, 0, 0)
+    found = segmentation.Found.one_digit(ink)
+    middle = width // 2
+    found.slices = [segmentation.Slice(0, 0, 100, 0, middle, None, 0),
+                    segmentation.Slice(0, 0, 100, middle, width, None, 1)]
+    found.candidates = [(0, 0), (1, 1), (0, 1)]
+    return found
+
+
+@pytest.mark.parametrize(("width", "reading"), [(95, [(0, 1)]), (105, [(0, 0), (1, 1)])])
+def test_an_unsure_part_is_an_honest_answer_only_when_no_wider_than_tall(width, reading):
+    """Read unsure as a whole and sure as two halves: a part as tall as it is wide stays one
+    digit the model is unsure of; a wider one is two digits that touch."""
+    sure = 0.85
+    assert segmentation.choose(_one_part_cut_once(width), [0.99, 0.99, 0.7], sure) == reading
+    # Read sure as a whole, it stays whole at either width.
+    assert segmentation.choose(_one_part_cut_once(width), [0.99, 0.99, 0.99], sure) == [(0, 1)]
+
+
 def test_blank_pictures_are_still_refused(client):
     response = post_png(client, np.full((100, 300), 255, dtype=np.uint8))
     assert response.status_code == 422

@@ -46,8 +46,8 @@
     MARK_AREA: 1 / 25, // of the largest piece's area
     MARK_HEIGHT: 0.4, // of the tallest piece's height
     SPLIT_RATIO: 0.9, // a part at least this much wider than tall may hold more than one digit
-    MIN_PIECE: 0.15, // of the part's height: the narrowest slice a cut may leave
-    CUTS_PER_HEIGHT: 2, // candidate cuts per height of a part's width, at most
+    MIN_PIECE: 0.1, // of the part's height: the narrowest slice a cut may leave
+    CUTS_PER_HEIGHT: 4, // candidate cuts per height of a part's width, at most
     // The reading's score (step 7), in units of log-probability.
     DIGIT_PENALTY: 0.5,
     UNSURE_PENALTY: 1.0,
@@ -644,6 +644,17 @@
 
   // --- 7: the reading kept -----------------------------------------------------------------
 
+  /* One candidate's part of a reading's score, before DIGIT_PENALTY and its cut (step 7). */
+  function candidateScore(found, candidate, confidence, sure) {
+    const aspect = found.aspect(candidate);
+    // Unsure of exactly one part no wider than tall: an honest answer. Unsure of anything
+    // else: a fragment, or digits that touch.
+    const honest = found.isPart(candidate) && aspect <= WIDE;
+    return Math.log(Math.max(confidence, 1e-12)) - found.joinCost(candidate)
+      - (confidence < sure && !honest ? UNSURE_PENALTY : 0.0)
+      - WIDE_PENALTY * Math.max(0.0, aspect - WIDE);
+  }
+
   /* The candidates, left to right, of the best reading: `confidences[i]` is the model's top
      probability for found.candidates[i]; `sure`, the card's threshold below which an answer
      is not sure. Of equal readings, the one with fewer digits. */
@@ -655,10 +666,7 @@
     const count = found.slices.length;
     const best = [0.0, ...new Array(count).fill(-Infinity)];
     const cameFrom = new Array(count + 1).fill(null);
-    const scores = found.candidates.map((candidate, index) => Math.log(Math.max(confidences[index], 1e-12))
-      - found.joinCost(candidate)
-      - (confidences[index] < sure && !found.isPart(candidate) ? UNSURE_PENALTY : 0.0)
-      - WIDE_PENALTY * Math.max(0.0, found.aspect(candidate) - WIDE));
+    const scores = found.candidates.map((candidate, index) => candidateScore(found, candidate, confidences[index], sure));
     const ending = Array.from({ length: count }, () => []);
     const order = found.candidates.map((_, index) => index);
     // Longest first: of equal readings, fewer digits.

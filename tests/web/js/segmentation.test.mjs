@@ -225,3 +225,23 @@ test("the constants are Python's, name for name and value for value", () => {
   assert.ok(Object.keys(python).length >= 10, "found too few constants in lambda/segmentation.py");
   assert.deepEqual({ ...CONSTANTS }, python);
 });
+
+/* A part 100 cells tall and `width` wide, cut once through one stroke near its middle (as
+   test_numbers.py builds it for lambda/segmentation.py). */
+function onePartCutOnce(width) {
+  const found = Found.oneDigit({ levels: new Int32Array(100 * width), width, height: 100, span: 255, top: 0, left: 0 });
+  const middle = Math.floor(width / 2);
+  found.slices = [
+    { part: 0, top: 0, bottom: 100, left: 0, right: middle, cells: null, crossed: 0 },
+    { part: 0, top: 0, bottom: 100, left: middle, right: width, cells: null, crossed: 1 },
+  ];
+  found.candidates = [[0, 0], [1, 1], [0, 1]];
+  return found;
+}
+
+test("an unsure part is an honest answer only when no wider than tall, as in Python", () => {
+  const sure = 0.85;
+  assert.deepEqual(choose(onePartCutOnce(95), [0.99, 0.99, 0.7], sure), [[0, 1]]);
+  assert.deepEqual(choose(onePartCutOnce(105), [0.99, 0.99, 0.7], sure), [[0, 0], [1, 1]]);
+  for (const width of [95, 105]) assert.deepEqual(choose(onePartCutOnce(width), [0.99, 0.99, 0.99], sure), [[0, 1]]);
+});
