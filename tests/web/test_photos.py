@@ -366,6 +366,26 @@ def test_a_photo_of_paper_is_read_and_the_ink_it_found_is_shown(open_page, serve
     assert page.evaluate(INK_VIEW_FITS)
 
 
+COUNT_INK_ON_THE_PAGE = """() => {
+    window.inkFoundOnThePage = 0;
+    const find = DigitsPaper.inkLevels;
+    DigitsPaper.inkLevels = (...args) => { window.inkFoundOnThePage += 1; return find(...args); };
+}"""
+
+
+def test_in_browser_mode_a_photos_ink_is_found_once_and_off_the_main_thread(open_page, server, mnist):
+    """The reading reads the ink the worker found for the ink view: the page's main thread,
+    which a 1024 x 768 photo's ink would hold for a few hundred milliseconds, finds none."""
+    made = paper_photo(mnist, "shadow")
+    page = open_in(open_page, server, "browser")
+    page.evaluate(COUNT_INK_ON_THE_PAGE)
+    assert support.open_picture(page, made.jpeg, "shadow.jpg", "image/jpeg") == "done", page.inner_text("#message")
+    assert page.inner_text("#output") == made.text
+    shown_ink(page, "browser")
+    assert page.get_attribute("#ink-view", "data-where") == "worker"
+    assert page.evaluate("window.inkFoundOnThePage") == 0
+
+
 def test_without_the_ink_worker_the_ink_is_found_on_the_page(open_page, server, mnist):
     """A worker that will not start (its script refused): the service's answer comes all the
     same, and the same ink, found on the page itself once the service has answered."""

@@ -93,9 +93,10 @@
       if (requestMode === "server") {
         answer = await askService(drawing, pictured ? pictured.upload : pad.toDataURL(), started, pictured);
       } else {
-        const reading = askBrowser(drawing, started);
-        if (pictured) showInkOf(pictured, requestMode, reading);
-        answer = await reading;
+        // A picture's ink is found once (in the ink worker where one starts): the reading
+        // reads it and the page shows it.
+        const inkFound = pictured ? showInkOf(pictured, requestMode, Promise.resolve()) : null;
+        answer = await askBrowser(drawing, started, inkFound);
       }
       if (request !== latestRequest) return;
       // Without the card (the service answered, the card did not load) a class is its index.
@@ -346,13 +347,20 @@
   }
 
   /* The number read in this browser: DigitsSegmentation finds the candidate digits, the
-     model reads them all in one batch, and each digit is judged by the card's rule. */
-  async function askBrowser(drawing, started) {
+     model reads them all in one batch, and each digit is judged by the card's rule. A
+     picture's ink comes found (`inkFound`, a promise of {ink}); a blank one is refused as
+     found, and where it could not be found the reading finds it itself. */
+  async function askBrowser(drawing, started, inkFound = null) {
     const model = await loadClassifier();
+    const found = inkFound && await inkFound.catch((error) => {
+      if (error instanceof DigitsPreprocessing.BlankImageError) throw error;
+      return null;
+    });
     // The model's one-off loading is reported on its own, not as this answer's time.
     const since = Math.max(started, model.readyAt);
     let inferenceMs = 0;
     const { digits } = await DigitsSegmentation.readNumber(drawing, {
+      ink: found ? found.ink : undefined,
       preprocessing: model.preprocessing,
       uncertainty: model.uncertaintyRule, // the reading weighs a digit the model is not sure of
       async predict(images) {

@@ -8,14 +8,15 @@
  * photo's light and paper taken out) loaded first.
  *
  *   readNumber({data, width, height}, {preprocessing: {size, box}, uncertainty: {threshold},
- *               predict, oneDigit})
+ *               predict, oneDigit, ink})
  *     -> Promise<{digits: [{probabilities, box: [x, y, width, height], modelInput}]}>
  *   `data` holds the drawing's bytes (RGBA as ImageData gives them; grey and RGB work too);
  *   `preprocessing` and `uncertainty` are the model card's (DigitsCard.preprocessing and
  *   DigitsCard.uncertainty give them: the choice weighs a digit the model is not sure of);
  *   `predict(images)` reads every candidate digit in one batch (Float32Array(size * size)
  *   each) and resolves to their probabilities; with `oneDigit`, all the ink is read as one
- *   digit. Rejects with BlankImageError when there is no ink, TooManyDigits when the
+ *   digit; `ink`, the drawing's ink if it is already found (DigitsPaper.inkLevels of the
+ *   same bytes, as the page's ink worker finds a picture's). Rejects with BlankImageError when there is no ink, TooManyDigits when the
  *   drawing holds more than a number may.
  *
  * Every decision of `find` is on whole numbers, so it makes the same pieces, slices and
@@ -77,10 +78,10 @@
   }
 
   /* The number in a drawing, read by `predict` in one batch: see the top of this file. */
-  async function readNumber(drawing, { preprocessing: options, uncertainty, predict, oneDigit = false } = {}) {
+  async function readNumber(drawing, { preprocessing: options, uncertainty, predict, oneDigit = false, ink: given } = {}) {
     const sure = uncertainty && uncertainty.threshold;
     checkedThreshold(sure); // the card's, never made up: before any work
-    const ink = paper.inkLevels(drawing.data, drawing.width, drawing.height);
+    const ink = given || paper.inkLevels(drawing.data, drawing.width, drawing.height);
     const found = oneDigit ? Found.oneDigit(ink) : find(ink);
     const inks = found.candidates.map((candidate) => found.candidateInk(candidate));
     const images = inks.map((candidateInk) => preprocessing.digitImage(candidateInk, options));

@@ -144,6 +144,19 @@ for (const vector of vectors.filter((vector) => vector.error === null)) {
   });
 }
 
+test("readNumber reads the ink it is given, found beforehand, as it reads the drawing's own", async () => {
+  const vector = vectors.find(({ name }) => name === "mnist-touching");
+  const { data, width, height } = drawingOf(vector);
+  const ink = require(join(root, "web/js/paper.js")).inkLevels(data, width, height);
+  const model = fakeModel(vector);
+  const blank = { data: new Uint8ClampedArray(width * height * 4).fill(255), width, height };
+  const { digits } = await readNumber(blank, {
+    preprocessing: OPTIONS, uncertainty: { threshold: vector.sure }, predict: model.predict, ink,
+  });
+  const index = new Map(vector.candidates.map((candidate, at) => [String(candidate), at]));
+  assert.deepEqual(digits.map(({ box }) => box), vector.reading.map((candidate) => vector.boxes[index.get(String(candidate))]));
+});
+
 test("readNumber refuses a blank drawing before asking the model", async () => {
   const width = 40, height = 30;
   const model = { calls: 0, async predict() { model.calls++; return []; } };
