@@ -143,7 +143,9 @@ def choose(model: classifier.Classifier, found: segmentation.Found, probabilitie
     """The indices in found.candidates of the digits read, left to right."""
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
     confidences = probabilities.max(axis=1).tolist()
-    return [index[candidate] for candidate in segmentation.choose(found, confidences, model.uncertainty.threshold)]
+    rule = model.uncertainty
+    return [index[candidate]
+            for candidate in segmentation.choose(found, confidences, rule.threshold, rule.not_a_digit_below)]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
     found = segmentation.find(ink)                    # ink: preprocessing.ink_levels(pixels)
     images = [found.digit_image(candidate) for candidate in found.candidates]
     probabilities = model.predict(np.stack(images))   # one batch: every candidate at once
-    reading = segmentation.choose(found, probabilities.max(axis=1).tolist(), card.uncertainty.threshold)
+    reading = segmentation.choose(found, probabilities.max(axis=1).tolist(), card.uncertainty.threshold,
+                                  card.uncertainty.not_a_digit_below)
 
 `find` is geometry on exact integers, so the page's JavaScript (web/js/segmentation.js)
 makes the same pieces and candidates, held to the same test vectors (tests/vectors/numbers/);
@@ -31,8 +32,9 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
 7. choose: the model reads every candidate in one batch; the reading kept maximises the sum
    over its digits of log(top probability), each digit less DIGIT_PENALTY, less
    UNSURE_PENALTY when the model is not sure of it (the card's rule) unless it is exactly a
-   part no wider than WIDE heights (such a part read unsure is an honest answer; a cut, a
-   join or a wide part read unsure is a fragment or digits that touch), and less
+   part no wider than WIDE heights, or one the card calls no digit at all (such a part read
+   unsure is an honest answer, and a scribble is no number; a cut, a join or a wide part
+   read unsure is a fragment or digits that touch), and less
    WIDE_PENALTY for each unit of width over height beyond WIDE (two digits read as one are
    wide); each cut it makes less CUT_FIRST for the first
    stroke it crosses and CUT_PENALTY for each other (a neck where two digits touch is one
@@ -515,25 +517,27 @@ def find(ink: Ink) -> Found:
 # --- 7: the reading kept -------------------------------------------------------------------------------
 
 
-def candidate_score(found: Found, candidate: tuple[int, int], confidence: float, sure: float) -> float:
+def candidate_score(found: Found, candidate: tuple[int, int], confidence: float, sure: float,
+                    not_a_digit: float = 0.0) -> float:
     """One candidate's part of a reading's score, before DIGIT_PENALTY and its cut (step 7)."""
     aspect = found.aspect(candidate)
-    # Unsure of exactly one part no wider than tall: an honest answer. Unsure of anything else:
-    # a fragment, or digits that touch.
-    honest = found.is_part(candidate) and aspect <= WIDE
+    # Unsure of exactly one part no wider than tall, or sure it is no digit: an honest answer.
+    # Unsure of anything else: a fragment, or digits that touch.
+    honest = found.is_part(candidate) and (aspect <= WIDE or confidence < not_a_digit)
     return (math.log(max(confidence, 1e-12)) - found.join_cost(candidate)
             - (UNSURE_PENALTY if confidence < sure and not honest else 0.0)
             - WIDE_PENALTY * max(0.0, aspect - WIDE))
 
 
-def choose(found: Found, confidences: list[float], sure: float) -> list[tuple[int, int]]:
+def choose(found: Found, confidences: list[float], sure: float, not_a_digit: float = 0.0) -> list[tuple[int, int]]:
     """The candidates, left to right, of the best reading: see step 7. `confidences[i]` is the
     model's top probability for found.candidates[i]; `sure`, the card's threshold below which an
-    answer is not sure. Of equal readings, the one with fewer digits."""
+    answer is not sure, and `not_a_digit` the level below which it is no digit at all (0: the
+    card states none). Of equal readings, the one with fewer digits."""
     count = len(found.slices)
     best = [0.0] + [-math.inf] * count
     came_from: list[tuple[int, int] | None] = [None] * (count + 1)
-    scores = {candidate: candidate_score(found, candidate, confidence, sure)
+    scores = {candidate: candidate_score(found, candidate, confidence, sure, not_a_digit)
               for candidate, confidence in zip(found.candidates, confidences, strict=True)}
     ending = [[] for _ in range(count)]
     for candidate in sorted(found.candidates):  # longest first: of equal readings, fewer digits

@@ -15,7 +15,8 @@ JavaScript port (web/js/segmentation.js) is held to the same pieces, candidates 
      "images_base64": [...]     each candidate's 28 x 28 model input, round(255 x value) as bytes,
      "confidences": [...]       the shipped model's top probability for each candidate,
      "sure": the card's threshold below which an answer is not sure (choose's `sure`),
-     "reading": [[first, last], ...]   what `choose` keeps given those confidences and `sure`,
+     "not_a_digit": the card's level below which it is no digit at all (choose's `not_a_digit`),
+     "reading": [[first, last], ...]   what `choose` keeps given those confidences, `sure` and `not_a_digit`,
      "number": the digits the shipped model reads, "label": the number drawn (or null)}
 
 Compare images with a tolerance of one level (a value within 1/255 + 1e-6); everything else
@@ -146,9 +147,11 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
                           for image in images],
         "confidences": confidences,
         "sure": model.uncertainty.threshold,
+        "not_a_digit": model.uncertainty.not_a_digit_below,
     })
     try:
-        reading = segmentation.choose(found, confidences, model.uncertainty.threshold)
+        reading = segmentation.choose(found, confidences, model.uncertainty.threshold,
+                                      model.uncertainty.not_a_digit_below)
     except TooManyDigits:  # refused once read: more digits than a number may have
         return {**result, "error": "too-many"}
     index = {candidate: number for number, candidate in enumerate(found.candidates)}

@@ -179,6 +179,16 @@ def test_an_unsure_part_is_an_honest_answer_only_when_no_wider_than_tall(width, 
     assert segmentation.choose(_one_part_cut_once(width), [0.99, 0.99, 0.99], sure) == [(0, 1)]
 
 
+def test_a_wide_part_the_card_calls_no_digit_stays_one_answer():
+    """A wide scribble (a W) whose strokes each read as a sure 1 is no number 1111: read below
+    the card's not-a-digit level as a whole, it stays whole, and the answer says no digit."""
+    sure, not_a_digit = 0.85, 0.4
+    found = _one_part_cut_once(101)
+    assert segmentation.choose(found, [0.99, 0.99, 0.39], sure, not_a_digit) == [(0, 1)]
+    assert segmentation.choose(found, [0.99, 0.99, 0.41], sure, not_a_digit) == [(0, 0), (1, 1)]
+    assert segmentation.choose(found, [0.99, 0.99, 0.39], sure) == [(0, 0), (1, 1)]  # the card states no level
+
+
 def test_blank_pictures_are_still_refused(client):
     response = post_png(client, np.full((100, 300), 255, dtype=np.uint8))
     assert response.status_code == 422

@@ -51,9 +51,9 @@ def test_pieces_candidates_images_and_choice_match_the_vector(vector):
         assert np.abs(image - wanted).max() <= 1, candidate
     if vector["error"]:  # read, then refused: more digits than a number may have
         with pytest.raises(TooManyDigits):
-            segmentation.choose(found, vector["confidences"], vector["sure"])
+            segmentation.choose(found, vector["confidences"], vector["sure"], vector["not_a_digit"])
         return
-    reading = segmentation.choose(found, vector["confidences"], vector["sure"])
+    reading = segmentation.choose(found, vector["confidences"], vector["sure"], vector["not_a_digit"])
     assert [list(candidate) for candidate in reading] == vector["reading"]
     assert len(reading) == len(vector["number"])
     if vector["label"]:

@@ -7,8 +7,8 @@
  * tests it; it needs DigitsPreprocessing (preprocessing.js) and DigitsPaper (paper.js: a
  * photo's light and paper taken out) loaded first.
  *
- *   readNumber({data, width, height}, {preprocessing: {size, box}, uncertainty: {threshold},
- *               predict, oneDigit, ink})
+ *   readNumber({data, width, height}, {preprocessing: {size, box},
+ *               uncertainty: {threshold, notADigitBelow}, predict, oneDigit, ink})
  *     -> Promise<{digits: [{probabilities, box: [x, y, width, height], modelInput}]}>
  *   `data` holds the drawing's bytes (RGBA as ImageData gives them; grey and RGB work too);
  *   `preprocessing` and `uncertainty` are the model card's (DigitsCard.preprocessing and
@@ -81,6 +81,7 @@
   async function readNumber(drawing, { preprocessing: options, uncertainty, predict, oneDigit = false, ink: given } = {}) {
     const sure = uncertainty && uncertainty.threshold;
     checkedThreshold(sure); // the card's, never made up: before any work
+    const notADigit = uncertainty.notADigitBelow || 0; // 0: the card states none
     const ink = given || paper.inkLevels(drawing.data, drawing.width, drawing.height);
     const found = oneDigit ? Found.oneDigit(ink) : find(ink);
     const inks = found.candidates.map((candidate) => found.candidateInk(candidate));
@@ -89,7 +90,7 @@
     if (!probabilities || probabilities.length !== images.length) {
       throw new Error(`the model answered for ${probabilities && probabilities.length} of ${images.length} images`);
     }
-    const reading = choose(found, probabilities.map(topProbability), sure);
+    const reading = choose(found, probabilities.map(topProbability), sure, notADigit);
     const index = new Map(found.candidates.map((candidate, at) => [String(candidate), at]));
     return {
       digits: reading.map((candidate) => {
@@ -646,11 +647,11 @@
   // --- 7: the reading kept -----------------------------------------------------------------
 
   /* One candidate's part of a reading's score, before DIGIT_PENALTY and its cut (step 7). */
-  function candidateScore(found, candidate, confidence, sure) {
+  function candidateScore(found, candidate, confidence, sure, notADigit) {
     const aspect = found.aspect(candidate);
-    // Unsure of exactly one part no wider than tall: an honest answer. Unsure of anything
-    // else: a fragment, or digits that touch.
-    const honest = found.isPart(candidate) && aspect <= WIDE;
+    // Unsure of exactly one part no wider than tall, or sure it is no digit: an honest
+    // answer. Unsure of anything else: a fragment, or digits that touch.
+    const honest = found.isPart(candidate) && (aspect <= WIDE || confidence < notADigit);
     return Math.log(Math.max(confidence, 1e-12)) - found.joinCost(candidate)
       - (confidence < sure && !honest ? UNSURE_PENALTY : 0.0)
       - WIDE_PENALTY * Math.max(0.0, aspect - WIDE);
@@ -658,8 +659,9 @@
 
   /* The candidates, left to right, of the best reading: `confidences[i]` is the model's top
      probability for found.candidates[i]; `sure`, the card's threshold below which an answer
-     is not sure. Of equal readings, the one with fewer digits. */
-  function choose(found, confidences, sure) {
+     is not sure, and `notADigit` the level below which it is no digit at all (0: the card
+     states none). Of equal readings, the one with fewer digits. */
+  function choose(found, confidences, sure, notADigit = 0) {
     checkedThreshold(sure);
     if (confidences.length !== found.candidates.length) {
       throw new RangeError(`expected ${found.candidates.length} confidences, got ${confidences.length}`);
@@ -667,7 +669,7 @@
     const count = found.slices.length;
     const best = [0.0, ...new Array(count).fill(-Infinity)];
     const cameFrom = new Array(count + 1).fill(null);
-    const scores = found.candidates.map((candidate, index) => candidateScore(found, candidate, confidences[index], sure));
+    const scores = found.candidates.map((candidate, index) => candidateScore(found, candidate, confidences[index], sure, notADigit));
     const ending = Array.from({ length: count }, () => []);
     const order = found.candidates.map((_, index) => index);
     // Longest first: of equal readings, fewer digits.

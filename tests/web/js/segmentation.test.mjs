@@ -95,7 +95,7 @@ for (const vector of vectors.filter((vector) => vector.error !== null)) {
       // The refusal comes from the choice: the vector says what the model answered.
       const model = fakeModel(vector);
       await assert.rejects(readNumber(drawingOf(vector), {
-        preprocessing: OPTIONS, uncertainty: { threshold: vector.sure }, predict: model.predict,
+        preprocessing: OPTIONS, uncertainty: { threshold: vector.sure, notADigitBelow: vector.not_a_digit }, predict: model.predict,
       }), error);
       return;
     }
@@ -124,13 +124,13 @@ for (const vector of vectors.filter((vector) => vector.error === null)) {
     assert.deepEqual(geometry.candidates, vector.candidates, "candidates");
     assert.deepEqual(geometry.candidates.map((candidate) => geometry.box(candidate)), vector.boxes, "boxes");
     assertImagesMatch(geometry.candidates.map((candidate) => geometry.digitImage(candidate, OPTIONS)), vector);
-    assert.deepEqual(choose(geometry, vector.confidences, vector.sure), vector.reading, "reading");
+    assert.deepEqual(choose(geometry, vector.confidences, vector.sure, vector.not_a_digit), vector.reading, "reading");
   });
 
   test(`${vector.name}: readNumber asks the model once and answers the reading`, async () => {
     const model = fakeModel(vector);
     const { digits } = await readNumber(drawingOf(vector), {
-      preprocessing: OPTIONS, uncertainty: { threshold: vector.sure }, predict: model.predict,
+      preprocessing: OPTIONS, uncertainty: { threshold: vector.sure, notADigitBelow: vector.not_a_digit }, predict: model.predict,
       oneDigit: vector.one_digit,
     });
     assert.equal(model.calls.length, 1, "one batch");
@@ -151,7 +151,7 @@ test("readNumber reads the ink it is given, found beforehand, as it reads the dr
   const model = fakeModel(vector);
   const blank = { data: new Uint8ClampedArray(width * height * 4).fill(255), width, height };
   const { digits } = await readNumber(blank, {
-    preprocessing: OPTIONS, uncertainty: { threshold: vector.sure }, predict: model.predict, ink,
+    preprocessing: OPTIONS, uncertainty: { threshold: vector.sure, notADigitBelow: vector.not_a_digit }, predict: model.predict, ink,
   });
   const index = new Map(vector.candidates.map((candidate, at) => [String(candidate), at]));
   assert.deepEqual(digits.map(({ box }) => box), vector.reading.map((candidate) => vector.boxes[index.get(String(candidate))]));
@@ -257,4 +257,11 @@ test("an unsure part is an honest answer only when no wider than tall, as in Pyt
   assert.deepEqual(choose(onePartCutOnce(95), [0.99, 0.99, 0.7], sure), [[0, 1]]);
   assert.deepEqual(choose(onePartCutOnce(105), [0.99, 0.99, 0.7], sure), [[0, 0], [1, 1]]);
   for (const width of [95, 105]) assert.deepEqual(choose(onePartCutOnce(width), [0.99, 0.99, 0.99], sure), [[0, 1]]);
+});
+
+test("a wide part the card calls no digit stays one answer, as in Python", () => {
+  const sure = 0.85, notADigit = 0.4;
+  assert.deepEqual(choose(onePartCutOnce(101), [0.99, 0.99, 0.39], sure, notADigit), [[0, 1]]);
+  assert.deepEqual(choose(onePartCutOnce(101), [0.99, 0.99, 0.41], sure, notADigit), [[0, 0], [1, 1]]);
+  assert.deepEqual(choose(onePartCutOnce(101), [0.99, 0.99, 0.39], sure), [[0, 0], [1, 1]]);
 });
