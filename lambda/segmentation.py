@@ -255,13 +255,13 @@ class Runs:
 def runs(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, start, end) of each run of ink, row by row, left to right; `end` exclusive."""
     height, width = grid.shape
-    padded = np.zeros((height, width + 1), dtype=np.int8)  # a blank column ends each row's last run
-    padded[:, 1:] = grid
-    # Changes of ink along the rows read as one line (the blank column separates them): every
-    # run is a start then an end.
-    changes = np.flatnonzero(np.diff(padded.ravel(), append=0))
-    starts, ends = changes[0::2], changes[1::2]
     stride = width + 1
+    # The rows read as one line, a blank cell before each row and one at the end, so every
+    # run is a change to ink (its start) then a change from it (its end).
+    line = np.zeros(height * stride + 1, dtype=bool)
+    line[:-1].reshape(height, stride)[:, 1:] = grid
+    changes = np.flatnonzero(line[1:] != line[:-1])
+    starts, ends = changes[0::2], changes[1::2]
     rows, columns = np.divmod(starts, stride)
     return rows, columns, ends - rows * stride
 
@@ -281,18 +281,18 @@ def pieces(grid: np.ndarray) -> Runs:
     touching = np.maximum(after - first, 0)
     above = np.repeat(np.arange(count), touching)
     below = np.repeat(first - np.cumsum(touching) + touching, touching) + np.arange(touching.sum())
+    # Each edge both ways: hook every root under the smallest root next to it, then flatten.
+    one_end, other_end = np.concatenate([above, below]), np.concatenate([below, above])
     root = np.arange(count)
-    while True:  # hook each edge's larger root under its smaller one, then flatten
-        low = np.minimum(root[above], root[below])
+    while True:
         hooked = root.copy()
-        np.minimum.at(hooked, root[above], low)
-        np.minimum.at(hooked, root[below], low)
+        np.minimum.at(hooked, root[one_end], root[other_end])
         while True:
             flattened = hooked[hooked]
-            if np.array_equal(flattened, hooked):
+            if not (flattened != hooked).any():
                 break
             hooked = flattened
-        if np.array_equal(hooked, root):
+        if not (hooked != root).any():
             break
         root = hooked
     is_root = root == np.arange(count)  # each piece's root is its first run

@@ -156,6 +156,42 @@ def test_candidates_stay_bounded_for_the_widest_scribble():
     assert len(found.candidates) <= segmentation.MAX_SLICES * segmentation.MAX_SLICES_PER_DIGIT + len(found.parts)
 
 
+def _flood_filled(grid: np.ndarray) -> list[set[tuple[int, int]]]:
+    """The grid's 8-connected pieces, cell by cell, in the order of each piece's first cell."""
+    unseen = {(int(row), int(column)) for row, column in zip(*np.nonzero(grid), strict=True)}
+    found = []
+    for cell in sorted(unseen):
+        if cell not in unseen:
+            continue
+        piece, stack = set(), [cell]
+        unseen.discard(cell)
+        while stack:
+            row, column = stack.pop()
+            piece.add((row, column))
+            for near in itertools.product((row - 1, row, row + 1), (column - 1, column, column + 1)):
+                if near in unseen:
+                    unseen.discard(near)
+                    stack.append(near)
+        found.append(piece)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pieces_are_the_8_connected_pieces_of_the_grid(seed):
+    """Pieces from runs of ink, joined where runs on consecutive rows touch, are exactly the
+    pieces a flood fill finds, numbered in the same order: on grids from a few specks to one
+    solid block, diagonal joins and single cells included."""
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        height, width = (int(side) for side in rng.integers(1, 40, 2))
+        grid = rng.random((height, width)) < rng.uniform(0.05, 0.95)
+        runs = segmentation.pieces(grid)
+        cells: list[set[tuple[int, int]]] = [set() for _ in range(runs.count)]
+        for row, start, end, piece in zip(runs.rows, runs.starts, runs.ends, runs.piece, strict=True):
+            cells[piece] |= {(int(row), column) for column in range(start, end)}
+        assert cells == _flood_filled(grid)
+
+
 def _one_part_cut_once(width: int) -> segmentation.Found:
     """A part 100 cells tall and `width` wide, cut once through one stroke near its middle."""
     import preprocessing
