@@ -34,12 +34,11 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    UNSURE_PENALTY when the model is not sure of it (the card's rule) unless it is exactly a
    part no wider than WIDE heights, or one the card calls no digit at all (such a part read
    unsure is an honest answer, and a scribble is no number; a cut, a join or a wide part
-   read unsure is a fragment or digits that touch), and less
-   WIDE_PENALTY for each unit of width over height beyond WIDE (two digits read as one are
-   wide); each cut it makes less CUT_FIRST for the first
-   stroke it crosses and CUT_PENALTY for each other (a neck where two digits touch is one
-   stroke; a loop is two); and each gap it joins inside one digit less GAP_PENALTY and
-   GAP_WIDTH_PENALTY per height of gap. The calibrated probabilities are what make
+   read unsure is a fragment or digits that touch), and less WIDE_PENALTY for each unit of
+   width over height beyond WIDE (two digits read as one are wide); each cut it makes less
+   CUT_FIRST for the first stroke it crosses and CUT_PENALTY for each other (a neck where
+   two digits touch is one stroke; a loop is two); and each gap it joins inside one digit
+   less GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap. The calibrated probabilities are what make
    candidates of any shape comparable.
 
 The weights were chosen on numbers written with MNIST's test digits (bench/function_numbers.py):

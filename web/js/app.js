@@ -196,9 +196,9 @@
 
   /* The ink of `pixels` (a promise of ImageData) as DigitsPaper finds it: {ink, where, ms}.
      In a worker, since a photo takes a few hundred milliseconds of the main thread. Where none
-     starts, on the page, but only once `after` has settled: the reading in browser mode, so
-     its answer is on screen first; the service's answer in server mode, whose pictures of what
-     the model saw are then made from this ink. */
+     starts, on the page, but only once `after` has settled: in server mode the service's
+     answer, so it is on screen first, and its pictures of what the model saw are then made
+     from this ink; in browser mode nothing, since the reading reads this ink. */
   async function inkIn(pixels, after) {
     const { data, width, height } = await pixels;
     const worker = inkWorkerOrNone();

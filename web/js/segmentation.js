@@ -16,8 +16,8 @@
  *   `predict(images)` reads every candidate digit in one batch (Float32Array(size * size)
  *   each) and resolves to their probabilities; with `oneDigit`, all the ink is read as one
  *   digit; `ink`, the drawing's ink if it is already found (DigitsPaper.inkLevels of the
- *   same bytes, as the page's ink worker finds a picture's). Rejects with BlankImageError when there is no ink, TooManyDigits when the
- *   drawing holds more than a number may.
+ *   same bytes, as the page's ink worker finds a picture's). Rejects with BlankImageError
+ *   when there is no ink, TooManyDigits when the drawing holds more than a number may.
  *
  * Every decision of `find` is on whole numbers, so it makes the same pieces, slices and
  * candidates as Python; `choose` adds the same floating-point numbers in the same order.
