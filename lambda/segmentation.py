@@ -28,7 +28,10 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
 6. candidates: the slices (parts, cut along their paths) in order from left to right; a
    candidate digit is a run of 1 to MAX_SLICES_PER_DIGIT consecutive slices, or a whole part,
    unless it joins parts across gaps that cost more than JOIN_LIMIT (step 7): no reading
-   would keep it;
+   would keep it; or it lies inside a part narrower than MIDDLE_RATIO times its height and
+   touches neither end of it: such a part holds at most two digits, so each digit read in
+   it starts or ends it (a wide single digit cut four times is read in 9 candidates, not 15;
+   three digits that narrow, two of them 1s, are rare enough to give up);
 7. choose: the model reads every candidate in one batch; the reading kept maximises the sum
    over its digits of log(top probability), each digit less DIGIT_PENALTY, less
    UNSURE_PENALTY when the model is not sure of it (the card's rule) unless it is exactly a
@@ -75,6 +78,7 @@ GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
 MARK_AREA = 1 / 25  # of the largest piece's area
 MARK_HEIGHT = 0.4  # of the tallest piece's height
 SPLIT_RATIO = 0.9  # a part at least this much wider than tall may hold more than one digit
+MIDDLE_RATIO = 1.2  # ... and more than two: only then may a digit lie in its middle
 MIN_PIECE = 0.1  # of the part's height: the narrowest slice a cut may leave
 CUTS_PER_HEIGHT = 4  # candidate cuts per height of a part's width, at most
 # The reading's score (step 7), in units of log-probability.
@@ -500,17 +504,31 @@ def find(ink: Ink) -> Found:
     parts, part_boxes = parts_of(boxes(runs_))
     found = Found(ink, factor, grid.shape, runs_, parts, [], [])
     found.slices = slices = slices_of(found, part_boxes)
-    # Runs of slices that join parts across a gap no digit could make up for are never read.
+    # Where each part's slices start and end, for a part that holds at most two digits.
+    ends: dict[int, tuple[int, int]] = {}
+    for index, piece in enumerate(slices):
+        if part_boxes[piece.part].width < MIDDLE_RATIO * part_boxes[piece.part].height:
+            ends[piece.part] = (ends.get(piece.part, (index, index))[0], index)
+    # Runs of slices that join parts across a gap no digit could make up for are never read,
+    # nor a run in the middle of a part with room for two digits only.
     found.candidates = candidates = [
         (first, last) for last in range(len(slices))
         for first in range(max(0, last - MAX_SLICES_PER_DIGIT + 1), last + 1)
-        if found.join_cost((first, last)) <= JOIN_LIMIT]
+        if found.join_cost((first, last)) <= JOIN_LIMIT and not _in_middle(ends, slices, first, last)]
     # A part cut into more slices than one digit may span can still be read whole.
     for part in range(len(parts)):
         inside = [index for index, piece in enumerate(slices) if piece.part == part]
         if len(inside) > MAX_SLICES_PER_DIGIT:
             candidates.append((inside[0], inside[-1]))
     return found
+
+
+def _in_middle(ends: dict[int, tuple[int, int]], slices: list[Slice], first: int, last: int) -> bool:
+    """Whether slices first..last lie inside one part that holds at most two digits, touching
+    neither of its ends."""
+    part = slices[first].part
+    return (part in ends and slices[last].part == part
+            and ends[part][0] < first and last < ends[part][1])
 
 
 # --- 7: the reading kept -------------------------------------------------------------------------------

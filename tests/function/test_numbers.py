@@ -279,3 +279,37 @@ def test_boxes_are_in_the_picture_as_sent_when_it_was_shrunk_to_be_read(client, 
         # The shrunk picture's pixels cover `scale` of these each way, at most one of them off.
         off = [abs(got - scale * want) for got, want in zip(box, small_box, strict=True)]
         assert max(off) <= 2 * scale, (box, small_box)
+
+
+def _comb(width: int) -> np.ndarray:
+    """One part 100 pixels tall and `width` wide: teeth every 20 columns joined at the bottom,
+    so it can be cut between any two teeth."""
+    picture = np.full((140, width + 40), 255, dtype=np.uint8)
+    picture[110:120, 20:20 + width] = 0
+    for left in range(20, 20 + width - 8, 20):
+        picture[20:120, left:left + 8] = 0
+    return picture
+
+
+@pytest.mark.parametrize("width", [100, 112])
+def test_a_part_with_room_for_two_digits_only_is_read_from_its_ends(width):
+    """A part narrower than MIDDLE_RATIO heights holds at most two digits: every candidate
+    in it starts or ends it, and every way to cut it in two is still there."""
+    import preprocessing
+
+    found = segmentation.find(preprocessing.ink_levels(_comb(width)))
+    last = len(found.slices) - 1
+    assert last >= 3  # cut at least three times: there would be a middle
+    assert all(first == 0 or end == last for first, end in found.candidates)
+    for boundary in range(1, last + 1):
+        if boundary <= segmentation.MAX_SLICES_PER_DIGIT and last - boundary < segmentation.MAX_SLICES_PER_DIGIT:
+            assert {(0, boundary - 1), (boundary, last)} <= set(found.candidates)
+    assert (0, last) in found.candidates
+
+
+def test_a_part_with_room_for_three_digits_is_also_read_in_its_middle():
+    import preprocessing
+
+    found = segmentation.find(preprocessing.ink_levels(_comb(200)))
+    last = len(found.slices) - 1
+    assert any(first > 0 and end < last for first, end in found.candidates)

@@ -47,6 +47,7 @@
     MARK_AREA: 1 / 25, // of the largest piece's area
     MARK_HEIGHT: 0.4, // of the tallest piece's height
     SPLIT_RATIO: 0.9, // a part at least this much wider than tall may hold more than one digit
+    MIDDLE_RATIO: 1.2, // ... and more than two: only then may a digit lie in its middle
     MIN_PIECE: 0.1, // of the part's height: the narrowest slice a cut may leave
     CUTS_PER_HEIGHT: 4, // candidate cuts per height of a part's width, at most
     // The reading's score (step 7), in units of log-probability.
@@ -62,7 +63,7 @@
   });
   const {
     MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SPLIT_RATIO,
-    MIN_PIECE, CUTS_PER_HEIGHT, DIGIT_PENALTY, UNSURE_PENALTY, WIDE, WIDE_PENALTY, CUT_FIRST, CUT_PENALTY, GAP_PENALTY,
+    MIDDLE_RATIO, MIN_PIECE, CUTS_PER_HEIGHT, DIGIT_PENALTY, UNSURE_PENALTY, WIDE, WIDE_PENALTY, CUT_FIRST, CUT_PENALTY, GAP_PENALTY,
     GAP_WIDTH_PENALTY, JOIN_LIMIT,
   } = CONSTANTS;
 
@@ -629,10 +630,22 @@
     const { parts, partBoxes } = partsOf(foundBoxes);
     const found = new Found(ink, factor, { height: grid.height, width: grid.width }, runs, parts, [], []);
     const slices = found.slices = slicesOf(found, partBoxes);
-    // Runs of slices that join parts across a gap no digit could make up for are never read.
+    // Where each part's slices start and end, for a part that holds at most two digits.
+    const ends = new Map();
+    slices.forEach((piece, index) => {
+      const box = partBoxes[piece.part];
+      if (box.width < MIDDLE_RATIO * box.height) ends.set(piece.part, [ends.has(piece.part) ? ends.get(piece.part)[0] : index, index]);
+    });
+    // Whether slices first..last lie inside one such part, touching neither of its ends.
+    const inMiddle = (first, last) => {
+      const part = slices[first].part;
+      return ends.has(part) && slices[last].part === part && ends.get(part)[0] < first && last < ends.get(part)[1];
+    };
+    // Runs of slices that join parts across a gap no digit could make up for are never read,
+    // nor a run in the middle of a part with room for two digits only.
     for (let last = 0; last < slices.length; last++) {
       for (let first = Math.max(0, last - MAX_SLICES_PER_DIGIT + 1); first <= last; first++) {
-        if (found.joinCost([first, last]) <= JOIN_LIMIT) found.candidates.push([first, last]);
+        if (found.joinCost([first, last]) <= JOIN_LIMIT && !inMiddle(first, last)) found.candidates.push([first, last]);
       }
     }
     // A part cut into more slices than one digit may span can still be read whole.
