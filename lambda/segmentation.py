@@ -352,6 +352,8 @@ def boxes(found: Runs) -> list[Box]:
 def parts_of(found: list[Box]) -> tuple[list[list[int]], list[Box]]:
     """Steps 3-4: the pieces of each part, left to right, and each part's box. Refuses more
     than MAX_PARTS parts before joining the marks to them."""
+    if len(found) == 1:  # one stroke, as most single digits are: no marks, one part
+        return [[0]], found
     areas = np.array([box.area for box in found])
     heights = np.array([box.height for box in found])
     marks = (areas < MARK_AREA * areas.max()) | (heights < MARK_HEIGHT * heights.max())
