@@ -79,7 +79,7 @@ def main() -> None:
                                                           config.validation_split, config.seed)
     needed = (WARMUP_STEPS + args.steps) * config.batch_size
     x_small, y_small = x_train[:needed], y_train[:needed]
-    non_digits = non_digit_pool(config, WARMUP_STEPS + args.steps)
+    non_digits = non_digit_pool(config, WARMUP_STEPS + args.steps, (x_small, y_small))
 
     def pipeline(augmenter=None, outliers=False):
         return {"x": make_dataset(x_small, y_small, config.batch_size, shuffle=True, seed=1, augmenter=augmenter,

@@ -16,6 +16,12 @@ Two sets that share no kind of drawing and no font:
 
 Characters that look like a digit (O, I, S, Z, B, G, g, q, T, ...) are left out: asking the
 network to be unsure about them would teach it to doubt real digits.
+
+With --touching-pairs, training also sees `touching_pairs`: two training digits written
+side by side, touching or crossing as in a hurried number (written_numbers.py), read as one.
+The function reads a number by trying ways to cut it into digits and keeping the one the
+network likes best, so the network must doubt two digits squeezed into one box, or it keeps
+"13" whole as a 3.
 """
 
 from __future__ import annotations
@@ -175,3 +181,16 @@ def _glyph(rng: np.random.Generator, characters: str, fonts: tuple[str, ...]) ->
     canvas = Image.new("L", (CANVAS, CANVAS), 0)
     ImageDraw.Draw(canvas).text((CANVAS / 2, CANVAS / 2), character, fill=255, font=font, anchor="mm")
     return canvas.rotate(float(rng.uniform(-15, 15)), resample=Image.BILINEAR, fillcolor=0)
+
+
+def touching_pairs(count: int, seed: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """`count` pairs of touching digits drawn from `images` (uint8 (N, 28, 28), MNIST's, white
+    on black), each read as one digit is: uint8 (count, 28, 28), white on black, MNIST-style."""
+    from model.written_numbers import written_number
+
+    rng = np.random.default_rng([seed, 2])
+    pairs = np.empty((count, 28, 28), dtype=np.uint8)
+    for index in range(count):
+        number = written_number(rng, rng.choice(len(images), 2, replace=False), images, labels, "touching")
+        pairs[index] = np.round(to_mnist(number.picture) * 255).astype(np.uint8)
+    return pairs

@@ -130,15 +130,21 @@ class DigitAccuracy(keras.metrics.Metric):
         self.total.assign(0.0)
 
 
-def non_digit_pool(config: TrainingConfig, steps_per_epoch: int) -> np.ndarray | None:
-    """The non-digits a run trains on, drawn with its seed (None when outlier exposure is off)."""
+def non_digit_pool(config: TrainingConfig, steps_per_epoch: int, digits: tuple[np.ndarray, np.ndarray]
+                   ) -> np.ndarray | None:
+    """The non-digits a run trains on, drawn with its seed (None when outlier exposure is off):
+    drawings, and config.touching_pairs as many pairs per drawing of the training `digits`
+    (images, labels) written touching."""
     if not config.non_digits_per_batch:
         return None
     from model import outliers
 
     count = min(NON_DIGIT_POOL, steps_per_epoch * config.non_digits_per_batch)
-    print(f"Drawing {count:,} non-digits for outlier exposure ...", flush=True)
-    return outliers.generate(count, config.seed, "training")
+    pairs = round(count * config.touching_pairs)
+    print(f"Drawing {count:,} non-digits" + (f" and {pairs:,} pairs of touching digits" if pairs else "")
+          + " for outlier exposure ...", flush=True)
+    drawings = outliers.generate(count, config.seed, "training")
+    return np.concatenate([drawings, outliers.touching_pairs(pairs, config.seed, *digits)]) if pairs else drawings
 
 
 def make_optimizer(config: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -241,7 +247,7 @@ def fit(model: keras.Model, training: tuple, validation: tuple, config: Training
     steps_per_epoch = int(np.ceil(len(x_train) / config.batch_size))
     train_ds = make_dataset(x_train, y_train, config.batch_size, shuffle=True,
                             augmenter=augmenter, seed=config.seed,
-                            non_digits=non_digit_pool(config, steps_per_epoch),
+                            non_digits=non_digit_pool(config, steps_per_epoch, (x_train, y_train)),
                             non_digits_per_batch=config.non_digits_per_batch,
                             non_digit_weight=config.non_digit_weight)
     val_ds = make_dataset(x_val, y_val, 256, shuffle=False)

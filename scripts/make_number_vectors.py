@@ -37,9 +37,9 @@ import classifier
 import preprocessing
 import segmentation
 from input_errors import BlankImageError, TooManyDigits
+from model.written_numbers import written_number
 from tests.support.drawing import number_canvas
 from tests.support.vectors import VECTORS_DIR, write_vectors
-from tests.support.written_numbers import written_number
 
 NUMBERS_DIR = VECTORS_DIR / "numbers"
 

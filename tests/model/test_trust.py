@@ -95,3 +95,38 @@ def test_non_digits_look_like_drawings_the_function_sends():
 def test_no_digit_like_character_is_asked_to_be_a_non_digit():
     for which in ("training", "held_out"):
         assert not set(outliers.SETS[which][1]) & outliers.DIGIT_LIKE, which
+
+
+@pytest.fixture(scope="module")
+def training_digits():
+    from model.data import load_mnist
+
+    mnist = load_mnist(allow_download=False)
+    return mnist.x_train[:200], mnist.y_train[:200]
+
+
+def test_touching_pairs_are_two_training_digits_squeezed_into_one_box(training_digits):
+    pairs = outliers.touching_pairs(30, 5, *training_digits)
+    assert pairs.shape == (30, 28, 28) and pairs.dtype == np.uint8
+    np.testing.assert_array_equal(pairs, outliers.touching_pairs(30, 5, *training_digits))
+    assert not np.array_equal(pairs, outliers.touching_pairs(30, 6, *training_digits))
+    shapes = []
+    for image in pairs:
+        rows, columns = np.nonzero(image > 0)
+        shapes.append((rows.max() - rows.min() + 1, columns.max() - columns.min() + 1))
+    # Preprocessed as a drawing sent to the function is: the longer side 20 pixels; two digits
+    # side by side are mostly wider than tall (each has its own height and place on the line).
+    assert all(max(shape) in (20, 21, 22) for shape in shapes)
+    assert sum(width > height for height, width in shapes) >= 20
+
+
+def test_the_non_digits_hold_touching_pairs_only_when_asked(training_digits):
+    from model import training
+    from model.config import TrainingConfig
+
+    drawings = outliers.generate(20, 3, "training")
+    alone = training.non_digit_pool(TrainingConfig(seed=3), 10, training_digits)
+    np.testing.assert_array_equal(alone, drawings)  # 2 a batch, 10 batches; no pairs by default
+    with_pairs = training.non_digit_pool(TrainingConfig(seed=3, touching_pairs=0.5), 10, training_digits)
+    np.testing.assert_array_equal(with_pairs[:20], drawings)
+    np.testing.assert_array_equal(with_pairs[20:], outliers.touching_pairs(10, 3, *training_digits))

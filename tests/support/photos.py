@@ -6,7 +6,7 @@ bench/function_photos.py and the photo vectors read.
     made.text   # "2024": the number written on it
     made.pixels # uint8 RGB, the photo before JPEG
 
-The writing is MNIST's test digits, written as tests/support/written_numbers.py writes a
+The writing is MNIST's test digits, written as model/written_numbers.py writes a
 number (single_digit for one digit, written_number with its digits apart for 2-4), taken as
 ink coverage and laid on a sheet of paper in a subtractive model: each channel's reflectance
 is the paper's, times each printed line's where one runs, times (1 - a + a x the ink's) where
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from tests.support.written_numbers import LINE, single_digit, written_number
+from model.written_numbers import LINE, single_digit, written_number
 
 KINDS = ("plain", "gradient", "shadow", "ruled", "squared", "ballpoint on cream")
 SIZES = ((1200, 900), (1600, 1200))  # width, height

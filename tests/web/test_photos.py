@@ -6,7 +6,7 @@ and paper taken out: the function's ink, pixel for pixel); a file that is not a 
 picture the service refuses and a blank sheet are answered in words; Clear returns to the
 drawing pad.
 
-Most numbers are written with MNIST's test digits (tests/support/written_numbers.py) on a
+Most numbers are written with MNIST's test digits (model/written_numbers.py) on a
 clean white sheet; the photos of paper, in a shadow and on ruled lines, are
 tests/support/photos.py's."""
 
@@ -26,10 +26,10 @@ import decoding  # the function's: the largest side it reads a picture at
 import paper
 import preprocessing
 import segmentation
+from model.written_numbers import written_number
 from tests.support import browser as support
 from tests.support import photos, servers
 from tests.support.images import encode
-from tests.support.written_numbers import written_number
 
 BOXES = "#picture-boxes .digit-box"
 INK_BOXES = "#ink-boxes .digit-box"

@@ -1,5 +1,6 @@
 """Numbers written with MNIST's own digits: what the number-reading tests and
-bench/function_numbers.py read.
+bench/function_numbers.py read, and the pairs of touching training digits that training
+shows the network as non-digits (outliers.touching_pairs).
 
     number = written_number(rng, digits, images, labels, kind="close")
     number.picture  # uint8 grey, dark ink on white paper
