@@ -506,31 +506,30 @@ def find(ink: Ink) -> Found:
     parts, part_boxes = parts_of(boxes(runs_))
     found = Found(ink, factor, grid.shape, runs_, parts, [], [])
     found.slices = slices = slices_of(found, part_boxes)
-    # Where each part's slices start and end, for a part that holds at most two digits.
-    ends: dict[int, tuple[int, int]] = {}
+    # The first and last slice of each part (a part's slices are consecutive).
+    spans: dict[int, tuple[int, int]] = {}
     for index, piece in enumerate(slices):
-        if part_boxes[piece.part].width < MIDDLE_RATIO * part_boxes[piece.part].height:
-            ends[piece.part] = (ends.get(piece.part, (index, index))[0], index)
+        spans[piece.part] = (spans.get(piece.part, (index, index))[0], index)
+    two_at_most = [box.width < MIDDLE_RATIO * box.height for box in part_boxes]
     # Runs of slices that join parts across a gap no digit could make up for are never read,
     # nor a run in the middle of a part with room for two digits only.
     found.candidates = candidates = [
         (first, last) for last in range(len(slices))
         for first in range(max(0, last - MAX_SLICES_PER_DIGIT + 1), last + 1)
-        if found.join_cost((first, last)) <= JOIN_LIMIT and not _in_middle(ends, slices, first, last)]
+        if found.join_cost((first, last)) <= JOIN_LIMIT
+        and not _in_middle(spans, two_at_most, slices, first, last)]
     # A part cut into more slices than one digit may span can still be read whole.
-    for part in range(len(parts)):
-        inside = [index for index, piece in enumerate(slices) if piece.part == part]
-        if len(inside) > MAX_SLICES_PER_DIGIT:
-            candidates.append((inside[0], inside[-1]))
+    candidates.extend((first, last) for first, last in spans.values() if last - first + 1 > MAX_SLICES_PER_DIGIT)
     return found
 
 
-def _in_middle(ends: dict[int, tuple[int, int]], slices: list[Slice], first: int, last: int) -> bool:
+def _in_middle(spans: dict[int, tuple[int, int]], two_at_most: list[bool], slices: list[Slice],
+               first: int, last: int) -> bool:
     """Whether slices first..last lie inside one part that holds at most two digits, touching
     neither of its ends."""
     part = slices[first].part
-    return (part in ends and slices[last].part == part
-            and ends[part][0] < first and last < ends[part][1])
+    return (two_at_most[part] and slices[last].part == part
+            and spans[part][0] < first and last < spans[part][1])
 
 
 # --- 7: the reading kept -------------------------------------------------------------------------------

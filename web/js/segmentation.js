@@ -630,16 +630,15 @@
     const { parts, partBoxes } = partsOf(foundBoxes);
     const found = new Found(ink, factor, { height: grid.height, width: grid.width }, runs, parts, [], []);
     const slices = found.slices = slicesOf(found, partBoxes);
-    // Where each part's slices start and end, for a part that holds at most two digits.
-    const ends = new Map();
-    slices.forEach((piece, index) => {
-      const box = partBoxes[piece.part];
-      if (box.width < MIDDLE_RATIO * box.height) ends.set(piece.part, [ends.has(piece.part) ? ends.get(piece.part)[0] : index, index]);
-    });
-    // Whether slices first..last lie inside one such part, touching neither of its ends.
+    // The first and last slice of each part (a part's slices are consecutive).
+    const spans = new Map();
+    slices.forEach((piece, index) => spans.set(piece.part, [spans.has(piece.part) ? spans.get(piece.part)[0] : index, index]));
+    const twoAtMost = partBoxes.map((box) => box.width < MIDDLE_RATIO * box.height);
+    // Whether slices first..last lie inside one part that holds at most two digits, touching
+    // neither of its ends.
     const inMiddle = (first, last) => {
       const part = slices[first].part;
-      return ends.has(part) && slices[last].part === part && ends.get(part)[0] < first && last < ends.get(part)[1];
+      return twoAtMost[part] && slices[last].part === part && spans.get(part)[0] < first && last < spans.get(part)[1];
     };
     // Runs of slices that join parts across a gap no digit could make up for are never read,
     // nor a run in the middle of a part with room for two digits only.
@@ -649,11 +648,7 @@
       }
     }
     // A part cut into more slices than one digit may span can still be read whole.
-    parts.forEach((_, part) => {
-      const inside = [];
-      slices.forEach((piece, index) => { if (piece.part === part) inside.push(index); });
-      if (inside.length > MAX_SLICES_PER_DIGIT) found.candidates.push([inside[0], inside[inside.length - 1]]);
-    });
+    spans.forEach(([first, last]) => { if (last - first + 1 > MAX_SLICES_PER_DIGIT) found.candidates.push([first, last]); });
     return found;
   }
 
