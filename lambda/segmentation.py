@@ -41,8 +41,8 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    width over height beyond WIDE (two digits read as one are wide); each cut it makes less
    CUT_FIRST for the first stroke it crosses and CUT_PENALTY for each other (a neck where
    two digits touch is one stroke; a loop is two); and each gap it joins inside one digit
-   less GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap. The calibrated probabilities are what make
-   candidates of any shape comparable.
+   less GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap. The calibrated probabilities
+   are what make candidates of any shape comparable.
 
 The weights were chosen on numbers written with MNIST's test digits (bench/function_numbers.py):
 single digits must stay whole first, then numbers with gaps split right, then touching ones.
