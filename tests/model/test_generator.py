@@ -122,7 +122,7 @@ def test_card_describes_the_run(quick_run):
     assert schedule["warmup_steps"] + schedule["decay_steps"] == 169  # one epoch of 2,700 digits
     assert training["loss"] == "CategoricalCrossentropy"
     assert training["non_digits_per_batch"] == 2 and training["non_digit_weight"] == 0.5
-    assert training["touching_pairs"] == 0.0
+    assert training["touching_pairs"] == 1.0 and training["seed"] == 7
     test = card["test"]
     assert test["digits"] == 10_000
     assert np.asarray(test["confusion_matrix"]).sum() == 10_000

@@ -125,8 +125,10 @@ def test_the_non_digits_hold_touching_pairs_only_when_asked(training_digits):
     from model.config import TrainingConfig
 
     drawings = outliers.generate(20, 3, "training")
-    alone = training.non_digit_pool(TrainingConfig(seed=3), 10, training_digits)
-    np.testing.assert_array_equal(alone, drawings)  # 2 a batch, 10 batches; no pairs by default
+    alone = training.non_digit_pool(TrainingConfig(seed=3, touching_pairs=0), 10, training_digits)
+    np.testing.assert_array_equal(alone, drawings)  # 2 a batch, 10 batches
     with_pairs = training.non_digit_pool(TrainingConfig(seed=3, touching_pairs=0.5), 10, training_digits)
     np.testing.assert_array_equal(with_pairs[:20], drawings)
     np.testing.assert_array_equal(with_pairs[20:], outliers.touching_pairs(10, 3, *training_digits))
+    by_default = training.non_digit_pool(TrainingConfig(seed=3), 10, training_digits)  # one pair a drawing
+    np.testing.assert_array_equal(by_default[20:], outliers.touching_pairs(20, 3, *training_digits))
