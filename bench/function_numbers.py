@@ -12,7 +12,10 @@
    - wrong, said so: the number read wrong, but some digit of it answered "not sure" (the
      honest failure); the rest of the wrong ones were answered sure;
    - ceiling: every digit read right when each is sent alone (the model's own bound on the
-     whole-number figure: a perfect split cannot beat it).
+     whole-number figure: a perfect split cannot beat it);
+   - among the candidates: some reading of the candidates the picture was cut into spells
+     the number, digit by digit as the model reads each (the bound of the choice: what a
+     perfect choice between readings would get, with these cuts).
 2. Single digits: MNIST test digits written the same way, alone: read as one digit (no split),
    and among them those whose ink is in several pieces (broken strokes); the drawn hard cases
    (tests/support/hard_cases.py) read right as one digit.
@@ -60,6 +63,20 @@ def split_right(reading: pipeline.Reading, spans: list[tuple[int, int]]) -> bool
                for answer, (left, right) in zip(reading.digits, spans, strict=True))
 
 
+def among_candidates(model: classifier.Classifier, body: bytes, text: str) -> bool:
+    """Whether some reading of the picture's candidates spells `text`: a run of candidates
+    from the first slice to the last, each the next digit of `text` as the model reads it."""
+    picture = pipeline.decode("image/png", body, model.size)
+    found = pipeline.segment(picture.pixels, picture.grid)
+    digits = pipeline.predict(model, pipeline.preprocess(found)).argmax(axis=1)
+    spelt = [set() for _ in range(len(found.slices) + 1)]  # slices covered -> digits of text spelt
+    spelt[0].add(0)
+    for (first, last), digit in sorted(zip(found.candidates, digits, strict=True), key=lambda pair: pair[0][1]):
+        spelt[last + 1] |= {count + 1 for count in spelt[first]
+                            if count < len(text) and text[count] == str(int(digit))}
+    return len(text) in spelt[-1]
+
+
 def alone(model: classifier.Classifier, number) -> str:
     """Each placed digit read on a picture of its own, as one digit."""
     images = [preprocessing.to_mnist(picture) for picture in number.alone]
@@ -70,16 +87,18 @@ def numbers_table(model, mnist, count: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     print(f"Numbers of 2-5 MNIST test digits, {count:,} of each kind (seed {seed}), model {model.version}")
     print(f"  {'kind':10s}{'whole right':>13s}{'goal':>7s}{'split right':>13s}{'goal':>7s}{'ceiling':>10s}"
-          f"{'wrong, said so':>16s}{'wrong, sure':>13s}{'digits/number':>15s}")
+          f"{'wrong, said so':>16s}{'wrong, sure':>13s}{'among candidates':>18s}{'digits/number':>15s}")
     for kind in GAPS:
-        whole = split = ceiling = digits = unsure = 0
+        whole = split = ceiling = digits = unsure = reachable = 0
         for _ in range(count):
             indices = rng.choice(len(mnist.x_test), int(rng.integers(2, 6)), replace=False)
             number = written_number(rng, indices, mnist.x_test, mnist.y_test, kind)
+            body = encode(number.picture)
             try:
-                reading = read(model, encode(number.picture))
+                reading = read(model, body)
             except TooManyDigits:
                 continue
+            reachable += among_candidates(model, body, number.text)
             right = reading.number == number.text
             whole += right
             unsure += not right and any(answer.judgement.uncertain for answer in reading.digits)
@@ -89,7 +108,7 @@ def numbers_table(model, mnist, count: int, seed: int) -> None:
         whole_goal, split_goal = GOALS[kind]
         print(f"  {kind:10s}{whole / count:12.1%} {whole_goal:6.1%}{split / count:12.1%} {split_goal:6.1%}"
               f"{ceiling / count:10.1%}{unsure / count:16.1%}{(count - whole - unsure) / count:13.1%}"
-              f"{digits / count:15.2f}")
+              f"{reachable / count:18.1%}{digits / count:15.2f}")
 
 
 def singles_table(model, mnist, count: int, seed: int) -> None:
