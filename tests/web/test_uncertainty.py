@@ -163,8 +163,9 @@ def test_browser_mode_applies_the_cards_threshold(open_page, server):
     top = max(support.probabilities(doubting))
     assert top < 1
 
-    trusting = browser_mode_page(open_page, server,
-                                 {**CARD, "uncertainty": {**CARD["uncertainty"], "threshold": top / 2}})
+    # A card's "not a digit" level lies below its threshold, or the page refuses the card.
+    trusting = browser_mode_page(open_page, server, {**CARD, "uncertainty": {
+        **CARD["uncertainty"], "threshold": top / 2, "not_a_digit_below": top / 4}})
     wait_for_the_model(trusting)
     support.draw_digit(trusting, 4, strokes=FOUR_AND_NINE)
     assert support.recognise(trusting) == "done"
