@@ -63,11 +63,15 @@ def split_right(reading: pipeline.Reading, spans: list[tuple[int, int]]) -> bool
                for answer, (left, right) in zip(reading.digits, spans, strict=True))
 
 
+def segmented(model: classifier.Classifier, body: bytes) -> segmentation.Found:
+    """A PNG's pieces and candidates, as the function finds them when it reads a number."""
+    return pipeline.segment(pipeline.decode("image/png", body, model.size).pixels, False)
+
+
 def among_candidates(model: classifier.Classifier, body: bytes, text: str) -> bool:
     """Whether some reading of the picture's candidates spells `text`: a run of candidates
     from the first slice to the last, each the next digit of `text` as the model reads it."""
-    picture = pipeline.decode("image/png", body, model.size)
-    found = pipeline.segment(picture.pixels, picture.grid)
+    found = segmented(model, body)
     digits = pipeline.predict(model, pipeline.preprocess(found)).argmax(axis=1)
     spelt = [set() for _ in range(len(found.slices) + 1)]  # slices covered -> digits of text spelt
     spelt[0].add(0)
@@ -168,8 +172,7 @@ def timed_handler(body: bytes, one_digit: bool, repeats: int) -> float:
 def cost_table(model, mnist, seed: int, repeats: int, pictures: int) -> None:
     rng = np.random.default_rng(seed + 2)
     singles = [encode(single_digit(rng, index, mnist.x_test)) for index in range(pictures)]
-    cut = sum(len(pipeline.segment(pipeline.decode("image/png", body, model.size).pixels, False).candidates) > 1
-              for body in singles)
+    cut = sum(len(segmented(model, body).candidates) > 1 for body in singles)
     baseline = [timed(model, body, True, repeats) for body in singles]
     as_number = [timed(model, body, False, repeats) for body in singles]
     handler_digit = [timed_handler(body, True, repeats) for body in singles]
