@@ -15,7 +15,8 @@
      whole-number figure: a perfect split cannot beat it);
    - among the candidates: some reading of the candidates the picture was cut into spells
      the number, digit by digit as the model reads each (the bound of the choice: what a
-     perfect choice between readings would get, with these cuts).
+     perfect choice between readings would get, with these cuts, a second look's included);
+   - second look: the share read with a second model call (segmentation.py, step 8).
 2. Single digits: MNIST test digits written the same way, alone: read as one digit (no split),
    and among them those whose ink is in several pieces (broken strokes); the drawn hard cases
    (tests/support/hard_cases.py) read right as one digit.
@@ -68,11 +69,20 @@ def segmented(model: classifier.Classifier, body: bytes) -> segmentation.Found:
     return pipeline.segment(pipeline.decode("image/png", body, model.size).pixels, False)
 
 
-def among_candidates(model: classifier.Classifier, body: bytes, text: str) -> bool:
+def read_candidates(model: classifier.Classifier, body: bytes) -> tuple[segmentation.Found, np.ndarray, bool]:
+    """A PNG's candidates and their probabilities, as the function reads a number, after any
+    second look (and whether it took one)."""
+    found = segmented(model, body)
+    probabilities = pipeline.predict(model, pipeline.preprocess(found))
+    again, probabilities, _ = pipeline.look_again(model, found, probabilities,
+                                                  pipeline.choose(model, found, probabilities))
+    return again, probabilities, again is not found
+
+
+def among_candidates(found: segmentation.Found, probabilities: np.ndarray, text: str) -> bool:
     """Whether some reading of the picture's candidates spells `text`: a run of candidates
     from the first slice to the last, each the next digit of `text` as the model reads it."""
-    found = segmented(model, body)
-    digits = pipeline.predict(model, pipeline.preprocess(found)).argmax(axis=1)
+    digits = probabilities.argmax(axis=1)
     spelt = [set() for _ in range(len(found.slices) + 1)]  # slices covered -> digits of text spelt
     spelt[0].add(0)
     for (first, last), digit in sorted(zip(found.candidates, digits, strict=True), key=lambda pair: pair[0][1]):
@@ -91,9 +101,10 @@ def numbers_table(model, mnist, count: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     print(f"Numbers of 2-5 MNIST test digits, {count:,} of each kind (seed {seed}), model {model.version}")
     print(f"  {'kind':10s}{'whole right':>13s}{'goal':>7s}{'split right':>13s}{'goal':>7s}{'ceiling':>10s}"
-          f"{'wrong, said so':>16s}{'wrong, sure':>13s}{'among candidates':>18s}{'digits/number':>15s}")
+          f"{'wrong, said so':>16s}{'wrong, sure':>13s}{'among candidates':>18s}{'second look':>13s}"
+          f"{'digits/number':>15s}")
     for kind in GAPS:
-        whole = split = ceiling = digits = unsure = reachable = 0
+        whole = split = ceiling = digits = unsure = reachable = looked = 0
         for _ in range(count):
             indices = rng.choice(len(mnist.x_test), int(rng.integers(2, 6)), replace=False)
             number = written_number(rng, indices, mnist.x_test, mnist.y_test, kind)
@@ -102,7 +113,9 @@ def numbers_table(model, mnist, count: int, seed: int) -> None:
                 reading = read(model, body)
             except TooManyDigits:
                 continue
-            reachable += among_candidates(model, body, number.text)
+            found, probabilities, looked_again = read_candidates(model, body)
+            reachable += among_candidates(found, probabilities, number.text)
+            looked += looked_again
             right = reading.number == number.text
             whole += right
             unsure += not right and any(answer.judgement.uncertain for answer in reading.digits)
@@ -112,15 +125,17 @@ def numbers_table(model, mnist, count: int, seed: int) -> None:
         whole_goal, split_goal = GOALS[kind]
         print(f"  {kind:10s}{whole / count:12.1%} {whole_goal:6.1%}{split / count:12.1%} {split_goal:6.1%}"
               f"{ceiling / count:10.1%}{unsure / count:16.1%}{(count - whole - unsure) / count:13.1%}"
-              f"{reachable / count:18.1%}{digits / count:15.2f}")
+              f"{reachable / count:18.1%}{looked / count:13.1%}{digits / count:15.2f}")
 
 
 def singles_table(model, mnist, count: int, seed: int) -> None:
     rng = np.random.default_rng(seed + 1)
-    one = right = broken = broken_one = 0
+    one = right = broken = broken_one = looked = 0
     for index in range(count):
         picture = single_digit(rng, index, mnist.x_test)
-        reading = read(model, encode(picture))
+        body = encode(picture)
+        reading = read(model, body)
+        looked += read_candidates(model, body)[2]
         is_one = len(reading.digits) == 1
         one += is_one
         right += reading.number == str(int(mnist.y_test[index]))
@@ -133,6 +148,7 @@ def singles_table(model, mnist, count: int, seed: int) -> None:
     print(f"  {'read as one digit (goal 99.5 %)':46s}{one / count:9.2%}")
     print(f"  {'  of which in several pieces (broken strokes)':46s}{broken_one:>6,} of {broken:,}")
     print(f"  {'read right':46s}{right / count:9.2%}")
+    print(f"  {'read with a second look (a second model call)':46s}{looked / count:9.2%}")
     total = correct = 0
     for case in HARD_CASES:
         for digit, picture in enumerate(hard_cases.pictures(case)):

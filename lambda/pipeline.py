@@ -1,6 +1,6 @@
 """A request's way through the function: each stage once, in this order, called from here.
 
-    read -> decode -> segment -> preprocess -> predict -> choose -> judge
+    read -> decode -> segment -> preprocess -> predict -> choose (-> look again) -> judge
 
 * read: the body, refused past the size limit (reading.py; body_limits.py bounds how long it
   may take and the bytes all requests hold at once); a multipart form's file.
@@ -14,6 +14,10 @@
 * preprocess: each candidate made MNIST-like (preprocessing.py).
 * predict: one batched model call for all of them (classifier.py).
 * choose: which candidates the number is made of, left to right (segmentation.py).
+* look again: if the model is not sure of a part kept whole that was too narrow to cut (a 1
+  touching its neighbour), that part is cut, only the new candidates are preprocessed and
+  read in a second batch, and the choice is made again (segmentation.py, step 8). A request
+  makes at most two model calls; a digit the model is sure of, one.
 * judge: whether each digit read is sure, by the card's rule (uncertainty.py).
 
 Routes parse what is particular to their protocol, call `recognise` or `infer`, and shape
@@ -130,9 +134,10 @@ def segment(pixels: np.ndarray, one_digit: bool) -> segmentation.Found:
     return segmentation.Found.one_digit(ink) if one_digit else segmentation.find(ink)
 
 
-def preprocess(found: segmentation.Found) -> np.ndarray:
-    """Every candidate digit, MNIST-like: float32 (candidates, size, size)."""
-    return np.stack([found.digit_image(candidate) for candidate in found.candidates])
+def preprocess(found: segmentation.Found, candidates: list[tuple[int, int]] | None = None) -> np.ndarray:
+    """Every candidate digit (or the ones given), MNIST-like: float32 (candidates, size, size)."""
+    return np.stack([found.digit_image(candidate)
+                     for candidate in (found.candidates if candidates is None else candidates)])
 
 
 def predict(model: classifier.Classifier, batch: np.ndarray) -> np.ndarray:
@@ -146,6 +151,22 @@ def choose(model: classifier.Classifier, found: segmentation.Found, probabilitie
     rule = model.uncertainty
     return [index[candidate]
             for candidate in segmentation.choose(found, confidences, rule.threshold, rule.not_a_digit_below)]
+
+
+def look_again(model: classifier.Classifier, found: segmentation.Found, probabilities: np.ndarray,
+               chosen: list[int]) -> tuple[segmentation.Found, np.ndarray, list[int]]:
+    """The candidates, their probabilities and the digits read, after a second look at the
+    parts read whole but unsure; as they were if there is none."""
+    confidences = probabilities.max(axis=1).tolist()
+    again = segmentation.look_again(found, [found.candidates[index] for index in chosen], confidences,
+                                    model.uncertainty.threshold)
+    if again is None:
+        return found, probabilities, chosen
+    known = {found.key(candidate): row for candidate, row in zip(found.candidates, probabilities, strict=True)}
+    new = [candidate for candidate in again.candidates if again.key(candidate) not in known]
+    known.update(zip((again.key(candidate) for candidate in new), predict(model, preprocess(again, new)), strict=True))
+    probabilities = np.stack([known[again.key(candidate)] for candidate in again.candidates])
+    return again, probabilities, choose(model, again, probabilities)
 
 
 @dataclass(frozen=True)
@@ -212,8 +233,9 @@ def picture_stages(model: classifier.Classifier, kind: str, body: bytes, one_dig
     picture = decode(kind, body, model.size)
     found = segment(picture.pixels, one_digit or picture.grid)
     probabilities = predict(model, preprocess(found))
+    found, probabilities, chosen = look_again(model, found, probabilities, choose(model, found, probabilities))
     digits = []
-    for index in choose(model, found, probabilities):
+    for index in chosen:
         box = as_sent(found.box(found.candidates[index]), picture)
         digits.append(judge(model, probabilities[index], box))
     return Reading(digits)

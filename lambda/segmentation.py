@@ -3,8 +3,10 @@
     found = segmentation.find(ink)                    # ink: preprocessing.ink_levels(pixels)
     images = [found.digit_image(candidate) for candidate in found.candidates]
     probabilities = model.predict(np.stack(images))   # one batch: every candidate at once
-    reading = segmentation.choose(found, probabilities.max(axis=1).tolist(), card.uncertainty.threshold,
-                                  card.uncertainty.not_a_digit_below)
+    confidences = probabilities.max(axis=1).tolist()
+    reading = segmentation.choose(found, confidences, card.uncertainty.threshold, card.uncertainty.not_a_digit_below)
+    again = segmentation.look_again(found, reading, confidences, card.uncertainty.threshold)
+    # if not None: read again.candidates whose again.key is new (a second batch), choose on `again`
 
 `find` is geometry on exact integers, so the page's JavaScript (web/js/segmentation.js)
 makes the same pieces and candidates, held to the same test vectors (tests/vectors/numbers/);
@@ -42,7 +44,12 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    CUT_FIRST for the first stroke it crosses and CUT_PENALTY for each other (a neck where
    two digits touch is one stroke; a loop is two); and each gap it joins inside one digit
    less GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap. The calibrated probabilities
-   are what make candidates of any shape comparable.
+   are what make candidates of any shape comparable;
+8. look again: a part read whole, that the model is not sure of and that was too narrow to
+   cut (under SPLIT_RATIO), is cut as well if it is at least LOOK_AGAIN_RATIO as wide as tall
+   (`look_again`), its new candidates read in a second batch, and the choice made again over
+   all of them. Touching digits as narrow as a 1 and its neighbour get candidates, and a
+   single digit the model is sure of (nearly all) costs no second call.
 
 The weights were chosen on numbers written with MNIST's test digits (bench/function_numbers.py):
 single digits must stay whole first, then numbers with gaps split right, then touching ones.
@@ -53,7 +60,7 @@ A reading of all the ink as one digit reads it exactly as a single digit always 
 Cost: steps 1-2 are linear in the grid's cells; a picture with more than MAX_PIECES pieces
 or MAX_PARTS parts is refused before any model call; there are at most MAX_SLICES slices,
 so at most MAX_SLICES x MAX_SLICES_PER_DIGIT candidates (plus the whole parts), each a
-small crop.
+small crop; step 8 reads at most as many again, once.
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
 MARK_AREA = 1 / 25  # of the largest piece's area
 MARK_HEIGHT = 0.4  # of the tallest piece's height
 SPLIT_RATIO = 0.9  # a part at least this much wider than tall may hold more than one digit
+LOOK_AGAIN_RATIO = 0.35  # ... and one this wide, if the model is not sure of it whole (step 8)
 MIDDLE_RATIO = 1.2  # ... and more than two: only then may a digit lie in its middle
 MIN_PIECE = 0.1  # of the part's height: the narrowest slice a cut may leave
 CUTS_PER_HEIGHT = 4  # candidate cuts per height of a part's width, at most
@@ -116,6 +124,7 @@ class Found:
     grid_shape: tuple[int, int]
     runs: Runs
     parts: list[list[int]]  # the pieces of each part, marks included
+    part_boxes: list[Box]
     slices: list[Slice]
     candidates: list[tuple[int, int]]  # (first slice, last slice), inclusive
     # Each candidate's ink, made once: its model input and, if it is read, its box come from it.
@@ -127,13 +136,22 @@ class Found:
         height, width = ink.levels.shape
         nothing = np.zeros(0, dtype=np.int64)
         return cls(ink, 1, (height, width), Runs(nothing, nothing, nothing, nothing, 0), [[0]],
-                   [Slice(0, 0, height, 0, width, None, 0)], [(0, 0)])
+                   [Box(0, height - 1, 0, width - 1, height * width)], [Slice(0, 0, height, 0, width, None, 0)],
+                   [(0, 0)])
 
     @functools.cached_property
     def labels(self) -> np.ndarray:
         """int32 grid: the piece of each cell, -1 where there is no ink; made when a candidate
         other than the whole needs its cells."""
         return labels_of(self.runs, self.grid_shape)
+
+    def key(self, candidate: tuple[int, int]) -> tuple[tuple[int, ...], ...]:
+        """What a candidate is made of, the same in any Found of the same ink: its part if it is
+        exactly one (however it is cut, its ink is the part's), else its slices' places."""
+        if self.is_part(candidate):
+            return ((self.slices[candidate[0]].part,),)
+        return tuple((piece.part, piece.top, piece.bottom, piece.left, piece.right, piece.crossed)
+                     for piece in self.slices[candidate[0]:candidate[1] + 1])
 
     @property
     def whole(self) -> tuple[int, int]:
@@ -460,16 +478,17 @@ def narrowest_slice(height: int) -> int:
     return max(1, math.ceil(MIN_PIECE * height))
 
 
-def may_hold_several(box: Box) -> bool:
-    """Whether a part is wide enough to be cut (step 5)."""
-    return box.width >= SPLIT_RATIO * box.height and box.width >= 2 * narrowest_slice(box.height)
+def may_hold_several(box: Box, looked_again: bool = False) -> bool:
+    """Whether a part is wide enough to be cut (step 5), or, on a second look, cut again (step 8)."""
+    ratio = LOOK_AGAIN_RATIO if looked_again else SPLIT_RATIO
+    return box.width >= ratio * box.height and box.width >= 2 * narrowest_slice(box.height)
 
 
-def slices_of(found: Found, part_boxes: list[Box]) -> list[Slice]:
+def slices_of(found: Found, looked_again: frozenset[int] = frozenset()) -> list[Slice]:
     slices = []
     budget = MAX_SLICES - len(found.parts)
-    for index, (part, box) in enumerate(zip(found.parts, part_boxes, strict=True)):
-        if not may_hold_several(box) or budget <= 0:
+    for index, (part, box) in enumerate(zip(found.parts, found.part_boxes, strict=True)):
+        if not may_hold_several(box, index in looked_again) or budget <= 0:
             slices.append(Slice(index, box.top, box.bottom + 1, box.left, box.right + 1, None, 0))
             continue
         inside = np.isin(found.labels[box.top:box.bottom + 1, box.left:box.right + 1], part)
@@ -504,13 +523,17 @@ def find(ink: Ink) -> Found:
     if runs_.count > MAX_PIECES:  # dust, a texture: no number has this many strokes
         raise TooManyDigits(runs_.count, MAX_DIGITS, "marks")
     parts, part_boxes = parts_of(boxes(runs_))
-    found = Found(ink, factor, grid.shape, runs_, parts, [], [])
-    found.slices = slices = slices_of(found, part_boxes)
+    return _sliced(Found(ink, factor, grid.shape, runs_, parts, part_boxes, [], []))
+
+
+def _sliced(found: Found, looked_again: frozenset[int] = frozenset()) -> Found:
+    """Steps 5-6: the found parts cut, and the candidate digits their slices make."""
+    found.slices = slices = slices_of(found, looked_again)
     # The first and last slice of each part (a part's slices are consecutive).
     spans: dict[int, tuple[int, int]] = {}
     for index, piece in enumerate(slices):
         spans[piece.part] = (spans.get(piece.part, (index, index))[0], index)
-    two_at_most = [box.width < MIDDLE_RATIO * box.height for box in part_boxes]
+    two_at_most = [box.width < MIDDLE_RATIO * box.height for box in found.part_boxes]
     # Runs of slices that join parts across a gap no digit could make up for are never read,
     # nor a run in the middle of a part with room for two digits only.
     found.candidates = candidates = [
@@ -576,3 +599,24 @@ def choose(found: Found, confidences: list[float], sure: float, not_a_digit: flo
     if len(reading) > MAX_DIGITS:
         raise TooManyDigits(len(reading), MAX_DIGITS)
     return reading
+
+
+# --- 8: a second look ----------------------------------------------------------------------------------
+
+
+def look_again(found: Found, reading: list[tuple[int, int]], confidences: list[float], sure: float) -> Found | None:
+    """Step 8: the same ink with the parts the reading kept whole but the model is not sure of
+    cut as well, if they are at least LOOK_AGAIN_RATIO as wide as tall, or None if there are
+    none: the reading stands. A 1 touching its neighbour, or "11", makes a part too narrow to
+    be cut at once (a single digit that narrow would pay for candidates it never needs), and
+    the model reads it as one unsure digit or as none. Only the new candidates need reading
+    (`Found.key` tells which are new); `choose` then weighs the whole part against its cuts."""
+    index = {candidate: number for number, candidate in enumerate(found.candidates)}
+    parts = frozenset(found.slices[first].part for first, last in reading
+                      if first == last and found.is_part((first, last)) and confidences[index[first, last]] < sure
+                      and may_hold_several(found.part_boxes[found.slices[first].part], looked_again=True))
+    if not parts:
+        return None
+    again = _sliced(Found(found.ink, found.factor, found.grid_shape, found.runs, found.parts, found.part_boxes,
+                          [], []), parts)
+    return again if len(again.slices) > len(found.slices) else None

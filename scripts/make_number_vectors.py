@@ -17,7 +17,12 @@ JavaScript port (web/js/segmentation.js) is held to the same pieces, candidates 
      "sure": the card's threshold below which an answer is not sure (choose's `sure`),
      "not_a_digit": the card's level below which it is no digit at all (choose's `not_a_digit`),
      "reading": [[first, last], ...]   what `choose` keeps given those confidences, `sure` and `not_a_digit`,
-     "number": the digits the shipped model reads, "label": the number drawn (or null)}
+     "looked_again": null when `look_again` finds nothing to look at again (the reading stands), else
+              what it finds: {"slices", "candidates", "boxes", "images_base64", "confidences" (all of
+              its candidates, as above), "asked": [index, ...] (its candidates read in the second
+              batch: the new ones, in order), "reading" (what `choose` keeps over them)},
+     "number": the digits the shipped model reads, after any second look,
+     "label": the number drawn (or null)}
 
 Compare images with a tolerance of one level (a value within 1/255 + 1e-6); everything else
 exactly. The model's confidences are inputs of `choose` here, so the JavaScript side checks
@@ -90,6 +95,7 @@ def pictures() -> list[Picture]:
     apart, apart_text = mnist_number([1, 2, 3, 4], "apart", 1)
     close, close_text = mnist_number([5, 6, 7], "close", 2)
     touching, touching_text = mnist_number([8, 9, 10], "touching", 3)
+    narrow, narrow_text = mnist_number([30, 31], "touching", 35)
     return [
         Picture("drawn-apart", "A number drawn on a canvas as the page draws it, digits well apart (RGB).",
                 drawn("2024"), "2024"),
@@ -104,6 +110,8 @@ def pictures() -> list[Picture]:
         Picture("mnist-apart", "MNIST test digits 1-4 written apart (grey, dark on light).", apart, apart_text),
         Picture("mnist-close", "MNIST test digits 5-7 written a few percent of the height apart.", close, close_text),
         Picture("mnist-touching", "MNIST test digits 8-10 touching or crossing.", touching, touching_text),
+        Picture("mnist-touching-narrow", "A 3 touching a 1: a part too narrow to cut, read unsure, then cut on a "
+                "second look.", narrow, narrow_text),
         Picture("wide-and-pooled", "Two digits 1,000 pixels apart: the grid of a picture this wide is pooled.",
                 drawn("96", height=130, size=100, gap=1000, stroke=12), "96"),
         Picture("one-digit-mode", "A number read as one digit (?read=digit): all the ink is one candidate.",
@@ -134,31 +142,42 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
         return {**result, "error": "blank"}
     except TooManyDigits:  # refused before any model call
         return {**result, "error": "too-many"}
-    images = np.stack([found.digit_image(candidate) for candidate in found.candidates])
-    probabilities = model.predict(images)
+    probabilities = model.predict(np.stack([found.digit_image(candidate) for candidate in found.candidates]))
     confidences = probabilities.max(axis=1).tolist()
-    result.update({
-        "factor": found.factor,
+    sure, not_a_digit = model.uncertainty.threshold, model.uncertainty.not_a_digit_below
+    result.update({"factor": found.factor, **geometry(found), "confidences": confidences,
+                   "sure": sure, "not_a_digit": not_a_digit})
+    try:
+        reading = segmentation.choose(found, confidences, sure, not_a_digit)
+    except TooManyDigits:  # refused once read: more digits than a number may have
+        return {**result, "error": "too-many"}
+    result["reading"] = [list(candidate) for candidate in reading]
+    again = segmentation.look_again(found, reading, confidences, sure)
+    if again is None:
+        result["looked_again"] = None
+    else:  # as pipeline.look_again does it: only the new candidates are read
+        known = {found.key(candidate): row for candidate, row in zip(found.candidates, probabilities, strict=True)}
+        asked = [index for index, candidate in enumerate(again.candidates) if again.key(candidate) not in known]
+        new = model.predict(np.stack([again.digit_image(again.candidates[index]) for index in asked]))
+        known.update(zip((again.key(again.candidates[index]) for index in asked), new, strict=True))
+        found, probabilities = again, np.stack([known[again.key(candidate)] for candidate in again.candidates])
+        confidences = probabilities.max(axis=1).tolist()
+        reading = segmentation.choose(found, confidences, sure, not_a_digit)
+        result["looked_again"] = {**geometry(found), "confidences": confidences, "asked": asked,
+                                  "reading": [list(candidate) for candidate in reading]}
+    index = {candidate: number for number, candidate in enumerate(found.candidates)}
+    return {**result, "number": "".join(str(int(probabilities[index[candidate]].argmax())) for candidate in reading)}
+
+
+def geometry(found: segmentation.Found) -> dict:
+    """The slices, the candidates, their boxes and their model inputs."""
+    return {
         "slices": [[piece.part, piece.top, piece.bottom, piece.left, piece.right, piece.crossed]
                    for piece in found.slices],
         "candidates": [list(candidate) for candidate in found.candidates],
         "boxes": [found.box(candidate) for candidate in found.candidates],
-        "images_base64": [base64.b64encode(np.rint(image * 255).astype(np.uint8).tobytes()).decode("ascii")
-                          for image in images],
-        "confidences": confidences,
-        "sure": model.uncertainty.threshold,
-        "not_a_digit": model.uncertainty.not_a_digit_below,
-    })
-    try:
-        reading = segmentation.choose(found, confidences, model.uncertainty.threshold,
-                                      model.uncertainty.not_a_digit_below)
-    except TooManyDigits:  # refused once read: more digits than a number may have
-        return {**result, "error": "too-many"}
-    index = {candidate: number for number, candidate in enumerate(found.candidates)}
-    return {
-        **result,
-        "reading": [list(candidate) for candidate in reading],
-        "number": "".join(str(int(probabilities[index[candidate]].argmax())) for candidate in reading),
+        "images_base64": [base64.b64encode(np.rint(found.digit_image(candidate) * 255).astype(np.uint8).tobytes())
+                          .decode("ascii") for candidate in found.candidates],
     }
 
 

@@ -313,3 +313,48 @@ def test_a_part_with_room_for_three_digits_is_also_read_in_its_middle():
     found = segmentation.find(preprocessing.ink_levels(_comb(200)))
     last = len(found.slices) - 1
     assert any(first > 0 and end < last for first, end in found.candidates)
+
+
+def _narrow_touching_vector() -> dict:
+    from tests.support.vectors import VECTORS_DIR
+
+    return json.loads((VECTORS_DIR / "numbers" / "mnist-touching-narrow.json").read_text())
+
+
+def test_a_narrow_part_the_model_is_unsure_of_is_read_again_cut(client, monkeypatch):
+    """A 3 touching a 1 makes a part too narrow to cut at once; read whole, the model is not
+    sure of it, so it is cut and only its new candidates are read, in a second batch."""
+    import classifier
+    from tests.support.vectors import vector_pixels
+
+    vector = _narrow_touching_vector()
+    batches = []
+    predict = classifier.Classifier.predict
+
+    def counted(self, images):
+        batches.append(len(images))
+        return predict(self, images)
+
+    monkeypatch.setattr(classifier.Classifier, "predict", counted)
+    body = read(post_png(client, vector_pixels(vector)))
+    assert body["number"] == "31" and len(body["digits"]) == 2
+    assert batches == [len(vector["candidates"]), len(vector["looked_again"]["asked"])]
+    assert len(vector["looked_again"]["asked"]) < len(vector["looked_again"]["candidates"])  # the whole part: read once
+    assert body["digits"][0]["box"][0] < body["digits"][1]["box"][0]  # the 3, then the 1
+
+
+def test_a_second_look_cuts_only_narrow_parts_read_whole_and_unsure():
+    """look_again: a part kept whole and read unsure is cut if at least LOOK_AGAIN_RATIO as
+    wide as tall; a sure one, or a narrower one, is not looked at again."""
+    import preprocessing
+
+    sure = 0.8
+    for width, confidence, cut in [(60, 0.5, True), (60, 0.95, False), (20, 0.5, False)]:
+        found = segmentation.find(preprocessing.ink_levels(_comb(width)))
+        assert found.candidates == [(0, 0)]  # under SPLIT_RATIO: not cut at once
+        again = segmentation.look_again(found, [(0, 0)], [confidence], sure)
+        assert (again is not None) == cut, (width, confidence)
+        if cut:
+            assert len(again.slices) > 1
+            assert again.key(again.whole) == found.key((0, 0))  # the whole part: the same ink, not read again
+            assert {again.key(candidate) for candidate in again.candidates} > {found.key((0, 0))}

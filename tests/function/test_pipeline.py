@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.events import call_handler
 
-STAGES = ("read", "decode", "decode_inputs", "segment", "preprocess", "predict", "choose", "judge")
+STAGES = ("read", "decode", "decode_inputs", "segment", "preprocess", "predict", "choose", "look_again", "judge")
 
 
 def traced_stages(request) -> list[tuple[str, str]]:
@@ -42,7 +42,8 @@ def test_a_picture_enters_read_decode_segment_preprocess_predict_choose_judge_on
     answers = []
     stages = traced_stages(lambda: answers.append(call_handler("/predict", seven_png, {"content-type": "image/png"})))
     assert answers[0][0] == 200 and answers[0][1]["digit"] == 7
-    assert [stage for stage, _ in stages] == ["read", "decode", "segment", "preprocess", "predict", "choose", "judge"]
+    assert [stage for stage, _ in stages] == ["read", "decode", "segment", "preprocess", "predict", "choose",
+                                              "look_again", "judge"]  # sure of its one digit: no second look
     assert {caller for _, caller in stages} <= {"recognise", "picture_stages"}
 
 
@@ -68,4 +69,21 @@ def test_a_number_enters_each_stage_once_and_judge_once_per_digit(classifier):
         call_handler("/predict", encode(number_canvas("305", gap=-4)), {"content-type": "image/png"})))
     assert answers[0][0] == 200 and answers[0][1]["number"] == "305"
     assert [stage for stage, _ in stages] == ["read", "decode", "segment", "preprocess", "predict", "choose",
-                                              "judge", "judge", "judge"]  # one model call for every candidate
+                                              "look_again", "judge", "judge", "judge"]  # one model call: all sure
+
+
+def test_a_part_read_unsure_and_cut_on_a_second_look_is_read_in_a_second_batch(classifier):
+    """A 3 touching a 1 (a shared vector): too narrow to cut at once and read unsure, so it
+    is cut, only its new candidates go to the model, and the choice is made again."""
+    from tests.support.images import encode
+    from tests.support.vectors import VECTORS_DIR, vector_pixels
+
+    vector = json.loads((VECTORS_DIR / "numbers" / "mnist-touching-narrow.json").read_text())
+    answers = []
+    stages = traced_stages(lambda: answers.append(
+        call_handler("/predict", encode(vector_pixels(vector)), {"content-type": "image/png"})))
+    assert answers[0][0] == 200 and answers[0][1]["number"] == vector["label"] == "31"
+    assert stages == [("read", "recognise"), ("decode", "picture_stages"), ("segment", "picture_stages"),
+                      ("preprocess", "picture_stages"), ("predict", "picture_stages"), ("choose", "picture_stages"),
+                      ("look_again", "picture_stages"), ("preprocess", "look_again"), ("predict", "look_again"),
+                      ("choose", "look_again"), ("judge", "picture_stages"), ("judge", "picture_stages")]

@@ -13,8 +13,10 @@
  *   `data` holds the drawing's bytes (RGBA as ImageData gives them; grey and RGB work too);
  *   `preprocessing` and `uncertainty` are the model card's (DigitsCard.preprocessing and
  *   DigitsCard.uncertainty give them: the choice weighs a digit the model is not sure of);
- *   `predict(images)` reads every candidate digit in one batch (Float32Array(size * size)
- *   each) and resolves to their probabilities; with `oneDigit`, all the ink is read as one
+ *   `predict(images)` reads candidate digits in one batch (Float32Array(size * size) each)
+ *   and resolves to their probabilities: every candidate, then, if the model is not sure of
+ *   a narrow part, that part's new candidates in a second batch (step 8 of
+ *   lambda/segmentation.py); with `oneDigit`, all the ink is read as one
  *   digit; `ink`, the drawing's ink if it is already found (DigitsPaper.inkLevels of the
  *   same bytes, as the page's ink worker finds a picture's). Rejects with BlankImageError
  *   when there is no ink, TooManyDigits when the drawing holds more than a number may.
@@ -47,6 +49,7 @@
     MARK_AREA: 1 / 25, // of the largest piece's area
     MARK_HEIGHT: 0.4, // of the tallest piece's height
     SPLIT_RATIO: 0.9, // a part at least this much wider than tall may hold more than one digit
+    LOOK_AGAIN_RATIO: 0.35, // ... and one this wide, if the model is not sure of it whole (step 8)
     MIDDLE_RATIO: 1.2, // ... and more than two: only then may a digit lie in its middle
     MIN_PIECE: 0.1, // of the part's height: the narrowest slice a cut may leave
     CUTS_PER_HEIGHT: 4, // candidate cuts per height of a part's width, at most
@@ -62,7 +65,7 @@
     JOIN_LIMIT: 3.0, // candidates joining parts at a higher cost are not read
   });
   const {
-    MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SPLIT_RATIO,
+    MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SPLIT_RATIO, LOOK_AGAIN_RATIO,
     MIDDLE_RATIO, MIN_PIECE, CUTS_PER_HEIGHT, DIGIT_PENALTY, UNSURE_PENALTY, WIDE, WIDE_PENALTY, CUT_FIRST, CUT_PENALTY, GAP_PENALTY,
     GAP_WIDTH_PENALTY, JOIN_LIMIT,
   } = CONSTANTS;
@@ -84,19 +87,32 @@
     checkedThreshold(sure); // the card's, never made up: before any work
     const notADigit = uncertainty.notADigitBelow || 0; // 0: the card states none
     const ink = given || paper.inkLevels(drawing.data, drawing.width, drawing.height);
-    const found = oneDigit ? Found.oneDigit(ink) : find(ink);
-    const inks = found.candidates.map((candidate) => found.candidateInk(candidate));
-    const images = inks.map((candidateInk) => preprocessing.digitImage(candidateInk, options));
-    const probabilities = await predict(images);
-    if (!probabilities || probabilities.length !== images.length) {
-      throw new Error(`the model answered for ${probabilities && probabilities.length} of ${images.length} images`);
+    let found = oneDigit ? Found.oneDigit(ink) : find(ink);
+    // Each candidate read, by what it is made of: {ink, image, probabilities}.
+    const read = new Map();
+    const readCandidates = async (candidates) => {
+      const inks = candidates.map((candidate) => found.candidateInk(candidate));
+      const images = inks.map((candidateInk) => preprocessing.digitImage(candidateInk, options));
+      const probabilities = await predict(images);
+      if (!probabilities || probabilities.length !== images.length) {
+        throw new Error(`the model answered for ${probabilities && probabilities.length} of ${images.length} images`);
+      }
+      candidates.forEach((candidate, at) => read.set(found.key(candidate),
+        { ink: inks[at], image: images[at], probabilities: probabilities[at] }));
+    };
+    const confidences = () => found.candidates.map((candidate) => topProbability(read.get(found.key(candidate)).probabilities));
+    await readCandidates(found.candidates);
+    let reading = choose(found, confidences(), sure, notADigit);
+    const again = lookAgain(found, reading, confidences(), sure);
+    if (again !== null) { // step 8: a second batch, of the new candidates only
+      found = again;
+      await readCandidates(found.candidates.filter((candidate) => !read.has(found.key(candidate))));
+      reading = choose(found, confidences(), sure, notADigit);
     }
-    const reading = choose(found, probabilities.map(topProbability), sure, notADigit);
-    const index = new Map(found.candidates.map((candidate, at) => [String(candidate), at]));
     return {
       digits: reading.map((candidate) => {
-        const at = index.get(String(candidate));
-        return { probabilities: probabilities[at], box: boxOf(inks[at]), modelInput: images[at] };
+        const { ink: candidateInk, image, probabilities } = read.get(found.key(candidate));
+        return { probabilities, box: boxOf(candidateInk), modelInput: image };
       }),
     };
   }
@@ -122,12 +138,13 @@
 
   /* What `find` found: the ink, its pieces on the grid, and the candidate digits. */
   class Found {
-    constructor(ink, factor, gridShape, runs, parts, slices, candidates) {
+    constructor(ink, factor, gridShape, runs, parts, partBoxes, slices, candidates) {
       this.ink = ink;
       this.factor = factor; // grid cell = factor x factor pixels of the ink's window
       this.gridShape = gridShape; // {height, width}
       this.runs = runs;
       this.parts = parts; // the pieces of each part, marks included
+      this.partBoxes = partBoxes;
       this.slices = slices;
       this.candidates = candidates; // [first slice, last slice], inclusive
       this.labelCells = null;
@@ -138,6 +155,7 @@
       const nothing = new Int32Array(0);
       return new Found(ink, 1, { height: ink.height, width: ink.width },
         { rows: nothing, starts: nothing, ends: nothing, piece: nothing, count: 0 }, [[0]],
+        [new Box(0, ink.height - 1, 0, ink.width - 1, ink.height * ink.width)],
         [slice(0, 0, ink.height, 0, ink.width, null, 0)], [[0, 0]]);
     }
 
@@ -146,6 +164,14 @@
     get labels() {
       if (this.labelCells === null) this.labelCells = labelsOf(this.runs, this.gridShape);
       return this.labelCells;
+    }
+
+    /* What a candidate is made of, the same in any Found of the same ink: its part if it is
+       exactly one (however it is cut, its ink is the part's), else its slices' places. */
+    key([first, last]) {
+      if (this.isPart([first, last])) return `part ${this.slices[first].part}`;
+      return this.slices.slice(first, last + 1)
+        .map(({ part, top, bottom, left, right, crossed }) => [part, top, bottom, left, right, crossed].join(",")).join(";");
     }
 
     get whole() {
@@ -466,11 +492,10 @@
   /* Candidate cuts of a part, given its ink per column: the local minima of the ink in
      three columns (a flat minimum at its middle column), at least MIN_PIECE x height from
      either side and from each other, the emptiest first, at most CUTS_PER_HEIGHT x width /
-     height of them. A cut at column c puts c on the right. */
+     height of them, for a part that mayHoldSeveral. A cut at column c puts c on the right. */
   function cutColumns(profile, height) {
     const width = profile.length;
     const margin = Math.max(1, Math.ceil(MIN_PIECE * height));
-    if (width < SPLIT_RATIO * height || width < 2 * margin) return [];
     const summed = Array.from(profile, (value, column) =>
       (column > 0 ? profile[column - 1] : 0) + value + (column < width - 1 ? profile[column + 1] : 0));
     const minima = [];
@@ -544,16 +569,34 @@
   }
 
   /* Whether a part is wide enough to be cut (step 5). */
-  function mayHoldSeveral(box) {
-    return box.width >= SPLIT_RATIO * box.height && box.width >= 2 * Math.max(1, Math.ceil(MIN_PIECE * box.height));
+  /* Whether a part is wide enough to be cut (step 5), or, on a second look, cut again (step 8). */
+  function mayHoldSeveral(box, lookedAgain = false) {
+    const ratio = lookedAgain ? LOOK_AGAIN_RATIO : SPLIT_RATIO;
+    return box.width >= ratio * box.height && box.width >= 2 * Math.max(1, Math.ceil(MIN_PIECE * box.height));
   }
 
-  function slicesOf(found, partBoxes) {
+  /* Step 8 (lambda/segmentation.py's look_again): the same ink with the parts the reading kept
+     whole but the model is not sure of cut as well, if at least LOOK_AGAIN_RATIO as wide as
+     tall, or null if there are none: the reading stands. */
+  function lookAgain(found, reading, confidences, sure) {
+    const index = new Map(found.candidates.map((candidate, at) => [String(candidate), at]));
+    const parts = new Set();
+    for (const [first, last] of reading) {
+      const part = found.slices[first].part;
+      if (first === last && found.isPart([first, last]) && confidences[index.get(String([first, last]))] < sure
+        && mayHoldSeveral(found.partBoxes[part], true)) parts.add(part);
+    }
+    if (parts.size === 0) return null;
+    const again = sliced(new Found(found.ink, found.factor, found.gridShape, found.runs, found.parts, found.partBoxes, [], []), parts);
+    return again.slices.length > found.slices.length ? again : null;
+  }
+
+  function slicesOf(found, lookedAgain = new Set()) {
     const slices = [];
     let budget = MAX_SLICES - found.parts.length;
     found.parts.forEach((part, index) => {
-      const box = partBoxes[index];
-      if (!mayHoldSeveral(box) || budget <= 0) {
+      const box = found.partBoxes[index];
+      if (!mayHoldSeveral(box, lookedAgain.has(index)) || budget <= 0) {
         slices.push(slice(index, box.top, box.bottom + 1, box.left, box.right + 1, null, 0));
         return;
       }
@@ -628,12 +671,16 @@
     // Dust or a texture: no number has this many strokes.
     if (foundBoxes.length > MAX_PIECES) throw new TooManyDigits(foundBoxes.length, MAX_DIGITS, "marks");
     const { parts, partBoxes } = partsOf(foundBoxes);
-    const found = new Found(ink, factor, { height: grid.height, width: grid.width }, runs, parts, [], []);
-    const slices = found.slices = slicesOf(found, partBoxes);
+    return sliced(new Found(ink, factor, { height: grid.height, width: grid.width }, runs, parts, partBoxes, [], []));
+  }
+
+  /* Steps 5-6: the found parts cut, and the candidate digits their slices make. */
+  function sliced(found, lookedAgain = new Set()) {
+    const slices = found.slices = slicesOf(found, lookedAgain);
     // The first and last slice of each part (a part's slices are consecutive).
     const spans = new Map();
     slices.forEach((piece, index) => spans.set(piece.part, [spans.has(piece.part) ? spans.get(piece.part)[0] : index, index]));
-    const twoAtMost = partBoxes.map((box) => box.width < MIDDLE_RATIO * box.height);
+    const twoAtMost = found.partBoxes.map((box) => box.width < MIDDLE_RATIO * box.height);
     // Whether slices first..last lie inside one part that holds at most two digits, touching
     // neither of its ends.
     const inMiddle = (first, last) => {
@@ -701,7 +748,7 @@
   }
 
   return {
-    CONSTANTS, BlankImageError, TooManyDigits, Found, readNumber, find, choose,
+    CONSTANTS, BlankImageError, TooManyDigits, Found, readNumber, find, choose, lookAgain,
     // The steps, for the tests.
     gridOf, pieces, labelsOf, boxes, partsOf, cutColumns, cutPaths, slicesOf,
   };

@@ -13,7 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const require = createRequire(import.meta.url);
 const { inkLevels, BlankImageError } = require(join(root, "web/js/preprocessing.js"));
 const segmentation = require(join(root, "web/js/segmentation.js"));
-const { CONSTANTS, Found, TooManyDigits, find, choose, readNumber } = segmentation;
+const { CONSTANTS, Found, TooManyDigits, find, choose, lookAgain, readNumber } = segmentation;
 // What the page passes in, from the model card (the vectors were made to the same numbers).
 const card = JSON.parse(readFileSync(join(root, "web/model/card.json"), "utf8"));
 const OPTIONS = { size: card.preprocessing.size, box: card.preprocessing.box };
@@ -41,19 +41,33 @@ function found(vector) {
   return vector.one_digit ? Found.oneDigit(ink) : find(ink);
 }
 
+/* The vector's slices and candidates (or its second look's), as a Found: what they are made of. */
+function geometryOf({ slices, candidates }) {
+  return new Found(null, 1, null, null, [], [],
+    slices.map(([part, top, bottom, left, right, crossed]) => ({ part, top, bottom, left, right, crossed })), candidates);
+}
+
 /* A model that gives each candidate the vector's confidence, for the digit the vector reads
-   where the candidate is in its reading (else for 0), and records what it was asked. */
+   where the candidate is in its final reading (else for 0), and records what it was asked:
+   first every candidate, then, on a second look, the new ones (the vector's `asked`). */
 function fakeModel(vector) {
-  const key = (candidate) => String(candidate);
-  const digitOf = new Map((vector.reading || []).map((candidate, place) => [key(candidate), Number(vector.number[place])]));
+  const looked = vector.looked_again;
+  const digitOf = new Map();
+  if (vector.reading) {
+    const final = looked || vector, geometry = geometryOf(final);
+    final.reading.forEach((candidate, place) => digitOf.set(geometry.key(candidate), Number(vector.number[place])));
+  }
   const model = {
     calls: [],
     async predict(images) {
+      const second = model.calls.length > 0;
       model.calls.push(images);
-      return images.map((_, index) => {
+      const geometry = second ? looked : vector;
+      const order = second ? looked.asked : images.map((_, index) => index);
+      return order.map((index) => {
         const probabilities = new Float32Array(CLASSES);
-        const candidate = vector.candidates && vector.candidates[index]; // a refused picture's are not written
-        probabilities[(candidate && digitOf.get(key(candidate))) ?? 0] = vector.confidences[index];
+        const candidate = geometry.candidates && geometry.candidates[index]; // a refused picture's are not written
+        probabilities[(candidate && digitOf.get(geometryOf(geometry).key(candidate))) ?? 0] = geometry.confidences[index];
         return probabilities;
       });
     },
@@ -85,6 +99,7 @@ test("the shared number vectors are there", () => {
   assert.ok(vectors.some((vector) => vector.one_digit), "no vector read as one digit");
   assert.ok(vectors.some((vector) => vector.factor > 1), "no vector whose grid is pooled");
   assert.ok(new Set(vectors.map((vector) => vector.channels)).size > 1, "the vectors are all of one kind of picture");
+  assert.ok(vectors.some((vector) => vector.looked_again), "no vector read with a second look");
 });
 
 for (const vector of vectors.filter((vector) => vector.error !== null)) {
@@ -124,21 +139,39 @@ for (const vector of vectors.filter((vector) => vector.error === null)) {
     assert.deepEqual(geometry.candidates, vector.candidates, "candidates");
     assert.deepEqual(geometry.candidates.map((candidate) => geometry.box(candidate)), vector.boxes, "boxes");
     assertImagesMatch(geometry.candidates.map((candidate) => geometry.digitImage(candidate, OPTIONS)), vector);
-    assert.deepEqual(choose(geometry, vector.confidences, vector.sure, vector.not_a_digit), vector.reading, "reading");
+    const reading = choose(geometry, vector.confidences, vector.sure, vector.not_a_digit);
+    assert.deepEqual(reading, vector.reading, "reading");
+    const again = lookAgain(geometry, reading, vector.confidences, vector.sure);
+    const looked = vector.looked_again;
+    if (looked === null) {
+      assert.equal(again, null, "no second look");
+      return;
+    }
+    assert.deepEqual(again.slices.map(({ part, top, bottom, left, right, crossed }) =>
+      [part, top, bottom, left, right, crossed]), looked.slices, "slices, looked again");
+    assert.deepEqual(again.candidates, looked.candidates, "candidates, looked again");
+    assert.deepEqual(again.candidates.map((candidate) => again.box(candidate)), looked.boxes, "boxes, looked again");
+    assertImagesMatch(again.candidates.map((candidate) => again.digitImage(candidate, OPTIONS)), looked);
+    assert.deepEqual(choose(again, looked.confidences, vector.sure, vector.not_a_digit), looked.reading, "reading, looked again");
   });
 
-  test(`${vector.name}: readNumber asks the model once and answers the reading`, async () => {
+  test(`${vector.name}: readNumber asks the model once (twice on a second look) and answers the reading`, async () => {
     const model = fakeModel(vector);
     const { digits } = await readNumber(drawingOf(vector), {
       preprocessing: OPTIONS, uncertainty: { threshold: vector.sure, notADigitBelow: vector.not_a_digit }, predict: model.predict,
       oneDigit: vector.one_digit,
     });
-    assert.equal(model.calls.length, 1, "one batch");
+    const looked = vector.looked_again;
+    assert.equal(model.calls.length, looked ? 2 : 1, "batches");
     assertImagesMatch(model.calls[0], vector); // every candidate, in find's order
-    const index = new Map(vector.candidates.map((candidate, at) => [String(candidate), at]));
-    const chosen = vector.reading.map((candidate) => index.get(String(candidate)));
-    assert.deepEqual(digits.map(({ box }) => box), chosen.map((at) => vector.boxes[at]));
-    assert.deepEqual(digits.map(({ modelInput }) => modelInput), chosen.map((at) => model.calls[0][at]));
+    if (looked) { // then only the second look's new candidates, in its order
+      assertImagesMatch(model.calls[1], { images_base64: looked.asked.map((at) => looked.images_base64[at]) });
+    }
+    const final = looked || vector;
+    const index = new Map(final.candidates.map((candidate, at) => [String(candidate), at]));
+    const chosen = final.reading.map((candidate) => index.get(String(candidate)));
+    assert.deepEqual(digits.map(({ box }) => box), chosen.map((at) => final.boxes[at]));
+    assertImagesMatch(digits.map(({ modelInput }) => modelInput), { images_base64: chosen.map((at) => final.images_base64[at]) });
     const read = digits.map(({ probabilities }) => probabilities.indexOf(Math.max(...probabilities))).join("");
     assert.equal(read, vector.number);
   });
