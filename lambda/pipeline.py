@@ -12,7 +12,8 @@
   may be made of (segmentation.py); all the ink as one digit when the caller says it sends
   one digit, or for the 28 x 28 `pixels` grid.
 * preprocess: each candidate made MNIST-like (preprocessing.py).
-* predict: one batched model call for all of them (classifier.py).
+* predict: one batched model call for all of them (classifier.py); a second, smaller one on
+  a second look (below).
 * choose: which candidates the number is made of, left to right (segmentation.py).
 * look again: if the model is not sure of a part kept whole that was too narrow to cut (a 1
   touching its neighbour), that part is cut, only the new candidates are preprocessed and

@@ -83,7 +83,8 @@ async def predict(request: Request, model: Model, read: Annotated[ReadAs, Query(
     Any drawing works: dark on light or light on dark, transparent canvas, any size and
     position. The ink is split into digits, read left to right (`number`, and `digits` with
     each one's box); each digit is made MNIST-like (cropped, scaled into 20x20, centred by
-    mass) and all go through the model in one batch. More than 12 digits is refused (422).
+    mass) and all go through the model in one batch (a second one for a narrow part the
+    model is not sure of, cut on a second look). More than 12 digits is refused (422).
 
     Every answer says whether the model is sure (`uncertain`), by the rule in its card; when
     it is not, `alternatives` lists the digits it may be.

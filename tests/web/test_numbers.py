@@ -165,6 +165,26 @@ def test_a_number_drawn_with_the_mouse_is_read_boxed_and_shown_digit_by_digit(op
     assert page.is_visible("#digit-picker")
 
 
+@pytest.mark.parametrize("mode", ["server", "browser"])
+def test_a_one_touching_its_neighbour_is_read_on_a_second_look(open_page, server, mode):
+    """A 3 touching a 1 (the shared vector), opened as a picture: one part too narrow to be cut
+    at once, which the model reads as no digit, so it is cut on a second look and read as
+    31, in both modes: the function's stages, or the page's port with the model in TF.js."""
+    from tests.support.images import encode
+    from tests.support.vectors import VECTORS_DIR, vector_pixels
+
+    vector = json.loads((VECTORS_DIR / "numbers" / "mnist-touching-narrow.json").read_text())
+    page = open_page(f"{server}/?mode={mode}")
+    page.uncheck("#live")
+    if mode == "browser":
+        wait_for_the_model(page)
+    assert support.open_picture(page, encode(vector_pixels(vector)), "31.png", "image/png") == "done", (
+        page.inner_text("#message"))
+    assert page.inner_text("#output") == vector["label"] == "31"
+    assert page.locator("#picture-boxes .digit-box").count() == 2
+    assert page.locator(TILES).count() == 2
+
+
 PHONE = {"width": 390, "height": 844}
 
 

@@ -347,7 +347,8 @@
   }
 
   /* The number read in this browser: DigitsSegmentation finds the candidate digits, the
-     model reads them all in one batch, and each digit is judged by the card's rule. A
+     model reads them all in one batch (and a narrow part it is not sure of, cut, in a second
+     one), and each digit is judged by the card's rule. A
      picture's ink comes found (`inkFound`, a promise of {ink}); a blank one is refused as
      found, and where it could not be found the reading finds it itself. */
   async function askBrowser(drawing, started, inkFound = null) {

@@ -81,7 +81,7 @@
     }
   }
 
-  /* The number in a drawing, read by `predict` in one batch: see the top of this file. */
+  /* The number in a drawing, read by `predict` in one batch (two on a second look): see the top of this file. */
   async function readNumber(drawing, { preprocessing: options, uncertainty, predict, oneDigit = false, ink: given } = {}) {
     const sure = uncertainty && uncertainty.threshold;
     checkedThreshold(sure); // the card's, never made up: before any work
