@@ -216,16 +216,18 @@ def cost_table(model, mnist, seed: int, repeats: int, pictures: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--numbers", type=int, default=1000, help="numbers of each kind")
-    parser.add_argument("--singles", type=int, default=10_000, help="single digits (at most 10,000)")
+    parser.add_argument("--singles", type=int, default=10_000, help="single digits (at most 10,000; 0: none)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--pictures", type=int, default=40, help="single digits timed")
+    parser.add_argument("--pictures", type=int, default=40, help="single digits timed (0: no cost table)")
     options = parser.parse_args()
     model = classifier.load()
     mnist = load_mnist(allow_download=False)
     numbers_table(model, mnist, options.numbers, options.seed)
-    singles_table(model, mnist, min(options.singles, len(mnist.x_test)), options.seed)
-    cost_table(model, mnist, options.seed, options.repeats, options.pictures)
+    if options.singles > 0:
+        singles_table(model, mnist, min(options.singles, len(mnist.x_test)), options.seed)
+    if options.pictures > 0:
+        cost_table(model, mnist, options.seed, options.repeats, options.pictures)
 
 
 if __name__ == "__main__":
