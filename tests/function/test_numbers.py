@@ -156,6 +156,27 @@ def test_candidates_stay_bounded_for_the_widest_scribble():
     assert len(found.candidates) <= segmentation.MAX_SLICES * segmentation.MAX_SLICES_PER_DIGIT + len(found.parts)
 
 
+def test_candidates_stay_bounded_on_a_second_look_at_every_part():
+    """As many narrow parts as a picture may hold, every one read unsure: the second look cuts
+    them all, within the same bounds as the first."""
+    import preprocessing
+
+    picture = np.full((140, 24 * 90 + 40), 255, dtype=np.uint8)
+    for index in range(segmentation.MAX_PARTS):
+        left = 20 + 90 * index
+        picture[20:120, left:left + 8] = 0  # two strokes joined at the bottom: one part, 0.6 heights wide
+        picture[20:120, left + 52:left + 60] = 0
+        picture[110:120, left:left + 60] = 0
+    found = segmentation.find(preprocessing.ink_levels(picture))
+    assert len(found.parts) == segmentation.MAX_PARTS and len(found.slices) == segmentation.MAX_PARTS
+    parts = [(index, index) for index in range(segmentation.MAX_PARTS)]
+    unsure = [0.1] * len(found.candidates)
+    again = segmentation.look_again(found, parts, unsure, 0.8)
+    assert again is not None and len(again.slices) > len(found.slices)
+    assert len(again.slices) <= segmentation.MAX_SLICES
+    assert len(again.candidates) <= segmentation.MAX_SLICES * segmentation.MAX_SLICES_PER_DIGIT + len(again.parts)
+
+
 def _flood_filled(grid: np.ndarray) -> list[set[tuple[int, int]]]:
     """The grid's 8-connected pieces, cell by cell, in the order of each piece's first cell."""
     unseen = {(int(row), int(column)) for row, column in zip(*np.nonzero(grid), strict=True)}
