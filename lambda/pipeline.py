@@ -232,9 +232,12 @@ async def recognise(request: Request, model: classifier.Classifier, *, one_digit
 def picture_stages(model: classifier.Classifier, kind: str, body: bytes, one_digit: bool) -> Reading:
     """The CPU-bound stages of a picture, from its body (of media type `kind`) to its reading."""
     picture = decode(kind, body, model.size)
-    found = segment(picture.pixels, one_digit or picture.grid)
+    one_digit = one_digit or picture.grid
+    found = segment(picture.pixels, one_digit)
     probabilities = predict(model, preprocess(found))
-    found, probabilities, chosen = look_again(model, found, probabilities, choose(model, found, probabilities))
+    chosen = choose(model, found, probabilities)
+    if not one_digit:  # all the ink read as one digit is never cut
+        found, probabilities, chosen = look_again(model, found, probabilities, chosen)
     digits = []
     for index in chosen:
         box = as_sent(found.box(found.candidates[index]), picture)

@@ -152,7 +152,7 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
     except TooManyDigits:  # refused once read: more digits than a number may have
         return {**result, "error": "too-many"}
     result["reading"] = [list(candidate) for candidate in reading]
-    again = segmentation.look_again(found, reading, confidences, sure)
+    again = None if picture.one_digit else segmentation.look_again(found, reading, confidences, sure)
     if again is None:
         result["looked_again"] = None
     else:  # as pipeline.look_again does it: only the new candidates are read

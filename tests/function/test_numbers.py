@@ -364,6 +364,24 @@ def test_a_narrow_part_the_model_is_unsure_of_is_read_again_cut(client, monkeypa
     assert body["digits"][0]["box"][0] < body["digits"][1]["box"][0]  # the 3, then the 1
 
 
+def test_read_digit_never_looks_again(client, monkeypatch):
+    """The same 3 touching a 1, with ?read=digit: all the ink is one digit, read once, unsure."""
+    import classifier
+    from tests.support.vectors import vector_pixels
+
+    batches = []
+    predict = classifier.Classifier.predict
+
+    def counted(self, images):
+        batches.append(len(images))
+        return predict(self, images)
+
+    monkeypatch.setattr(classifier.Classifier, "predict", counted)
+    body = read(post_png(client, vector_pixels(_narrow_touching_vector()), "?read=digit"))
+    assert batches == [1]
+    assert len(body["digits"]) == 1 and body["uncertain"]
+
+
 def test_a_second_look_cuts_only_narrow_parts_read_whole_and_unsure():
     """look_again: a part kept whole and read unsure is cut if at least LOOK_AGAIN_RATIO as
     wide as tall; a sure one, or a narrower one, is not looked at again."""

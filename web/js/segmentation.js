@@ -103,7 +103,7 @@
     const confidences = () => found.candidates.map((candidate) => topProbability(read.get(found.key(candidate)).probabilities));
     await readCandidates(found.candidates);
     let reading = choose(found, confidences(), sure, notADigit);
-    const again = lookAgain(found, reading, confidences(), sure);
+    const again = oneDigit ? null : lookAgain(found, reading, confidences(), sure); // one digit: never cut
     if (again !== null) { // step 8: a second batch, of the new candidates only
       found = again;
       await readCandidates(found.candidates.filter((candidate) => !read.has(found.key(candidate))));

@@ -190,6 +190,21 @@ test("readNumber reads the ink it is given, found beforehand, as it reads the dr
   assert.deepEqual(digits.map(({ box }) => box), vector.reading.map((candidate) => vector.boxes[index.get(String(candidate))]));
 });
 
+test("readNumber with oneDigit never looks again: one batch, all the ink one digit", async () => {
+  const vector = vectors.find(({ name }) => name === "mnist-touching-narrow");
+  assert.ok(vector.looked_again, "the vector is read with a second look as a number");
+  const calls = [];
+  const { digits } = await readNumber(drawingOf(vector), {
+    preprocessing: OPTIONS, uncertainty: { threshold: vector.sure, notADigitBelow: vector.not_a_digit }, oneDigit: true,
+    async predict(images) {
+      calls.push(images.length);
+      return images.map(() => Float32Array.from({ length: CLASSES }, () => 1 / CLASSES)); // unsure of it all
+    },
+  });
+  assert.deepEqual(calls, [1]);
+  assert.equal(digits.length, 1);
+});
+
 test("readNumber refuses a blank drawing before asking the model", async () => {
   const width = 40, height = 30;
   const model = { calls: 0, async predict() { model.calls++; return []; } };
