@@ -44,7 +44,7 @@
     MAX_PARTS: 2 * 12, // separate parts before any model call (a broken digit has two)
     MAX_PIECES: 2000, // separate pieces of ink, marks included
     MAX_SLICES: 4 * 12, // slices after cutting: bounds the candidates
-    MAX_SLICES_PER_DIGIT: 4,
+    MAX_SLICES_PER_DIGIT: 5, // a digit crossed by its neighbour may be cut into five
     GRID_SIDE: 1024, // cells; the page's pad (a few hundred pixels) is never pooled
     MARK_AREA: 1 / 25, // of the largest piece's area
     MARK_HEIGHT: 0.4, // of the tallest piece's height
