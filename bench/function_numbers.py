@@ -215,7 +215,7 @@ def cost_table(model, mnist, seed: int, repeats: int, pictures: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--numbers", type=int, default=1000, help="numbers of each kind")
+    parser.add_argument("--numbers", type=int, default=1000, help="numbers of each kind (0: none)")
     parser.add_argument("--singles", type=int, default=10_000, help="single digits (at most 10,000; 0: none)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=30)
@@ -223,7 +223,8 @@ def main() -> None:
     options = parser.parse_args()
     model = classifier.load()
     mnist = load_mnist(allow_download=False)
-    numbers_table(model, mnist, options.numbers, options.seed)
+    if options.numbers > 0:
+        numbers_table(model, mnist, options.numbers, options.seed)
     if options.singles > 0:
         singles_table(model, mnist, min(options.singles, len(mnist.x_test)), options.seed)
     if options.pictures > 0:

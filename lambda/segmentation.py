@@ -23,7 +23,9 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
 4. parts: pieces whose columns overlap by at least half of the narrower one's width are one
    part (the detached bar of a 5, the two strokes of a 4, a 7's crossbar);
 5. cuts: a part at least SPLIT_RATIO times as wide as it is tall may be digits that touch
-   or cross. Its candidate cuts start at the columns where it holds least ink (local minima
+   or cross (a narrower one is cut only if the model is not sure of it whole: step 8; a
+   single digit that wide is common, and the model is nearly always sure of it). Its
+   candidate cuts start at the columns where it holds least ink (local minima
    of the ink in three columns, at least MIN_PIECE of its height from either side and from
    each other, the emptiest first, at most CUTS_PER_HEIGHT per height of width) and follow
    the gap between strokes from its top row to its bottom one (`cut_paths`);
@@ -84,7 +86,7 @@ MAX_SLICES_PER_DIGIT = 5  # a digit crossed by its neighbour may be cut into fiv
 GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
 MARK_AREA = 1 / 25  # of the largest piece's area
 MARK_HEIGHT = 0.4  # of the tallest piece's height
-SPLIT_RATIO = 0.9  # a part at least this much wider than tall may hold more than one digit
+SPLIT_RATIO = 1.2  # a part at least this much wider than tall may hold more than one digit
 LOOK_AGAIN_RATIO = 0.35  # ... and one this wide, if the model is not sure of it whole (step 8)
 MIDDLE_RATIO = 1.2  # ... and more than two: only then may a digit lie in its middle
 MIN_PIECE = 0.1  # of the part's height: the narrowest slice a cut may leave

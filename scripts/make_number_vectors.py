@@ -94,7 +94,7 @@ def dust() -> np.ndarray:
 def pictures() -> list[Picture]:
     apart, apart_text = mnist_number([1, 2, 3, 4], "apart", 1)
     close, close_text = mnist_number([5, 6, 7], "close", 2)
-    touching, touching_text = mnist_number([8, 9, 10], "touching", 3)
+    touching, touching_text = mnist_number([8, 9, 10], "touching", 4)
     narrow, narrow_text = mnist_number([30, 31], "touching", 35)
     return [
         Picture("drawn-apart", "A number drawn on a canvas as the page draws it, digits well apart (RGB).",

@@ -314,11 +314,13 @@ def _comb(width: int) -> np.ndarray:
 
 @pytest.mark.parametrize("width", [100, 112])
 def test_a_part_with_room_for_two_digits_only_is_read_from_its_ends(width):
-    """A part narrower than MIDDLE_RATIO heights holds at most two digits: every candidate
-    in it starts or ends it, and every way to cut it in two is still there."""
+    """A part narrower than MIDDLE_RATIO heights holds at most two digits: cut on a second
+    look, every candidate in it starts or ends it, and every way to cut it in two is there."""
     import preprocessing
 
-    found = segmentation.find(preprocessing.ink_levels(_comb(width)))
+    whole = segmentation.find(preprocessing.ink_levels(_comb(width)))
+    assert whole.candidates == [(0, 0)]  # under SPLIT_RATIO: cut only if read unsure
+    found = segmentation.look_again(whole, [(0, 0)], [0.1], 0.8)
     last = len(found.slices) - 1
     assert last >= 3  # cut at least three times: there would be a middle
     assert all(first == 0 or end == last for first, end in found.candidates)

@@ -48,7 +48,7 @@
     GRID_SIDE: 1024, // cells; the page's pad (a few hundred pixels) is never pooled
     MARK_AREA: 1 / 25, // of the largest piece's area
     MARK_HEIGHT: 0.4, // of the tallest piece's height
-    SPLIT_RATIO: 0.9, // a part at least this much wider than tall may hold more than one digit
+    SPLIT_RATIO: 1.2, // a part at least this much wider than tall may hold more than one digit
     LOOK_AGAIN_RATIO: 0.35, // ... and one this wide, if the model is not sure of it whole (step 8)
     MIDDLE_RATIO: 1.2, // ... and more than two: only then may a digit lie in its middle
     MIN_PIECE: 0.1, // of the part's height: the narrowest slice a cut may leave
