@@ -344,13 +344,11 @@ def _narrow_touching_vector() -> dict:
     return json.loads((VECTORS_DIR / "numbers" / "mnist-touching-narrow.json").read_text())
 
 
-def test_a_narrow_part_the_model_is_unsure_of_is_read_again_cut(client, monkeypatch):
-    """A 3 touching a 1 makes a part too narrow to cut at once; read whole, the model is not
-    sure of it, so it is cut and only its new candidates are read, in a second batch."""
+@pytest.fixture
+def model_batches(monkeypatch) -> list[int]:
+    """The size of each batch the model is asked to read, in order."""
     import classifier
-    from tests.support.vectors import vector_pixels
 
-    vector = _narrow_touching_vector()
     batches = []
     predict = classifier.Classifier.predict
 
@@ -359,28 +357,28 @@ def test_a_narrow_part_the_model_is_unsure_of_is_read_again_cut(client, monkeypa
         return predict(self, images)
 
     monkeypatch.setattr(classifier.Classifier, "predict", counted)
+    return batches
+
+
+def test_a_narrow_part_the_model_is_unsure_of_is_read_again_cut(client, model_batches):
+    """A 3 touching a 1 makes a part too narrow to cut at once; read whole, the model is not
+    sure of it, so it is cut and only its new candidates are read, in a second batch."""
+    from tests.support.vectors import vector_pixels
+
+    vector = _narrow_touching_vector()
     body = read(post_png(client, vector_pixels(vector)))
     assert body["number"] == "31" and len(body["digits"]) == 2
-    assert batches == [len(vector["candidates"]), len(vector["looked_again"]["asked"])]
+    assert model_batches == [len(vector["candidates"]), len(vector["looked_again"]["asked"])]
     assert len(vector["looked_again"]["asked"]) < len(vector["looked_again"]["candidates"])  # the whole part: read once
     assert body["digits"][0]["box"][0] < body["digits"][1]["box"][0]  # the 3, then the 1
 
 
-def test_read_digit_never_looks_again(client, monkeypatch):
+def test_read_digit_never_looks_again(client, model_batches):
     """The same 3 touching a 1, with ?read=digit: all the ink is one digit, read once, unsure."""
-    import classifier
     from tests.support.vectors import vector_pixels
 
-    batches = []
-    predict = classifier.Classifier.predict
-
-    def counted(self, images):
-        batches.append(len(images))
-        return predict(self, images)
-
-    monkeypatch.setattr(classifier.Classifier, "predict", counted)
     body = read(post_png(client, vector_pixels(_narrow_touching_vector()), "?read=digit"))
-    assert batches == [1]
+    assert model_batches == [1]
     assert len(body["digits"]) == 1 and body["uncertain"]
 
 
