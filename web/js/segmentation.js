@@ -568,7 +568,6 @@
     });
   }
 
-  /* Whether a part is wide enough to be cut (step 5). */
   /* Whether a part is wide enough to be cut (step 5), or, on a second look, cut again (step 8). */
   function mayHoldSeveral(box, lookedAgain = false) {
     const ratio = lookedAgain ? LOOK_AGAIN_RATIO : SPLIT_RATIO;
