@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import classifier
+import pipeline
 import preprocessing
 import segmentation
 from input_errors import BlankImageError, TooManyDigits
@@ -152,20 +153,20 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
     except TooManyDigits:  # refused once read: more digits than a number may have
         return {**result, "error": "too-many"}
     result["reading"] = [list(candidate) for candidate in reading]
-    again = None if picture.one_digit else segmentation.look_again(found, reading, confidences, sure)
-    if again is None:
-        result["looked_again"] = None
-    else:  # as pipeline.look_again does it: only the new candidates are read
-        known = {found.key(candidate): row for candidate, row in zip(found.candidates, probabilities, strict=True)}
-        asked = [index for index, candidate in enumerate(again.candidates) if again.key(candidate) not in known]
-        new = model.predict(np.stack([again.digit_image(again.candidates[index]) for index in asked]))
-        known.update(zip((again.key(again.candidates[index]) for index in asked), new, strict=True))
-        found, probabilities = again, np.stack([known[again.key(candidate)] for candidate in again.candidates])
-        confidences = probabilities.max(axis=1).tolist()
-        reading = segmentation.choose(found, confidences, sure, not_a_digit)
-        result["looked_again"] = {**geometry(found), "confidences": confidences, "asked": asked,
-                                  "reading": [list(candidate) for candidate in reading]}
+    result["looked_again"] = None
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
+    if not picture.one_digit:  # the function's second look, as it reads a request
+        again, probabilities, chosen = pipeline.look_again(model, found, probabilities,
+                                                           [index[candidate] for candidate in reading])
+        if again is not found:
+            read_first = {found.key(candidate) for candidate in found.candidates}
+            found, reading = again, [again.candidates[number] for number in chosen]
+            index = {candidate: number for number, candidate in enumerate(found.candidates)}
+            result["looked_again"] = {
+                **geometry(found), "confidences": probabilities.max(axis=1).tolist(),
+                "asked": [number for number, candidate in enumerate(found.candidates)
+                          if found.key(candidate) not in read_first],
+                "reading": [list(candidate) for candidate in reading]}
     return {**result, "number": "".join(str(int(probabilities[index[candidate]].argmax())) for candidate in reading)}
 
 
