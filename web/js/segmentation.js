@@ -495,7 +495,7 @@
      height of them, for a part that mayHoldSeveral. A cut at column c puts c on the right. */
   function cutColumns(profile, height) {
     const width = profile.length;
-    const margin = Math.max(1, Math.ceil(MIN_PIECE * height));
+    const margin = narrowestSlice(height);
     const summed = Array.from(profile, (value, column) =>
       (column > 0 ? profile[column - 1] : 0) + value + (column < width - 1 ? profile[column + 1] : 0));
     const minima = [];
@@ -568,10 +568,15 @@
     });
   }
 
+  /* Columns a cut must leave on either side of it, and between two cuts, in a part this tall. */
+  function narrowestSlice(height) {
+    return Math.max(1, Math.ceil(MIN_PIECE * height));
+  }
+
   /* Whether a part is wide enough to be cut (step 5), or, on a second look, cut again (step 8). */
   function mayHoldSeveral(box, lookedAgain = false) {
     const ratio = lookedAgain ? LOOK_AGAIN_RATIO : SPLIT_RATIO;
-    return box.width >= ratio * box.height && box.width >= 2 * Math.max(1, Math.ceil(MIN_PIECE * box.height));
+    return box.width >= ratio * box.height && box.width >= 2 * narrowestSlice(box.height);
   }
 
   /* Step 8 (lambda/segmentation.py's look_again): the same ink with the parts the reading kept
@@ -613,7 +618,7 @@
       }
       const cuts = cutColumns(profile, height).slice(0, budget);
       budget -= cuts.length;
-      const band = Math.max(1, Math.floor(Math.ceil(MIN_PIECE * box.height) / 2));
+      const band = Math.max(1, Math.floor(narrowestSlice(box.height) / 2));
       const paths = cuts.length > 0 ? cutPaths(inside, height, width, cuts, band) : [];
       const edges = [new Int32Array(height), ...paths, new Int32Array(height).fill(width)];
       for (let k = 0; k + 1 < edges.length; k++) {
