@@ -57,6 +57,14 @@ def read(model: classifier.Classifier, body: bytes, one_digit: bool = False) -> 
     return pipeline.picture_stages(model, "image/png", body, one_digit)
 
 
+def read_with_digits(model: classifier.Classifier, body: bytes) -> tuple[pipeline.Reading, pipeline.Digits]:
+    """A PNG read as a number, as picture_stages reads it, with the candidates behind the
+    reading (after any second look)."""
+    picture = pipeline.decode("image/png", body, model.size)
+    digits = pipeline.find_digits(model, picture.pixels, picture.grid)
+    return pipeline.answer_of(model, digits, picture), digits
+
+
 def split_right(reading: pipeline.Reading, spans: list[tuple[int, int]]) -> bool:
     if len(reading.digits) != len(spans):
         return False
@@ -67,16 +75,6 @@ def split_right(reading: pipeline.Reading, spans: list[tuple[int, int]]) -> bool
 def segmented(model: classifier.Classifier, body: bytes) -> segmentation.Found:
     """A PNG's pieces and candidates, as the function finds them when it reads a number."""
     return pipeline.segment(pipeline.decode("image/png", body, model.size).pixels, False)
-
-
-def read_candidates(model: classifier.Classifier, body: bytes) -> tuple[segmentation.Found, np.ndarray, bool]:
-    """A PNG's candidates and their probabilities, as the function reads a number, after any
-    second look (and whether it took one)."""
-    found = segmented(model, body)
-    probabilities = pipeline.predict(model, pipeline.preprocess(found))
-    again, probabilities, _ = pipeline.look_again(model, found, probabilities,
-                                                  pipeline.choose(model, found, probabilities))
-    return again, probabilities, again is not found
 
 
 def among_candidates(found: segmentation.Found, probabilities: np.ndarray, text: str) -> bool:
@@ -110,12 +108,11 @@ def numbers_table(model, mnist, count: int, seed: int) -> None:
             number = written_number(rng, indices, mnist.x_test, mnist.y_test, kind)
             body = encode(number.picture)
             try:
-                reading = read(model, body)
+                reading, seen = read_with_digits(model, body)
             except TooManyDigits:
                 continue
-            found, probabilities, looked_again = read_candidates(model, body)
-            reachable += among_candidates(found, probabilities, number.text)
-            looked += looked_again
+            reachable += among_candidates(seen.found, seen.probabilities, number.text)
+            looked += seen.looked_again
             right = reading.number == number.text
             whole += right
             unsure += not right and any(answer.judgement.uncertain for answer in reading.digits)
@@ -134,8 +131,8 @@ def singles_table(model, mnist, count: int, seed: int) -> None:
     for index in range(count):
         picture = single_digit(rng, index, mnist.x_test)
         body = encode(picture)
-        reading = read(model, body)
-        looked += read_candidates(model, body)[2]
+        reading, seen = read_with_digits(model, body)
+        looked += seen.looked_again
         is_one = len(reading.digits) == 1
         one += is_one
         right += reading.number == str(int(mnist.y_test[index]))

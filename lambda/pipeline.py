@@ -232,17 +232,36 @@ async def recognise(request: Request, model: classifier.Classifier, *, one_digit
 def picture_stages(model: classifier.Classifier, kind: str, body: bytes, one_digit: bool) -> Reading:
     """The CPU-bound stages of a picture, from its body (of media type `kind`) to its reading."""
     picture = decode(kind, body, model.size)
-    one_digit = one_digit or picture.grid
-    found = segment(picture.pixels, one_digit)
+    return answer_of(model, find_digits(model, picture.pixels, one_digit or picture.grid), picture)
+
+
+class Digits(NamedTuple):
+    """What the model made of a picture's ink: the candidates, their probabilities, the ones
+    read (indices into found.candidates, left to right), and whether it took a second look."""
+
+    found: segmentation.Found
+    probabilities: np.ndarray
+    chosen: list[int]
+    looked_again: bool
+
+
+def find_digits(model: classifier.Classifier, pixels: np.ndarray, one_digit: bool) -> Digits:
+    """segment, preprocess, predict, choose and look again: a picture's digits, before judging."""
+    found = segment(pixels, one_digit)
     probabilities = predict(model, preprocess(found))
     chosen = choose(model, found, probabilities)
-    if not one_digit:  # all the ink read as one digit is never cut
-        found, probabilities, chosen = look_again(model, found, probabilities, chosen)
-    digits = []
-    for index in chosen:
-        box = as_sent(found.box(found.candidates[index]), picture)
-        digits.append(judge(model, probabilities[index], box))
-    return Reading(digits)
+    if one_digit:  # all the ink read as one digit is never cut
+        return Digits(found, probabilities, chosen, False)
+    again, probabilities, chosen = look_again(model, found, probabilities, chosen)
+    return Digits(again, probabilities, chosen, again is not found)
+
+
+def answer_of(model: classifier.Classifier, digits: Digits, picture: Picture) -> Reading:
+    """Each digit read, judged, with its box in the picture as sent."""
+    found, answers = digits.found, []
+    for index in digits.chosen:
+        answers.append(judge(model, digits.probabilities[index], as_sent(found.box(found.candidates[index]), picture)))
+    return Reading(answers)
 
 
 def as_sent(box: list[int], picture: Picture) -> list[int]:

@@ -44,7 +44,7 @@ def test_a_picture_enters_read_decode_segment_preprocess_predict_choose_judge_on
     assert answers[0][0] == 200 and answers[0][1]["digit"] == 7
     assert [stage for stage, _ in stages] == ["read", "decode", "segment", "preprocess", "predict", "choose",
                                               "look_again", "judge"]  # sure of its one digit: no second look
-    assert {caller for _, caller in stages} <= {"recognise", "picture_stages"}
+    assert {caller for _, caller in stages} <= {"recognise", "picture_stages", "find_digits", "answer_of"}
 
 
 @pytest.mark.parametrize("path", ["/v2/models/digits/infer", "/v1/models/digits:predict"])
@@ -83,7 +83,7 @@ def test_a_part_read_unsure_and_cut_on_a_second_look_is_read_in_a_second_batch(c
     stages = traced_stages(lambda: answers.append(
         call_handler("/predict", encode(vector_pixels(vector)), {"content-type": "image/png"})))
     assert answers[0][0] == 200 and answers[0][1]["number"] == vector["label"] == "31"
-    assert stages == [("read", "recognise"), ("decode", "picture_stages"), ("segment", "picture_stages"),
-                      ("preprocess", "picture_stages"), ("predict", "picture_stages"), ("choose", "picture_stages"),
-                      ("look_again", "picture_stages"), ("preprocess", "look_again"), ("predict", "look_again"),
-                      ("choose", "look_again"), ("judge", "picture_stages"), ("judge", "picture_stages")]
+    assert stages == [("read", "recognise"), ("decode", "picture_stages"), ("segment", "find_digits"),
+                      ("preprocess", "find_digits"), ("predict", "find_digits"), ("choose", "find_digits"),
+                      ("look_again", "find_digits"), ("preprocess", "look_again"), ("predict", "look_again"),
+                      ("choose", "look_again"), ("judge", "answer_of"), ("judge", "answer_of")]
