@@ -19,7 +19,12 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    where runs on consecutive rows touch;
 3. marks: a piece under MARK_AREA of the largest's area or MARK_HEIGHT of the tallest's
    height (a dot, a speck, a stray tick) is never a digit alone: it joins the part nearest it
-   (the largest piece is never a mark);
+   (the largest piece is never a mark). A faint hairline (a scratch, or the stray line some
+   scanned MNIST digits carry beside them, which reads as a sure 1) is left out of every
+   part, as ink under the threshold is: a piece whose strongest ink is under SLIVER_PEAK of
+   the picture's strongest, and whose runs of ink are on average under SLIVER_RUN of the
+   median over the pieces that are not faint: far thinner than the pen that wrote the rest
+   (`slivers`). A 1 written with the same pen is as strong and as wide;
 4. parts: pieces whose columns overlap by at least half of the narrower one's width are one
    part (the detached bar of a 5, the two strokes of a 4, a 7's crossbar);
 5. cuts: a part at least SPLIT_RATIO times as wide as it is tall may be digits that touch
@@ -86,6 +91,8 @@ MAX_SLICES_PER_DIGIT = 5  # a digit crossed by its neighbour may be cut into fiv
 GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
 MARK_AREA = 1 / 25  # of the largest piece's area
 MARK_HEIGHT = 0.4  # of the tallest piece's height
+SLIVER_PEAK = 0.9  # of the strongest ink: a fainter piece ...
+SLIVER_RUN = 0.5  # ... whose runs of ink are this much shorter than the others' is a hairline
 SPLIT_RATIO = 1.2  # a part at least this much wider than tall may hold more than one digit
 LOOK_AGAIN_RATIO = 0.35  # ... and one this wide, if the model is not sure of it whole (step 8)
 MIDDLE_RATIO = 1.2  # ... and more than two: only then may a digit lie in its middle
@@ -264,6 +271,11 @@ def grid_of(ink: Ink) -> tuple[np.ndarray, int]:
     return strong, factor
 
 
+def grid_levels(ink: Ink, factor: int) -> np.ndarray:
+    """The ink on the grid of `grid_of`: each cell's strongest pixel."""
+    return ink.levels if factor == 1 else preprocessing.pool(ink.levels, factor, "max")
+
+
 @dataclass(frozen=True)
 class Runs:
     """The runs of ink on each row of the grid, row by row, left to right, and their pieces."""
@@ -369,16 +381,37 @@ def boxes(found: Runs) -> list[Box]:
 # --- 3-4: marks and parts ----------------------------------------------------------------------------
 
 
-def parts_of(found: list[Box]) -> tuple[list[list[int]], list[Box]]:
+def slivers(found: Runs, levels: np.ndarray) -> np.ndarray:
+    """Step 3's faint hairlines, per piece: its strongest ink under SLIVER_PEAK of the
+    strongest of all, and its runs of ink, on average, under SLIVER_RUN of the median of the
+    pieces that are not faint. `levels`: the ink on the grid (a cell's strongest pixel)."""
+    # Between two runs there is only ink under the threshold, weaker than any run's, so the
+    # strongest from one run's start to the next one's is that run's.
+    strongest = np.maximum.reduceat(levels.ravel(), found.rows * levels.shape[1] + found.starts)
+    peaks = np.zeros(found.count, dtype=strongest.dtype)
+    np.maximum.at(peaks, found.piece, strongest)
+    faint = peaks < SLIVER_PEAK * peaks.max()
+    if not faint.any():
+        return faint
+    lengths = np.bincount(found.piece, weights=found.ends - found.starts, minlength=found.count)
+    across = lengths / np.bincount(found.piece, minlength=found.count)  # the mean run of each piece
+    return faint & (across < SLIVER_RUN * np.median(across[~faint]))
+
+
+def parts_of(found: list[Box], hairlines: np.ndarray | None = None) -> tuple[list[list[int]], list[Box]]:
     """Steps 3-4: the pieces of each part, left to right, and each part's box. Refuses more
-    than MAX_PARTS parts before joining the marks to them."""
+    than MAX_PARTS parts before joining the marks to them. `hairlines`: the pieces left out of
+    every part (`slivers`), or None for none."""
     if len(found) == 1:  # one stroke, as most single digits are: no marks, one part
         return [[0]], found
     areas = np.array([box.area for box in found])
     heights = np.array([box.height for box in found])
     marks = (areas < MARK_AREA * areas.max()) | (heights < MARK_HEIGHT * heights.max())
-    marks[int(np.argmax(areas))] = False  # the largest piece is never a mark: a part needs one
-    order = sorted(np.flatnonzero(~marks).tolist(), key=lambda index: found[index].left)
+    dropped = np.zeros(len(found), dtype=bool) if hairlines is None else hairlines.copy()
+    largest = int(np.argmax(areas))
+    marks[largest] = dropped[largest] = False  # the largest piece is never a mark: a part needs one
+    marks &= ~dropped
+    order = sorted(np.flatnonzero(~marks & ~dropped).tolist(), key=lambda index: found[index].left)
     parts: list[list[int]] = []
     spans: list[list[int]] = []  # [left, right] of each part
     for index in order:
@@ -524,7 +557,8 @@ def find(ink: Ink) -> Found:
         raise BlankImageError
     if runs_.count > MAX_PIECES:  # dust, a texture: no number has this many strokes
         raise TooManyDigits(runs_.count, MAX_DIGITS, "marks")
-    parts, part_boxes = parts_of(boxes(runs_))
+    hairlines = slivers(runs_, grid_levels(ink, factor)) if runs_.count > 1 else None
+    parts, part_boxes = parts_of(boxes(runs_), hairlines)
     return _sliced(Found(ink, factor, grid.shape, runs_, parts, part_boxes, [], []))
 
 

@@ -79,6 +79,15 @@ def with_dot(picture: np.ndarray) -> np.ndarray:
     return picture
 
 
+def with_faint_hairline(picture: np.ndarray) -> np.ndarray:
+    """A faint line, far thinner than the pen, beside the last digit (as some scanned digits
+    carry): no ink of any digit, and no 1 of its own."""
+    picture = picture.copy()
+    right = int(np.flatnonzero((picture < 128).any(axis=0)).max())
+    np.minimum(picture[70:150, right + 14:right + 16], 150, out=picture[70:150, right + 14:right + 16])
+    return picture
+
+
 def dash_and_hairline() -> np.ndarray:
     picture = np.full((120, 200), 255, dtype=np.uint8)
     picture[55:70, 20:110] = 0  # a dash: the largest piece, far shorter than the hairline
@@ -108,6 +117,8 @@ def pictures() -> list[Picture]:
                 drawn("472", sizes=[80, 150, 110], tops=[10, 30, 70], height=220), "472"),
         Picture("speck-joins-a-digit", "A speck of ink beside a digit: a mark, joined to the digit, not read.",
                 with_dot(drawn("58", height=200)), "58"),
+        Picture("faint-hairline", "A faint hairline beside a 7: fainter and far thinner than the pen, left "
+                "out of every part, not read as a 1.", with_faint_hairline(drawn("17")), "17"),
         Picture("mnist-apart", "MNIST test digits 1-4 written apart (grey, dark on light).", apart, apart_text),
         Picture("mnist-close", "MNIST test digits 5-7 written a few percent of the height apart.", close, close_text),
         Picture("mnist-touching", "MNIST test digits 8-10 touching or crossing.", touching, touching_text),

@@ -116,6 +116,20 @@ def test_a_speck_beside_a_digit_is_not_a_digit(client):
     assert read(post_png(client, picture))["number"] == "58"
 
 
+@pytest.mark.parametrize(("level", "width", "number"), [
+    (150, 2, "17"),  # faint and far thinner than the pen: a hairline, no digit's ink
+    (100, 4, "17"),
+    (0, 2, "171"),  # as strong as the digits: a thin 1
+    (150, 14, "171"),  # as wide as the pen: a faint 1
+])
+def test_a_faint_hairline_beside_a_digit_is_not_a_digit(client, level, width, number):
+    picture = number_canvas("17")  # RGB, dark on light
+    right = int(np.flatnonzero((picture < 128).any(axis=(0, 2))).max())  # the 7's last column
+    line = picture[70:150, right + 14:right + 14 + width]
+    np.minimum(line, level, out=line)
+    assert read(post_png(client, picture))["number"] == number
+
+
 def test_more_than_twelve_digits_is_refused_with_what_is_accepted(client):
     picture = number_canvas("1234567890123", size=60, gap=14, height=100, stroke=7)
     response = post_png(client, picture)

@@ -48,6 +48,8 @@
     GRID_SIDE: 1024, // cells; the page's pad (a few hundred pixels) is never pooled
     MARK_AREA: 1 / 25, // of the largest piece's area
     MARK_HEIGHT: 0.4, // of the tallest piece's height
+    SLIVER_PEAK: 0.9, // of the strongest ink: a fainter piece ...
+    SLIVER_RUN: 0.5, // ... whose runs of ink are this much shorter than the others' is a hairline
     SPLIT_RATIO: 1.2, // a part at least this much wider than tall may hold more than one digit
     LOOK_AGAIN_RATIO: 0.35, // ... and one this wide, if the model is not sure of it whole (step 8)
     MIDDLE_RATIO: 1.2, // ... and more than two: only then may a digit lie in its middle
@@ -65,7 +67,7 @@
     JOIN_LIMIT: 3.0, // candidates joining parts at a higher cost are not read
   });
   const {
-    MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SPLIT_RATIO, LOOK_AGAIN_RATIO,
+    MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SLIVER_PEAK, SLIVER_RUN, SPLIT_RATIO, LOOK_AGAIN_RATIO,
     MIDDLE_RATIO, MIN_PIECE, CUTS_PER_HEIGHT, DIGIT_PENALTY, UNSURE_PENALTY, WIDE, WIDE_PENALTY, CUT_FIRST, CUT_PENALTY, GAP_PENALTY,
     GAP_WIDTH_PENALTY, JOIN_LIMIT,
   } = CONSTANTS;
@@ -445,14 +447,45 @@
 
   // --- 3-4: marks and parts -----------------------------------------------------------------
 
-  /* Steps 3-4: the pieces of each part, left to right, and each part's box. */
-  function partsOf(found) {
+  /* The ink on the grid of gridOf: each cell's strongest pixel (Int32Array or Float64Array). */
+  function gridLevels(ink, factor) {
+    return factor === 1 ? ink.levels : preprocessing.pool(ink.levels, ink.height, ink.width, factor, "max").image;
+  }
+
+  /* Step 3's faint hairlines, per piece (lambda/segmentation.py's slivers): its strongest ink
+     under SLIVER_PEAK of the strongest of all, and its runs of ink, on average, under
+     SLIVER_RUN of the median of the pieces that are not faint. */
+  function slivers(runs, foundBoxes, levels, gridWidth) {
+    const peaks = new Array(runs.count).fill(0), counts = new Array(runs.count).fill(0);
+    for (let run = 0; run < runs.rows.length; run++) {
+      const row = runs.rows[run] * gridWidth, piece = runs.piece[run];
+      for (let at = row + runs.starts[run]; at < row + runs.ends[run]; at++) {
+        if (levels[at] > peaks[piece]) peaks[piece] = levels[at];
+      }
+      counts[piece]++;
+    }
+    const strongest = Math.max(...peaks);
+    const faint = peaks.map((peak) => peak < SLIVER_PEAK * strongest);
+    if (!faint.includes(true)) return faint;
+    const across = foundBoxes.map((box, piece) => box.area / counts[piece]); // the mean run of each piece
+    const typical = across.filter((_, piece) => !faint[piece]).sort((a, b) => a - b);
+    const middle = typical.length >> 1;
+    const median = typical.length % 2 ? typical[middle] : (typical[middle - 1] + typical[middle]) / 2;
+    return faint.map((isFaint, piece) => isFaint && across[piece] < SLIVER_RUN * median);
+  }
+
+  /* Steps 3-4: the pieces of each part, left to right, and each part's box. `hairlines`: the
+     pieces left out of every part (slivers), or null for none. */
+  function partsOf(found, hairlines = null) {
     const largest = most(found, (box) => box.area);
     const tallest = most(found, (box) => box.height);
+    const dropped = found.map((_, index) => hairlines !== null && hairlines[index]);
     const marks = found.map((box) => box.area < MARK_AREA * largest || box.height < MARK_HEIGHT * tallest);
-    marks[found.findIndex((box) => box.area === largest)] = false; // the largest piece is never a mark
+    const first = found.findIndex((box) => box.area === largest);
+    marks[first] = dropped[first] = false; // the largest piece is never a mark: a part needs one
+    dropped.forEach((isDropped, index) => { if (isDropped) marks[index] = false; });
     // Array sort is stable, as Python's sorted: of equal lefts, the lower piece number first.
-    const order = found.map((_, index) => index).filter((index) => !marks[index])
+    const order = found.map((_, index) => index).filter((index) => !marks[index] && !dropped[index])
       .sort((a, b) => found[a].left - found[b].left);
     const parts = [];
     const spans = []; // [left, right] of each part
@@ -674,7 +707,8 @@
     if (foundBoxes.length === 0) throw new BlankImageError(); // faint marks only
     // Dust or a texture: no number has this many strokes.
     if (foundBoxes.length > MAX_PIECES) throw new TooManyDigits(foundBoxes.length, MAX_DIGITS, "marks");
-    const { parts, partBoxes } = partsOf(foundBoxes);
+    const hairlines = foundBoxes.length > 1 ? slivers(runs, foundBoxes, gridLevels(ink, factor), grid.width) : null;
+    const { parts, partBoxes } = partsOf(foundBoxes, hairlines);
     return sliced(new Found(ink, factor, { height: grid.height, width: grid.width }, runs, parts, partBoxes, [], []));
   }
 
