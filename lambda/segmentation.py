@@ -22,9 +22,10 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    (the largest piece is never a mark). A faint hairline (a scratch, or the stray line some
    scanned MNIST digits carry beside them, which reads as a sure 1) is left out of every
    part, as ink under the threshold is: a piece whose strongest ink is under SLIVER_PEAK of
-   the picture's strongest, and whose runs of ink are on average under SLIVER_RUN of the
-   median over the pieces that are not faint: far thinner than the pen that wrote the rest
-   (`slivers`). A 1 written with the same pen is as strong and as wide;
+   the picture's strongest, whose runs of ink are on average under SLIVER_RUN of the median
+   over the pieces that are not faint (far thinner than the pen that wrote the rest), and
+   which is a line, at most SLIVER_WIDTH as wide as tall (`slivers`). A 1 written with the
+   same pen is as strong and as wide; a digit of another shape, faint and fine, stays;
 4. parts: pieces whose columns overlap by at least half of the narrower one's width are one
    part (the detached bar of a 5, the two strokes of a 4, a 7's crossbar);
 5. cuts: a part at least SPLIT_RATIO times as wide as it is tall may be digits that touch
@@ -92,7 +93,8 @@ GRID_SIDE = 1024  # cells; the page's pad (a few hundred pixels) is never pooled
 MARK_AREA = 1 / 25  # of the largest piece's area
 MARK_HEIGHT = 0.4  # of the tallest piece's height
 SLIVER_PEAK = 0.9  # of the strongest ink: a fainter piece ...
-SLIVER_RUN = 0.5  # ... whose runs of ink are this much shorter than the others' is a hairline
+SLIVER_RUN = 0.5  # ... whose runs of ink are this much shorter than the others' ...
+SLIVER_WIDTH = 0.35  # ... and which is at most this much as wide as tall is a hairline
 SPLIT_RATIO = 1.2  # a part at least this much wider than tall may hold more than one digit
 LOOK_AGAIN_RATIO = 0.35  # ... and one this wide, if the model is not sure of it whole (step 8)
 MIDDLE_RATIO = 1.2  # ... and more than two: only then may a digit lie in its middle
@@ -381,10 +383,11 @@ def boxes(found: Runs) -> list[Box]:
 # --- 3-4: marks and parts ----------------------------------------------------------------------------
 
 
-def slivers(found: Runs, levels: np.ndarray) -> np.ndarray:
+def slivers(found: Runs, boxes_: list[Box], levels: np.ndarray) -> np.ndarray:
     """Step 3's faint hairlines, per piece: its strongest ink under SLIVER_PEAK of the
-    strongest of all, and its runs of ink, on average, under SLIVER_RUN of the median of the
-    pieces that are not faint. `levels`: the ink on the grid (a cell's strongest pixel)."""
+    strongest of all, its runs of ink, on average, under SLIVER_RUN of the median of the
+    pieces that are not faint, and its box at most SLIVER_WIDTH as wide as tall (a line, not
+    a digit written with a finer pen). `levels`: the ink on the grid (a cell's strongest pixel)."""
     # Between two runs there is only ink under the threshold, weaker than any run's, so the
     # strongest from one run's start to the next one's is that run's.
     strongest = np.maximum.reduceat(levels.ravel(), found.rows * levels.shape[1] + found.starts)
@@ -395,7 +398,8 @@ def slivers(found: Runs, levels: np.ndarray) -> np.ndarray:
         return faint
     lengths = np.bincount(found.piece, weights=found.ends - found.starts, minlength=found.count)
     across = lengths / np.bincount(found.piece, minlength=found.count)  # the mean run of each piece
-    return faint & (across < SLIVER_RUN * np.median(across[~faint]))
+    lines = np.array([box.width <= SLIVER_WIDTH * box.height for box in boxes_])
+    return faint & lines & (across < SLIVER_RUN * np.median(across[~faint]))
 
 
 def parts_of(found: list[Box], hairlines: np.ndarray | None = None) -> tuple[list[list[int]], list[Box]]:
@@ -557,8 +561,9 @@ def find(ink: Ink) -> Found:
         raise BlankImageError
     if runs_.count > MAX_PIECES:  # dust, a texture: no number has this many strokes
         raise TooManyDigits(runs_.count, MAX_DIGITS, "marks")
-    hairlines = slivers(runs_, grid_levels(ink, factor)) if runs_.count > 1 else None
-    parts, part_boxes = parts_of(boxes(runs_), hairlines)
+    boxes_ = boxes(runs_)
+    hairlines = slivers(runs_, boxes_, grid_levels(ink, factor)) if runs_.count > 1 else None
+    parts, part_boxes = parts_of(boxes_, hairlines)
     return _sliced(Found(ink, factor, grid.shape, runs_, parts, part_boxes, [], []))
 
 

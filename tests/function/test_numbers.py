@@ -130,6 +130,13 @@ def test_a_faint_hairline_beside_a_digit_is_not_a_digit(client, level, width, nu
     assert read(post_png(client, picture))["number"] == number
 
 
+def test_a_faint_digit_written_with_a_finer_pen_is_still_a_digit(client):
+    """As faint and as fine as a hairline, but no line: a digit of its own shape."""
+    faint_four = np.maximum(number_canvas("4", stroke=3), 150)
+    picture = np.concatenate([number_canvas("17"), faint_four], axis=1)
+    assert read(post_png(client, picture))["number"] == "174"
+
+
 def test_more_than_twelve_digits_is_refused_with_what_is_accepted(client):
     picture = number_canvas("1234567890123", size=60, gap=14, height=100, stroke=7)
     response = post_png(client, picture)

@@ -49,7 +49,8 @@
     MARK_AREA: 1 / 25, // of the largest piece's area
     MARK_HEIGHT: 0.4, // of the tallest piece's height
     SLIVER_PEAK: 0.9, // of the strongest ink: a fainter piece ...
-    SLIVER_RUN: 0.5, // ... whose runs of ink are this much shorter than the others' is a hairline
+    SLIVER_RUN: 0.5, // ... whose runs of ink are this much shorter than the others' ...
+    SLIVER_WIDTH: 0.35, // ... and which is at most this much as wide as tall is a hairline
     SPLIT_RATIO: 1.2, // a part at least this much wider than tall may hold more than one digit
     LOOK_AGAIN_RATIO: 0.35, // ... and one this wide, if the model is not sure of it whole (step 8)
     MIDDLE_RATIO: 1.2, // ... and more than two: only then may a digit lie in its middle
@@ -67,7 +68,7 @@
     JOIN_LIMIT: 3.0, // candidates joining parts at a higher cost are not read
   });
   const {
-    MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SLIVER_PEAK, SLIVER_RUN, SPLIT_RATIO, LOOK_AGAIN_RATIO,
+    MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SLIVER_PEAK, SLIVER_RUN, SLIVER_WIDTH, SPLIT_RATIO, LOOK_AGAIN_RATIO,
     MIDDLE_RATIO, MIN_PIECE, CUTS_PER_HEIGHT, DIGIT_PENALTY, UNSURE_PENALTY, WIDE, WIDE_PENALTY, CUT_FIRST, CUT_PENALTY, GAP_PENALTY,
     GAP_WIDTH_PENALTY, JOIN_LIMIT,
   } = CONSTANTS;
@@ -453,8 +454,9 @@
   }
 
   /* Step 3's faint hairlines, per piece (lambda/segmentation.py's slivers): its strongest ink
-     under SLIVER_PEAK of the strongest of all, and its runs of ink, on average, under
-     SLIVER_RUN of the median of the pieces that are not faint. */
+     under SLIVER_PEAK of the strongest of all, its runs of ink, on average, under SLIVER_RUN
+     of the median of the pieces that are not faint, and its box at most SLIVER_WIDTH as wide
+     as tall. */
   function slivers(runs, foundBoxes, levels, gridWidth) {
     const peaks = new Array(runs.count).fill(0), counts = new Array(runs.count).fill(0);
     for (let run = 0; run < runs.rows.length; run++) {
@@ -471,7 +473,8 @@
     const typical = across.filter((_, piece) => !faint[piece]).sort((a, b) => a - b);
     const middle = typical.length >> 1;
     const median = typical.length % 2 ? typical[middle] : (typical[middle - 1] + typical[middle]) / 2;
-    return faint.map((isFaint, piece) => isFaint && across[piece] < SLIVER_RUN * median);
+    return faint.map((isFaint, piece) => isFaint && foundBoxes[piece].width <= SLIVER_WIDTH * foundBoxes[piece].height
+      && across[piece] < SLIVER_RUN * median);
   }
 
   /* Steps 3-4: the pieces of each part, left to right, and each part's box. `hairlines`: the
