@@ -396,8 +396,8 @@ def slivers(found: Runs, boxes_: list[Box], levels: np.ndarray) -> np.ndarray:
     faint = peaks < SLIVER_PEAK * peaks.max()
     if not faint.any():
         return faint
-    lengths = np.bincount(found.piece, weights=found.ends - found.starts, minlength=found.count)
-    across = lengths / np.bincount(found.piece, minlength=found.count)  # the mean run of each piece
+    areas = np.array([box.area for box in boxes_])
+    across = areas / np.bincount(found.piece, minlength=found.count)  # the mean run of each piece
     lines = np.array([box.width <= SLIVER_WIDTH * box.height for box in boxes_])
     return faint & lines & (across < SLIVER_RUN * np.median(across[~faint]))
 
