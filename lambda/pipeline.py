@@ -148,10 +148,10 @@ def predict(model: classifier.Classifier, batch: np.ndarray) -> np.ndarray:
 def choose(model: classifier.Classifier, found: segmentation.Found, probabilities: np.ndarray) -> list[int]:
     """The indices in found.candidates of the digits read, left to right."""
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
-    confidences = probabilities.max(axis=1).tolist()
+    seconds, confidences = np.sort(probabilities, axis=1)[:, -2:].T.tolist()
     rule = model.uncertainty
-    return [index[candidate]
-            for candidate in segmentation.choose(found, confidences, rule.threshold, rule.not_a_digit_below)]
+    return [index[candidate] for candidate in segmentation.choose(
+        found, probabilities.argmax(axis=1).tolist(), confidences, seconds, rule.threshold, rule.not_a_digit_below)]
 
 
 def look_again(model: classifier.Classifier, found: segmentation.Found, probabilities: np.ndarray,

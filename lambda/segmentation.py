@@ -4,7 +4,9 @@
     images = [found.digit_image(candidate) for candidate in found.candidates]
     probabilities = model.predict(np.stack(images))   # one batch: every candidate at once
     confidences = probabilities.max(axis=1).tolist()
-    reading = segmentation.choose(found, confidences, card.uncertainty.threshold, card.uncertainty.not_a_digit_below)
+    seconds = np.sort(probabilities, axis=1)[:, -2].tolist()   # each candidate's second likeliest digit
+    reading = segmentation.choose(found, probabilities.argmax(axis=1).tolist(), confidences, seconds,
+                                  card.uncertainty.threshold, card.uncertainty.not_a_digit_below)
     again = segmentation.look_again(found, reading, confidences, card.uncertainty.threshold)
     # if not None: read again.candidates whose again.key is new (a second batch), choose on `again`
 
@@ -43,16 +45,19 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    it starts or ends it (a wide single digit cut four times is read in 9 candidates, not 15;
    three digits that narrow, two of them 1s, are rare enough to give up);
 7. choose: the model reads every candidate in one batch; the reading kept maximises the sum
-   over its digits of log(top probability), each digit less DIGIT_PENALTY, less
-   UNSURE_PENALTY when the model is not sure of it (the card's rule) unless it is exactly a
-   part no wider than WIDE heights, or one the card calls no digit at all (such a part read
-   unsure is an honest answer, and a scribble is no number; a cut, a join or a wide part
-   read unsure is a fragment or digits that touch), and less WIDE_PENALTY for each unit of
-   width over height beyond WIDE (two digits read as one are wide); each cut it makes less
-   CUT_FIRST for the first stroke it crosses and CUT_PENALTY for each other (a neck where
-   two digits touch is one stroke; a loop is two); and each gap it joins inside one digit
-   less GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap. The calibrated probabilities
-   are what make candidates of any shape comparable;
+   over its digits of log(top probability) plus a weighted sum of what else tells a digit
+   from a fragment or from two digits read as one (`FEATURES`, in units of log-probability):
+   the second likeliest digit's probability (the model torn between two is often reading
+   two), whether the model is sure of it (the card's rule) and, if not, whether that is an
+   honest answer (exactly a part no wider than WIDE heights, or one the card calls no digit
+   at all) or a fragment, its width beyond WIDE heights, the gaps it joins (GAP_PENALTY and
+   GAP_WIDTH_PENALTY per height of gap), the slices it spans and the cuts and strokes inside
+   it, whether it is a whole part that was cut, its height against the tallest part's, and
+   the cut before it (the first stroke it crosses and each other). The weights are fitted,
+   not set by hand: a structured perceptron (scripts/fit_choice.py) on numbers written with
+   MNIST's held-out validation digits and on non-digits, never the test digits the
+   benchmark writes. The calibrated probabilities are what make candidates of any shape
+   comparable;
 8. look again: a part read whole, that the model is not sure of and that was too narrow to
    cut (under SPLIT_RATIO), is cut as well if it is at least LOOK_AGAIN_RATIO as wide as tall
    (`look_again`), its new candidates read in a second batch, and the choice made again over
@@ -100,13 +105,22 @@ LOOK_AGAIN_RATIO = 0.35  # ... and one this wide, if the model is not sure of it
 MIDDLE_RATIO = 1.2  # ... and more than two: only then may a digit lie in its middle
 MIN_PIECE = 0.1  # of the part's height: the narrowest slice a cut may leave
 CUTS_PER_HEIGHT = 4  # candidate cuts per height of a part's width, at most
-# The reading's score (step 7), in units of log-probability.
-DIGIT_PENALTY = 0.5
-UNSURE_PENALTY = 1.0
-WIDE = 1.0
-WIDE_PENALTY = 4.0
-CUT_FIRST = 0.6
-CUT_PENALTY = 0.6
+# The reading's score (step 7), in units of log-probability: weights fitted by scripts/fit_choice.py.
+WIDE = 1.0  # heights: a part no wider than this may be an honest unsure answer
+DIGIT_WEIGHT = -0.3213  # each digit
+SECOND_WEIGHT = -0.1657  # x log(the second likeliest digit's probability)
+UNSURE_WEIGHT = -0.0939  # not sure of it, and no honest answer
+HONEST_UNSURE_WEIGHT = 0.1296  # not sure of it, an honest answer
+WIDE_WEIGHT = -0.9841  # x width over height beyond WIDE
+JOIN_WEIGHT = -0.5149  # x the gaps it joins (`Found.join_cost`)
+SLICE_WEIGHT = 0.2986  # x the slices it spans beyond one
+INNER_CUT_WEIGHT = 0.6161  # x the cuts inside it
+INNER_STROKE_WEIGHT = 0.239  # x the strokes those cuts cross
+HEIGHT_WEIGHT = 0.1045  # x its height over the tallest part's
+CUT_PART_WEIGHT = 0.6854  # a whole part that was cut
+ONE_IN_NO_DIGIT_WEIGHT = -1.0179  # a 1 inside one part the card calls no digit whole (a W's strokes)
+CUT_FIRST_WEIGHT = -0.4275  # the cut before it, for the first stroke it crosses
+CUT_MORE_WEIGHT = 0.134  # ... and for each other
 GAP_PENALTY = 0.5
 GAP_WIDTH_PENALTY = 20.0
 JOIN_LIMIT = 3.0  # candidates joining parts at a higher cost are not read
@@ -172,11 +186,15 @@ class Found:
         """Whether slices boundary - 1 and boundary are two sides of one cut."""
         return self.slices[boundary - 1].part == self.slices[boundary].part
 
+    def height(self, candidate: tuple[int, int]) -> int:
+        """Rows of the candidate's cells on the grid."""
+        chosen = self.slices[candidate[0]:candidate[1] + 1]
+        return max(piece.bottom for piece in chosen) - min(piece.top for piece in chosen)
+
     def aspect(self, candidate: tuple[int, int]) -> float:
         """Width over height of the candidate's cells on the grid."""
         chosen = self.slices[candidate[0]:candidate[1] + 1]
-        height = max(piece.bottom for piece in chosen) - min(piece.top for piece in chosen)
-        return (max(piece.right for piece in chosen) - min(piece.left for piece in chosen)) / height
+        return (max(piece.right for piece in chosen) - min(piece.left for piece in chosen)) / self.height(candidate)
 
     def is_part(self, candidate: tuple[int, int]) -> bool:
         """Whether the candidate is exactly one part: all its slices, nothing joined to it."""
@@ -185,14 +203,6 @@ class Found:
         return (all(piece.part == part for piece in self.slices[first:last + 1])
                 and (first == 0 or self.slices[first - 1].part != part)
                 and (last == len(self.slices) - 1 or self.slices[last + 1].part != part))
-
-    def boundary_cost(self, boundary: int) -> float:
-        """What it costs to end a digit at slice `boundary` - 1 and start one at `boundary`:
-        nothing between two parts, and for a cut, by the strokes it cuts through."""
-        if boundary == 0 or not self.is_cut(boundary):
-            return 0.0
-        crossed = self.slices[boundary].crossed
-        return CUT_FIRST * min(crossed, 1) + CUT_PENALTY * max(0, crossed - 1)
 
     def join_cost(self, candidate: tuple[int, int]) -> float:
         """What it costs to read slices from different parts as one digit: by the gap between them."""
@@ -570,10 +580,7 @@ def find(ink: Ink) -> Found:
 def _sliced(found: Found, looked_again: frozenset[int] = frozenset()) -> Found:
     """Steps 5-6: the found parts cut, and the candidate digits their slices make."""
     found.slices = slices = slices_of(found, looked_again)
-    # The first and last slice of each part (a part's slices are consecutive).
-    spans: dict[int, tuple[int, int]] = {}
-    for index, piece in enumerate(slices):
-        spans[piece.part] = (spans.get(piece.part, (index, index))[0], index)
+    spans = whole_parts(found)
     two_at_most = [box.width < MIDDLE_RATIO * box.height for box in found.part_boxes]
     # Runs of slices that join parts across a gap no digit could make up for are never read,
     # nor a run in the middle of a part with room for two digits only.
@@ -599,35 +606,70 @@ def _in_middle(spans: dict[int, tuple[int, int]], two_at_most: list[bool], slice
 # --- 7: the reading kept -------------------------------------------------------------------------------
 
 
-def candidate_score(found: Found, candidate: tuple[int, int], confidence: float, sure: float,
-                    not_a_digit: float = 0.0) -> float:
-    """One candidate's part of a reading's score, before DIGIT_PENALTY and its cut (step 7)."""
+def whole_parts(found: Found) -> dict[int, tuple[int, int]]:
+    """Each part's candidate of all its slices (a part's slices are consecutive)."""
+    spans: dict[int, tuple[int, int]] = {}
+    for index, piece in enumerate(found.slices):
+        spans[piece.part] = (spans.get(piece.part, (index, index))[0], index)
+    return spans
+
+
+def candidate_score(found: Found, candidate: tuple[int, int], digit: int, confidence: float, second: float,
+                    sure: float, not_a_digit: float, tallest: int, in_no_digit: bool) -> float:
+    """One candidate's part of a reading's score, the cut before it included (step 7). `digit`
+    and `confidence`: the model's likeliest digit and its probability; `second`: the second
+    likeliest's; `tallest`: the tallest part's height on the grid; `in_no_digit`: whether the
+    candidate lies inside one part that the card calls no digit read whole."""
+    first, last = candidate
     aspect = found.aspect(candidate)
-    # Unsure of exactly one part no wider than tall, or sure it is no digit: an honest answer.
-    # Unsure of anything else: a fragment, or digits that touch.
-    honest = found.is_part(candidate) and (aspect <= WIDE or confidence < not_a_digit)
-    return (math.log(max(confidence, 1e-12)) - found.join_cost(candidate)
-            - (UNSURE_PENALTY if confidence < sure and not honest else 0.0)
-            - WIDE_PENALTY * max(0.0, aspect - WIDE))
+    is_part = found.is_part(candidate)
+    # Unsure of exactly one part no wider than tall, or sure it is no digit: an honest
+    # answer. Unsure of anything else: a fragment, or digits that touch.
+    honest = is_part and (aspect <= WIDE or confidence < not_a_digit)
+    unsure = confidence < sure
+    inner = [boundary for boundary in range(first + 1, last + 1) if found.is_cut(boundary)]
+    crossed = found.slices[first].crossed if first > 0 and found.is_cut(first) else 0
+    return (math.log(max(confidence, 1e-12)) + DIGIT_WEIGHT
+            + SECOND_WEIGHT * math.log(max(second, 1e-12))
+            + (UNSURE_WEIGHT if unsure and not honest else 0.0)
+            + (HONEST_UNSURE_WEIGHT if unsure and honest else 0.0)
+            + WIDE_WEIGHT * max(0.0, aspect - WIDE)
+            + JOIN_WEIGHT * found.join_cost(candidate)
+            + SLICE_WEIGHT * (last - first)
+            + INNER_CUT_WEIGHT * len(inner)
+            + INNER_STROKE_WEIGHT * sum(found.slices[boundary].crossed for boundary in inner)
+            + HEIGHT_WEIGHT * found.height(candidate) / tallest
+            + (CUT_PART_WEIGHT if is_part and last > first else 0.0)
+            + (ONE_IN_NO_DIGIT_WEIGHT if in_no_digit and digit == 1 else 0.0)
+            + CUT_FIRST_WEIGHT * min(crossed, 1) + CUT_MORE_WEIGHT * max(0, crossed - 1))
 
 
-def choose(found: Found, confidences: list[float], sure: float, not_a_digit: float = 0.0) -> list[tuple[int, int]]:
-    """The candidates, left to right, of the best reading: see step 7. `confidences[i]` is the
-    model's top probability for found.candidates[i]; `sure`, the card's threshold below which an
-    answer is not sure, and `not_a_digit` the level below which it is no digit at all (0: the
-    card states none). Of equal readings, the one with fewer digits."""
+def choose(found: Found, digits: list[int], confidences: list[float], seconds: list[float], sure: float,
+           not_a_digit: float = 0.0) -> list[tuple[int, int]]:
+    """The candidates, left to right, of the best reading: see step 7. For found.candidates[i],
+    `digits[i]` is the model's likeliest digit, `confidences[i]` its probability and
+    `seconds[i]` the second likeliest's; `sure`, the card's threshold below which an answer is
+    not sure, and `not_a_digit` the level below which it is no digit at all (0: the card
+    states none). Of equal readings, the one with fewer digits."""
     count = len(found.slices)
     best = [0.0] + [-math.inf] * count
     came_from: list[tuple[int, int] | None] = [None] * (count + 1)
-    scores = {candidate: candidate_score(found, candidate, confidence, sure, not_a_digit)
-              for candidate, confidence in zip(found.candidates, confidences, strict=True)}
+    tallest = max(box.height for box in found.part_boxes)
+    confidence_of = dict(zip(found.candidates, confidences, strict=True))
+    no_digit = {part for part, whole in whole_parts(found).items() if confidence_of[whole] < not_a_digit}
+    scores = {}
+    for candidate, digit, confidence, second in zip(found.candidates, digits, confidences, seconds, strict=True):
+        part = found.slices[candidate[0]].part
+        in_no_digit = part in no_digit and found.slices[candidate[1]].part == part and not found.is_part(candidate)
+        scores[candidate] = candidate_score(found, candidate, digit, confidence, second, sure, not_a_digit, tallest,
+                                            in_no_digit)
     ending = [[] for _ in range(count)]
     for candidate in sorted(found.candidates):  # longest first: of equal readings, fewer digits
         ending[candidate[1]].append(candidate)
     for end in range(1, count + 1):
         for candidate in ending[end - 1]:
             first = candidate[0]
-            score = best[first] + scores[candidate] - found.boundary_cost(first) - DIGIT_PENALTY
+            score = best[first] + scores[candidate]
             if score > best[end]:
                 best[end], came_from[end] = score, candidate
     reading = []

@@ -13,13 +13,14 @@ JavaScript port (web/js/segmentation.js) is held to the same pieces, candidates 
      "candidates": [[first slice, last slice], ...]               (in find's order),
      "boxes": [[x, y, width, height], ...]                         (each candidate's box in the picture),
      "images_base64": [...]     each candidate's 28 x 28 model input, round(255 x value) as bytes,
-     "confidences": [...]       the shipped model's top probability for each candidate,
+     "digits": [...]            the shipped model's likeliest digit for each candidate,
+     "confidences": [...]       its probability, "seconds": [...] the second highest (as `choose` takes them),
      "sure": the card's threshold below which an answer is not sure (choose's `sure`),
      "not_a_digit": the card's level below which it is no digit at all (choose's `not_a_digit`),
      "reading": [[first, last], ...]   what `choose` keeps given those confidences, `sure` and `not_a_digit`,
      "looked_again": null when `look_again` finds nothing to look at again (the reading stands), else
               what it finds: {"slices", "candidates", "boxes", "images_base64", "confidences" (all of
-              its candidates, as above), "asked": [index, ...] (its candidates read in the second
+              its candidates, as above), "digits", "seconds", "asked": [index, ...] (its candidates read in the second
               batch: the new ones, in order), "reading" (what `choose` keeps over them)},
      "number": the digits the shipped model reads, after any second look,
      "label": the number drawn (or null)}
@@ -95,6 +96,16 @@ def dash_and_hairline() -> np.ndarray:
     return picture
 
 
+def scribbled_w() -> np.ndarray:
+    """A W scribbled across the pad in one stroke: no digit, though each of its strokes is a 1."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (400, 280), 255)
+    corners = [(0.15, 0.2), (0.32, 0.8), (0.5, 0.35), (0.68, 0.8), (0.85, 0.2)]
+    ImageDraw.Draw(picture).line([(x * 400, y * 280) for x, y in corners], fill=0, width=16, joint="curve")
+    return np.asarray(picture)
+
+
 def dust() -> np.ndarray:
     picture = np.full((200, 200), 255, dtype=np.uint8)
     picture[1::4, 1::4] = 0  # 2,500 one-pixel specks
@@ -106,6 +117,7 @@ def pictures() -> list[Picture]:
     close, close_text = mnist_number([5, 6, 7], "close", 2)
     touching, touching_text = mnist_number([8, 9, 10], "touching", 4)
     narrow, narrow_text = mnist_number([30, 31], "touching", 35)
+    torn, torn_text = mnist_number([265, 1063], "touching", 111)
     return [
         Picture("drawn-apart", "A number drawn on a canvas as the page draws it, digits well apart (RGB).",
                 drawn("2024"), "2024"),
@@ -124,6 +136,10 @@ def pictures() -> list[Picture]:
         Picture("mnist-touching", "MNIST test digits 8-10 touching or crossing.", touching, touching_text),
         Picture("mnist-touching-narrow", "A 3 touching a 1: a part too narrow to cut, read unsure, then cut on a "
                 "second look.", narrow, narrow_text),
+        Picture("mnist-touching-torn", "A 1 crossing a 9, one part: read whole, the model doubts it and is torn "
+                "between two digits, so the reading keeps the two it holds.", torn, torn_text),
+        Picture("scribbled-w", "A W scribbled in one stroke: its strokes read as sure 1s, but all of it is no "
+                "digit, and it stays one answer.", scribbled_w(), None),
         Picture("wide-and-pooled", "Two digits 1,000 pixels apart: the grid of a picture this wide is pooled.",
                 drawn("96", height=130, size=100, gap=1000, stroke=12), "96"),
         Picture("one-digit-mode", "A number read as one digit (?read=digit): all the ink is one candidate.",
@@ -155,12 +171,13 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
     except TooManyDigits:  # refused before any model call
         return {**result, "error": "too-many"}
     probabilities = model.predict(np.stack([found.digit_image(candidate) for candidate in found.candidates]))
-    confidences = probabilities.max(axis=1).tolist()
+    digits = probabilities.argmax(axis=1).tolist()
+    seconds, confidences = np.sort(probabilities, axis=1)[:, -2:].T.tolist()
     sure, not_a_digit = model.uncertainty.threshold, model.uncertainty.not_a_digit_below
-    result.update({"factor": found.factor, **geometry(found), "confidences": confidences,
-                   "sure": sure, "not_a_digit": not_a_digit})
+    result.update({"factor": found.factor, **geometry(found), "digits": digits, "confidences": confidences,
+                   "seconds": seconds, "sure": sure, "not_a_digit": not_a_digit})
     try:
-        reading = segmentation.choose(found, confidences, sure, not_a_digit)
+        reading = segmentation.choose(found, digits, confidences, seconds, sure, not_a_digit)
     except TooManyDigits:  # refused once read: more digits than a number may have
         return {**result, "error": "too-many"}
     result["reading"] = [list(candidate) for candidate in reading]
@@ -174,7 +191,9 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
             found, reading = again, [again.candidates[number] for number in chosen]
             index = {candidate: number for number, candidate in enumerate(found.candidates)}
             result["looked_again"] = {
-                **geometry(found), "confidences": probabilities.max(axis=1).tolist(),
+                **geometry(found), "digits": probabilities.argmax(axis=1).tolist(),
+                "confidences": probabilities.max(axis=1).tolist(),
+                "seconds": np.sort(probabilities, axis=1)[:, -2].tolist(),
                 "asked": [number for number, candidate in enumerate(found.candidates)
                           if found.key(candidate) not in read_first],
                 "reading": [list(candidate) for candidate in reading]}

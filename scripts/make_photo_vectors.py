@@ -11,10 +11,11 @@ lambda/paper.py and the segmentation make of it, so the page's JavaScript port
      "ink": {"span", "top", "left", "width", "height", "sha256"}: paper.ink_levels's Ink, its
             levels hashed as int32 little-endian bytes, row by row (none if it found no ink),
      "candidates": [[first slice, last slice], ...]   segmentation.find's, in its order,
-     "confidences": [...]   the shipped model's top probability for each candidate,
+     "digits": [...]        the shipped model's likeliest digit for each candidate,
+     "confidences": [...]   its probability, "seconds": [...] the second highest,
      "sure": the card's threshold below which an answer is not sure (choose's `sure`),
      "not_a_digit": the card's level below which it is no digit at all (choose's `not_a_digit`),
-     "reading": [[first, last], ...]   what `choose` keeps given those confidences, `sure` and `not_a_digit`,
+     "reading": [[first, last], ...]   what `choose` keeps given those answers, `sure` and `not_a_digit`,
      "number": the digits the shipped model reads, "label": the number written (or null)}
 
 Everything is compared exactly. Run after any change to the paper stage or the photos:
@@ -117,13 +118,14 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
     except BlankImageError:  # weak ink only
         return {**entry, "error": "blank"}
     probabilities = model.predict(np.stack([found.digit_image(candidate) for candidate in found.candidates]))
-    confidences = probabilities.max(axis=1).tolist()
+    seconds, confidences = np.sort(probabilities, axis=1)[:, -2:].T.tolist()
     rule = model.uncertainty
-    reading = segmentation.choose(found, confidences, rule.threshold, rule.not_a_digit_below)
+    digits = probabilities.argmax(axis=1).tolist()
+    reading = segmentation.choose(found, digits, confidences, seconds, rule.threshold, rule.not_a_digit_below)
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
     return {**entry, "error": None,
-            "candidates": [list(candidate) for candidate in found.candidates], "confidences": confidences,
-            "sure": rule.threshold, "not_a_digit": rule.not_a_digit_below,
+            "candidates": [list(candidate) for candidate in found.candidates], "digits": digits,
+            "confidences": confidences, "seconds": seconds, "sure": rule.threshold, "not_a_digit": rule.not_a_digit_below,
             "reading": [list(candidate) for candidate in reading],
             "number": "".join(str(int(probabilities[index[candidate]].argmax())) for candidate in reading)}
 

@@ -247,24 +247,50 @@ def _one_part_cut_once(width: int) -> segmentation.Found:
     return found
 
 
-@pytest.mark.parametrize(("width", "reading"), [(95, [(0, 1)]), (105, [(0, 0), (1, 1)])])
-def test_an_unsure_part_is_an_honest_answer_only_when_no_wider_than_tall(width, reading):
+def _read_cut_once(width: int, whole: float, second: float, halves: tuple[int, int] = (2, 7),
+                   not_a_digit: float = 0.0) -> list[tuple[int, int]]:
+    """The reading of `_one_part_cut_once(width)` when the model is sure of each half (0.99,
+    its second likeliest at 0.005) and reads the whole as a 4 at `whole`, `second` the second
+    likeliest's probability; the card's threshold 0.85."""
+    return segmentation.choose(_one_part_cut_once(width), [*halves, 4], [0.99, 0.99, whole], [0.005, 0.005, second],
+                               0.85, not_a_digit)
+
+
+SPLIT, WHOLE = [(0, 0), (1, 1)], [(0, 1)]
+
+
+def test_an_unsure_part_is_an_honest_answer_only_when_no_wider_than_tall():
     """Read unsure as a whole and sure as two halves: a part as tall as it is wide stays one
-    digit the model is unsure of; a wider one is two digits that touch."""
-    sure = 0.85
-    assert segmentation.choose(_one_part_cut_once(width), [0.99, 0.99, 0.7], sure) == reading
+    digit the model is unsure of; a wider one, read the same, is two digits that touch."""
+    assert _read_cut_once(95, 0.39, 0.3) == WHOLE
+    assert _read_cut_once(105, 0.39, 0.3) == SPLIT
     # Read sure as a whole, it stays whole at either width.
-    assert segmentation.choose(_one_part_cut_once(width), [0.99, 0.99, 0.99], sure) == [(0, 1)]
+    assert _read_cut_once(95, 0.99, 0.005) == _read_cut_once(105, 0.99, 0.005) == WHOLE
+    # Wider is never more whole.
+    for whole, second in itertools.product((0.1, 0.3, 0.5, 0.7, 0.9), (0.01, 0.05, 0.1, 0.3)):
+        if _read_cut_once(95, whole, second) == SPLIT:
+            assert _read_cut_once(105, whole, second) == SPLIT, (whole, second)
 
 
-def test_a_wide_part_the_card_calls_no_digit_stays_one_answer():
-    """A wide scribble (a W) whose strokes each read as a sure 1 is no number 1111: read below
-    the card's not-a-digit level as a whole, it stays whole, and the answer says no digit."""
-    sure, not_a_digit = 0.85, 0.4
-    found = _one_part_cut_once(101)
-    assert segmentation.choose(found, [0.99, 0.99, 0.39], sure, not_a_digit) == [(0, 1)]
-    assert segmentation.choose(found, [0.99, 0.99, 0.41], sure, not_a_digit) == [(0, 0), (1, 1)]
-    assert segmentation.choose(found, [0.99, 0.99, 0.39], sure) == [(0, 0), (1, 1)]  # the card states no level
+def test_a_part_the_model_is_torn_over_is_read_as_the_digits_it_holds():
+    """The same part read whole at the same confidence: if the model gives the runner-up
+    digit little, the whole stands; if it is torn between two (an 8 or a 3: two digits in
+    one box), the halves it is sure of are read instead. The more torn, never the more whole."""
+    assert _read_cut_once(105, 0.39, 0.01) == WHOLE
+    assert _read_cut_once(105, 0.39, 0.3) == SPLIT
+    for width, whole in itertools.product((95, 105), (0.2, 0.4, 0.6, 0.8)):
+        readings = [_read_cut_once(width, whole, second) for second in (0.001, 0.01, 0.05, 0.1, 0.2) if second < whole]
+        assert readings == sorted(readings, key=len), (width, whole)  # whole, then split, never back
+
+
+def test_a_scribble_the_card_calls_no_digit_stays_one_answer():
+    """A scribble (a W) whose strokes each read as a sure 1 is no number 1111: read below the
+    card's not-a-digit level as a whole, it stays whole, and the answer says no digit. The
+    same part whose halves read as other digits the model is sure of is those digits."""
+    assert _read_cut_once(101, 0.2, 0.19, halves=(1, 1), not_a_digit=0.4) == WHOLE
+    assert _read_cut_once(101, 0.2, 0.19, halves=(2, 7), not_a_digit=0.4) == SPLIT
+    assert _read_cut_once(101, 0.2, 0.19, halves=(1, 1), not_a_digit=0.19) == SPLIT  # not below the level
+    assert _read_cut_once(101, 0.2, 0.19, halves=(1, 1)) == SPLIT  # the card states no level
 
 
 def test_blank_pictures_are_still_refused(client):

@@ -52,6 +52,7 @@ def test_ink_candidates_and_reading_match_the_vector(vector):
         return
     found = segmentation.find(ink)
     assert [list(candidate) for candidate in found.candidates] == vector["candidates"]
-    reading = segmentation.choose(found, vector["confidences"], vector["sure"], vector["not_a_digit"])
+    reading = segmentation.choose(found, vector["digits"], vector["confidences"], vector["seconds"], vector["sure"],
+                                  vector["not_a_digit"])
     assert [list(candidate) for candidate in reading] == vector["reading"]
     assert vector["number"] == vector["label"]  # the shipped model reads every photo vector right

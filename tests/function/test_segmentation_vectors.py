@@ -45,9 +45,11 @@ def test_pieces_candidates_images_and_choice_match_the_vector(vector):
     assert_geometry(found, vector)
     if vector["error"]:  # read, then refused: more digits than a number may have
         with pytest.raises(TooManyDigits):
-            segmentation.choose(found, vector["confidences"], vector["sure"], vector["not_a_digit"])
+            segmentation.choose(found, vector["digits"], vector["confidences"], vector["seconds"], vector["sure"],
+                                vector["not_a_digit"])
         return
-    reading = segmentation.choose(found, vector["confidences"], vector["sure"], vector["not_a_digit"])
+    reading = segmentation.choose(found, vector["digits"], vector["confidences"], vector["seconds"], vector["sure"],
+                                vector["not_a_digit"])
     assert [list(candidate) for candidate in reading] == vector["reading"]
     again = segmentation.look_again(found, reading, vector["confidences"], vector["sure"])
     if vector["looked_again"] is None:
@@ -59,7 +61,8 @@ def test_pieces_candidates_images_and_choice_match_the_vector(vector):
                                                                           for candidate in found.candidates}
         assert [index for index, candidate in enumerate(again.candidates) if again.key(candidate) in new] \
             == looked["asked"]
-        reading = segmentation.choose(again, looked["confidences"], vector["sure"], vector["not_a_digit"])
+        reading = segmentation.choose(again, looked["digits"], looked["confidences"], looked["seconds"], vector["sure"],
+                                      vector["not_a_digit"])
         assert [list(candidate) for candidate in reading] == looked["reading"]
     assert len(reading) == len(vector["number"])
     if vector["label"]:

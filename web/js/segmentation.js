@@ -56,20 +56,31 @@
     MIDDLE_RATIO: 1.2, // ... and more than two: only then may a digit lie in its middle
     MIN_PIECE: 0.1, // of the part's height: the narrowest slice a cut may leave
     CUTS_PER_HEIGHT: 4, // candidate cuts per height of a part's width, at most
-    // The reading's score (step 7), in units of log-probability.
-    DIGIT_PENALTY: 0.5,
-    UNSURE_PENALTY: 1.0,
-    WIDE: 1.0,
-    WIDE_PENALTY: 4.0,
-    CUT_FIRST: 0.6,
-    CUT_PENALTY: 0.6,
+    // The reading's score (step 7), in units of log-probability: weights fitted by scripts/fit_choice.py.
+    WIDE: 1.0, // heights: a part no wider than this may be an honest unsure answer
+    DIGIT_WEIGHT: -0.3213, // each digit
+    SECOND_WEIGHT: -0.1657, // x log(the second likeliest digit's probability)
+    UNSURE_WEIGHT: -0.0939, // not sure of it, and no honest answer
+    HONEST_UNSURE_WEIGHT: 0.1296, // not sure of it, an honest answer
+    WIDE_WEIGHT: -0.9841, // x width over height beyond WIDE
+    JOIN_WEIGHT: -0.5149, // x the gaps it joins (`Found.joinCost`)
+    SLICE_WEIGHT: 0.2986, // x the slices it spans beyond one
+    INNER_CUT_WEIGHT: 0.6161, // x the cuts inside it
+    INNER_STROKE_WEIGHT: 0.239, // x the strokes those cuts cross
+    HEIGHT_WEIGHT: 0.1045, // x its height over the tallest part's
+    CUT_PART_WEIGHT: 0.6854, // a whole part that was cut
+    ONE_IN_NO_DIGIT_WEIGHT: -1.0179, // a 1 inside one part the card calls no digit whole (a W's strokes)
+    CUT_FIRST_WEIGHT: -0.4275, // the cut before it, for the first stroke it crosses
+    CUT_MORE_WEIGHT: 0.134, // ... and for each other
     GAP_PENALTY: 0.5,
     GAP_WIDTH_PENALTY: 20.0,
     JOIN_LIMIT: 3.0, // candidates joining parts at a higher cost are not read
   });
   const {
     MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SLIVER_PEAK, SLIVER_RUN, SLIVER_WIDTH, SPLIT_RATIO, LOOK_AGAIN_RATIO,
-    MIDDLE_RATIO, MIN_PIECE, CUTS_PER_HEIGHT, DIGIT_PENALTY, UNSURE_PENALTY, WIDE, WIDE_PENALTY, CUT_FIRST, CUT_PENALTY, GAP_PENALTY,
+    MIDDLE_RATIO, MIN_PIECE, CUTS_PER_HEIGHT, WIDE, DIGIT_WEIGHT, SECOND_WEIGHT, UNSURE_WEIGHT, HONEST_UNSURE_WEIGHT, WIDE_WEIGHT,
+    JOIN_WEIGHT, SLICE_WEIGHT, INNER_CUT_WEIGHT, INNER_STROKE_WEIGHT, HEIGHT_WEIGHT, CUT_PART_WEIGHT, ONE_IN_NO_DIGIT_WEIGHT,
+    CUT_FIRST_WEIGHT, CUT_MORE_WEIGHT, GAP_PENALTY,
     GAP_WIDTH_PENALTY, JOIN_LIMIT,
   } = CONSTANTS;
 
@@ -103,14 +114,18 @@
       candidates.forEach((candidate, at) => read.set(found.key(candidate),
         { ink: inks[at], image: images[at], probabilities: probabilities[at] }));
     };
-    const confidences = () => found.candidates.map((candidate) => topProbability(read.get(found.key(candidate)).probabilities));
+    // The model's answers for found's candidates, as `choose` takes them.
+    const answers = () => {
+      const ranked = found.candidates.map((candidate) => topTwo(read.get(found.key(candidate)).probabilities));
+      return [ranked.map(({ digit }) => digit), ranked.map(({ top }) => top), ranked.map(({ second }) => second)];
+    };
     await readCandidates(found.candidates);
-    let reading = choose(found, confidences(), sure, notADigit);
-    const again = oneDigit ? null : lookAgain(found, reading, confidences(), sure); // one digit: never cut
+    let reading = choose(found, ...answers(), sure, notADigit);
+    const again = oneDigit ? null : lookAgain(found, reading, answers()[1], sure); // one digit: never cut
     if (again !== null) { // step 8: a second batch, of the new candidates only
       found = again;
       await readCandidates(found.candidates.filter((candidate) => !read.has(found.key(candidate))));
-      reading = choose(found, confidences(), sure, notADigit);
+      reading = choose(found, ...answers(), sure, notADigit);
     }
     return {
       digits: reading.map((candidate) => {
@@ -126,10 +141,19 @@
     }
   }
 
-  function topProbability(probabilities) {
-    let top = -Infinity;
-    for (const probability of probabilities) if (probability > top) top = probability;
-    return top;
+  /* The likeliest digit (the first of equals), its probability and the second highest. */
+  function topTwo(probabilities) {
+    let digit = 0, top = -Infinity, second = -Infinity;
+    probabilities.forEach((probability, at) => {
+      if (probability > top) {
+        second = top;
+        top = probability;
+        digit = at;
+      } else if (probability > second) {
+        second = probability;
+      }
+    });
+    return { digit, top, second };
   }
 
   /* A part, or the piece of it between two cut paths: its cells on the grid (Uint8Array,
@@ -194,19 +218,16 @@
         && (last === this.slices.length - 1 || this.slices[last + 1].part !== part);
     }
 
-    /* Width over height of the candidate's cells on the grid. */
-    aspect([first, last]) {
+    /* Rows of the candidate's cells on the grid. */
+    height([first, last]) {
       const chosen = this.slices.slice(first, last + 1);
-      const height = most(chosen, (piece) => piece.bottom) - least(chosen, (piece) => piece.top);
-      return (most(chosen, (piece) => piece.right) - least(chosen, (piece) => piece.left)) / height;
+      return most(chosen, (piece) => piece.bottom) - least(chosen, (piece) => piece.top);
     }
 
-    /* What it costs to end a digit at slice `boundary` - 1 and start one at `boundary`:
-       nothing between two parts, and for a cut, by the strokes it cuts through. */
-    boundaryCost(boundary) {
-      if (boundary === 0 || !this.isCut(boundary)) return 0.0;
-      const crossed = this.slices[boundary].crossed;
-      return CUT_FIRST * Math.min(crossed, 1) + CUT_PENALTY * Math.max(0, crossed - 1);
+    /* Width over height of the candidate's cells on the grid. */
+    aspect(candidate) {
+      const chosen = this.slices.slice(candidate[0], candidate[1] + 1);
+      return (most(chosen, (piece) => piece.right) - least(chosen, (piece) => piece.left)) / this.height(candidate);
     }
 
     /* What it costs to read slices from different parts as one digit: by the gap between them. */
@@ -718,9 +739,7 @@
   /* Steps 5-6: the found parts cut, and the candidate digits their slices make. */
   function sliced(found, lookedAgain = new Set()) {
     const slices = found.slices = slicesOf(found, lookedAgain);
-    // The first and last slice of each part (a part's slices are consecutive).
-    const spans = new Map();
-    slices.forEach((piece, index) => spans.set(piece.part, [spans.has(piece.part) ? spans.get(piece.part)[0] : index, index]));
+    const spans = wholeParts(found);
     const twoAtMost = found.partBoxes.map((box) => box.width < MIDDLE_RATIO * box.height);
     // Whether slices first..last lie inside one part that holds at most two digits, touching
     // neither of its ends.
@@ -742,42 +761,82 @@
 
   // --- 7: the reading kept -----------------------------------------------------------------
 
-  /* One candidate's part of a reading's score, before DIGIT_PENALTY and its cut (step 7). */
-  function candidateScore(found, candidate, confidence, sure, notADigit) {
-    const aspect = found.aspect(candidate);
-    // Unsure of exactly one part no wider than tall, or sure it is no digit: an honest
-    // answer. Unsure of anything else: a fragment, or digits that touch.
-    const honest = found.isPart(candidate) && (aspect <= WIDE || confidence < notADigit);
-    return Math.log(Math.max(confidence, 1e-12)) - found.joinCost(candidate)
-      - (confidence < sure && !honest ? UNSURE_PENALTY : 0.0)
-      - WIDE_PENALTY * Math.max(0.0, aspect - WIDE);
+  /* Each part's candidate of all its slices (a part's slices are consecutive): part -> [first, last]. */
+  function wholeParts(found) {
+    const spans = new Map();
+    found.slices.forEach((piece, index) => spans.set(piece.part, [spans.has(piece.part) ? spans.get(piece.part)[0] : index, index]));
+    return spans;
   }
 
-  /* The candidates, left to right, of the best reading: `confidences[i]` is the model's top
-     probability for found.candidates[i]; `sure`, the card's threshold below which an answer
-     is not sure, and `notADigit` the level below which it is no digit at all (0: the card
-     states none). Of equal readings, the one with fewer digits. */
-  function choose(found, confidences, sure, notADigit = 0) {
+  /* One candidate's part of a reading's score, the cut before it included (step 7): see
+     `candidate_score` in lambda/segmentation.py. */
+  function candidateScore(found, candidate, digit, confidence, second, sure, notADigit, tallest, inNoDigit) {
+    const [first, last] = candidate;
+    const aspect = found.aspect(candidate);
+    const isPart = found.isPart(candidate);
+    // Unsure of exactly one part no wider than tall, or sure it is no digit: an honest
+    // answer. Unsure of anything else: a fragment, or digits that touch.
+    const honest = isPart && (aspect <= WIDE || confidence < notADigit);
+    const unsure = confidence < sure;
+    let innerCuts = 0, innerStrokes = 0;
+    for (let boundary = first + 1; boundary <= last; boundary++) {
+      if (found.isCut(boundary)) {
+        innerCuts += 1;
+        innerStrokes += found.slices[boundary].crossed;
+      }
+    }
+    const crossed = first > 0 && found.isCut(first) ? found.slices[first].crossed : 0;
+    return Math.log(Math.max(confidence, 1e-12)) + DIGIT_WEIGHT
+      + SECOND_WEIGHT * Math.log(Math.max(second, 1e-12))
+      + (unsure && !honest ? UNSURE_WEIGHT : 0.0)
+      + (unsure && honest ? HONEST_UNSURE_WEIGHT : 0.0)
+      + WIDE_WEIGHT * Math.max(0.0, aspect - WIDE)
+      + JOIN_WEIGHT * found.joinCost(candidate)
+      + SLICE_WEIGHT * (last - first)
+      + INNER_CUT_WEIGHT * innerCuts
+      + INNER_STROKE_WEIGHT * innerStrokes
+      + HEIGHT_WEIGHT * found.height(candidate) / tallest
+      + (isPart && last > first ? CUT_PART_WEIGHT : 0.0)
+      + (inNoDigit && digit === 1 ? ONE_IN_NO_DIGIT_WEIGHT : 0.0)
+      + CUT_FIRST_WEIGHT * Math.min(crossed, 1) + CUT_MORE_WEIGHT * Math.max(0, crossed - 1);
+  }
+
+  /* The candidates, left to right, of the best reading: for found.candidates[i], `digits[i]`
+     is the model's likeliest digit, `confidences[i]` its probability and `seconds[i]` the
+     second likeliest's; `sure`, the card's threshold below which an answer is not sure, and
+     `notADigit` the level below which it is no digit at all (0: the card states none). Of
+     equal readings, the one with fewer digits. */
+  function choose(found, digits, confidences, seconds, sure, notADigit = 0) {
     checkedThreshold(sure);
-    if (confidences.length !== found.candidates.length) {
-      throw new RangeError(`expected ${found.candidates.length} confidences, got ${confidences.length}`);
+    for (const [name, answers] of [["digits", digits], ["confidences", confidences], ["seconds", seconds]]) {
+      if (!answers || answers.length !== found.candidates.length) {
+        throw new RangeError(`expected ${found.candidates.length} ${name}, got ${answers && answers.length}`);
+      }
     }
     const count = found.slices.length;
     const best = [0.0, ...new Array(count).fill(-Infinity)];
     const cameFrom = new Array(count + 1).fill(null);
-    const scores = found.candidates.map((candidate, index) => candidateScore(found, candidate, confidences[index], sure, notADigit));
+    const tallest = most(found.partBoxes, (box) => box.height);
+    const index = new Map(found.candidates.map((candidate, at) => [String(candidate), at]));
+    const noDigit = new Set();
+    for (const [part, whole] of wholeParts(found)) if (confidences[index.get(String(whole))] < notADigit) noDigit.add(part);
+    const scores = found.candidates.map((candidate, at) => {
+      const part = found.slices[candidate[0]].part;
+      const inNoDigit = noDigit.has(part) && found.slices[candidate[1]].part === part && !found.isPart(candidate);
+      return candidateScore(found, candidate, digits[at], confidences[at], seconds[at], sure, notADigit, tallest, inNoDigit);
+    });
     const ending = Array.from({ length: count }, () => []);
-    const order = found.candidates.map((_, index) => index);
+    const order = found.candidates.map((_, at) => at);
     // Longest first: of equal readings, fewer digits.
     order.sort((a, b) => found.candidates[a][0] - found.candidates[b][0] || found.candidates[a][1] - found.candidates[b][1]);
-    for (const index of order) ending[found.candidates[index][1]].push(index);
+    for (const at of order) ending[found.candidates[at][1]].push(at);
     for (let end = 1; end <= count; end++) {
-      for (const index of ending[end - 1]) {
-        const first = found.candidates[index][0];
-        const score = best[first] + scores[index] - found.boundaryCost(first) - DIGIT_PENALTY;
+      for (const at of ending[end - 1]) {
+        const first = found.candidates[at][0];
+        const score = best[first] + scores[at];
         if (score > best[end]) {
           best[end] = score;
-          cameFrom[end] = found.candidates[index];
+          cameFrom[end] = found.candidates[at];
         }
       }
     }

@@ -60,7 +60,7 @@ for (const vector of vectors) {
     }
     const found = find(ink);
     assert.deepEqual(found.candidates.map((candidate) => [...candidate]), vector.candidates);
-    const reading = choose(found, vector.confidences, vector.sure, vector.not_a_digit);
+    const reading = choose(found, vector.digits, vector.confidences, vector.seconds, vector.sure, vector.not_a_digit);
     assert.deepEqual(reading.map((candidate) => [...candidate]), vector.reading);
   });
 }

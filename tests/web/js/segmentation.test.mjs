@@ -41,33 +41,23 @@ function found(vector) {
   return vector.one_digit ? Found.oneDigit(ink) : find(ink);
 }
 
-/* The vector's slices and candidates (or its second look's), as a Found: what they are made of. */
-function geometryOf({ slices, candidates }) {
-  return new Found(null, 1, null, null, [], [],
-    slices.map(([part, top, bottom, left, right, crossed]) => ({ part, top, bottom, left, right, crossed })), candidates);
-}
-
-/* A model that gives each candidate the vector's confidence, for the digit the vector reads
-   where the candidate is in its final reading (else for 0), and records what it was asked:
-   first every candidate, then, on a second look, the new ones (the vector's `asked`). */
+/* A model that gives each candidate the vector's answers (its likeliest digit at its
+   confidence, the next digit up at its second highest probability), and records what it was
+   asked: first every candidate, then, on a second look, the new ones (the vector's `asked`). */
 function fakeModel(vector) {
   const looked = vector.looked_again;
-  const digitOf = new Map();
-  if (vector.reading) {
-    const final = looked || vector, geometry = geometryOf(final);
-    final.reading.forEach((candidate, place) => digitOf.set(geometry.key(candidate), Number(vector.number[place])));
-  }
   const model = {
     calls: [],
     async predict(images) {
       const second = model.calls.length > 0;
       model.calls.push(images);
-      const geometry = second ? looked : vector;
+      const answers = second ? looked : vector;
       const order = second ? looked.asked : images.map((_, index) => index);
       return order.map((index) => {
-        const probabilities = new Float32Array(CLASSES);
-        const candidate = geometry.candidates && geometry.candidates[index]; // a refused picture's are not written
-        probabilities[(candidate && digitOf.get(geometryOf(geometry).key(candidate))) ?? 0] = geometry.confidences[index];
+        const probabilities = new Float64Array(CLASSES);
+        const digit = answers.digits[index];
+        probabilities[digit] = answers.confidences[index];
+        probabilities[(digit + 1) % CLASSES] = answers.seconds[index];
         return probabilities;
       });
     },
@@ -126,7 +116,8 @@ for (const vector of vectors.filter((vector) => vector.error !== null)) {
     assert.equal(vector.error, "too-many", "a picture found no digit in is refused before any choice");
     assert.ok(geometry.parts.length > CONSTANTS.MAX_DIGITS, `${geometry.parts.length} parts`);
     const partsOnly = geometry.candidates.map((candidate) => (geometry.isPart(candidate) ? 1 : 1e-12));
-    assert.throws(() => choose(geometry, partsOnly, CARD_RULE.threshold), TooManyDigits);
+    const digits = geometry.candidates.map(() => 5), seconds = geometry.candidates.map(() => 1e-12);
+    assert.throws(() => choose(geometry, digits, partsOnly, seconds, CARD_RULE.threshold), TooManyDigits);
   });
 }
 
@@ -139,7 +130,7 @@ for (const vector of vectors.filter((vector) => vector.error === null)) {
     assert.deepEqual(geometry.candidates, vector.candidates, "candidates");
     assert.deepEqual(geometry.candidates.map((candidate) => geometry.box(candidate)), vector.boxes, "boxes");
     assertImagesMatch(geometry.candidates.map((candidate) => geometry.digitImage(candidate, OPTIONS)), vector);
-    const reading = choose(geometry, vector.confidences, vector.sure, vector.not_a_digit);
+    const reading = choose(geometry, vector.digits, vector.confidences, vector.seconds, vector.sure, vector.not_a_digit);
     assert.deepEqual(reading, vector.reading, "reading");
     const again = lookAgain(geometry, reading, vector.confidences, vector.sure);
     const looked = vector.looked_again;
@@ -152,7 +143,8 @@ for (const vector of vectors.filter((vector) => vector.error === null)) {
     assert.deepEqual(again.candidates, looked.candidates, "candidates, looked again");
     assert.deepEqual(again.candidates.map((candidate) => again.box(candidate)), looked.boxes, "boxes, looked again");
     assertImagesMatch(again.candidates.map((candidate) => again.digitImage(candidate, OPTIONS)), looked);
-    assert.deepEqual(choose(again, looked.confidences, vector.sure, vector.not_a_digit), looked.reading, "reading, looked again");
+    assert.deepEqual(choose(again, looked.digits, looked.confidences, looked.seconds, vector.sure, vector.not_a_digit), looked.reading,
+      "reading, looked again");
   });
 
   test(`${vector.name}: readNumber asks the model once (twice on a second look) and answers the reading`, async () => {
@@ -300,16 +292,39 @@ function onePartCutOnce(width) {
   return found;
 }
 
+/* The reading of onePartCutOnce(width) when the model is sure of each half (0.99, its
+   second likeliest at 0.005) and reads the whole as a 4 at `whole` (as test_numbers.py). */
+function readCutOnce(width, whole, second, halves = [2, 7], notADigit = 0) {
+  return choose(onePartCutOnce(width), [...halves, 4], [0.99, 0.99, whole], [0.005, 0.005, second], 0.85, notADigit);
+}
+const SPLIT = [[0, 0], [1, 1]], WHOLE = [[0, 1]];
+
 test("an unsure part is an honest answer only when no wider than tall, as in Python", () => {
-  const sure = 0.85;
-  assert.deepEqual(choose(onePartCutOnce(95), [0.99, 0.99, 0.7], sure), [[0, 1]]);
-  assert.deepEqual(choose(onePartCutOnce(105), [0.99, 0.99, 0.7], sure), [[0, 0], [1, 1]]);
-  for (const width of [95, 105]) assert.deepEqual(choose(onePartCutOnce(width), [0.99, 0.99, 0.99], sure), [[0, 1]]);
+  assert.deepEqual(readCutOnce(95, 0.39, 0.3), WHOLE);
+  assert.deepEqual(readCutOnce(105, 0.39, 0.3), SPLIT);
+  for (const width of [95, 105]) assert.deepEqual(readCutOnce(width, 0.99, 0.005), WHOLE);
+  for (const whole of [0.1, 0.3, 0.5, 0.7, 0.9]) {
+    for (const second of [0.01, 0.05, 0.1, 0.3]) {
+      if (readCutOnce(95, whole, second).length === 2) assert.deepEqual(readCutOnce(105, whole, second), SPLIT, `${whole} ${second}`);
+    }
+  }
 });
 
-test("a wide part the card calls no digit stays one answer, as in Python", () => {
-  const sure = 0.85, notADigit = 0.4;
-  assert.deepEqual(choose(onePartCutOnce(101), [0.99, 0.99, 0.39], sure, notADigit), [[0, 1]]);
-  assert.deepEqual(choose(onePartCutOnce(101), [0.99, 0.99, 0.41], sure, notADigit), [[0, 0], [1, 1]]);
-  assert.deepEqual(choose(onePartCutOnce(101), [0.99, 0.99, 0.39], sure), [[0, 0], [1, 1]]);
+test("a part the model is torn over is read as the digits it holds, as in Python", () => {
+  assert.deepEqual(readCutOnce(105, 0.39, 0.01), WHOLE);
+  assert.deepEqual(readCutOnce(105, 0.39, 0.3), SPLIT);
+  for (const width of [95, 105]) {
+    for (const whole of [0.2, 0.4, 0.6, 0.8]) {
+      const lengths = [0.001, 0.01, 0.05, 0.1, 0.2].filter((second) => second < whole)
+        .map((second) => readCutOnce(width, whole, second).length);
+      assert.deepEqual(lengths, [...lengths].sort(), `${width} ${whole}`); // whole, then split, never back
+    }
+  }
+});
+
+test("a scribble the card calls no digit stays one answer, as in Python", () => {
+  assert.deepEqual(readCutOnce(101, 0.2, 0.19, [1, 1], 0.4), WHOLE);
+  assert.deepEqual(readCutOnce(101, 0.2, 0.19, [2, 7], 0.4), SPLIT);
+  assert.deepEqual(readCutOnce(101, 0.2, 0.19, [1, 1], 0.19), SPLIT); // not below the level
+  assert.deepEqual(readCutOnce(101, 0.2, 0.19, [1, 1]), SPLIT); // the card states no level
 });
