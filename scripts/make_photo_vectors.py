@@ -125,7 +125,8 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
     return {**entry, "error": None,
             "candidates": [list(candidate) for candidate in found.candidates], "digits": digits,
-            "confidences": confidences, "seconds": seconds, "sure": rule.threshold, "not_a_digit": rule.not_a_digit_below,
+            "confidences": confidences, "seconds": seconds,
+            "sure": rule.threshold, "not_a_digit": rule.not_a_digit_below,
             "reading": [list(candidate) for candidate in reading],
             "number": "".join(str(int(probabilities[index[candidate]].argmax())) for candidate in reading)}
 
