@@ -128,7 +128,7 @@ bench-web: setup
 
 # --- the function (lambda/, template.yaml) ---------------------------------------------
 
-.PHONY: sam-image sam-build sam-local vectors events bench-function
+.PHONY: sam-image sam-build sam-local vectors fit-choice events bench-function
 
 SAM := $(VENV)/bin/sam
 SAM_PORT ?= 3000
@@ -152,6 +152,10 @@ vectors: setup
 	$(PYTHON) -m scripts.make_vectors
 	$(PYTHON) -m scripts.make_number_vectors
 	$(PYTHON) -m scripts.make_photo_vectors
+
+## fit-choice: refit the weights of segmentation.py's reading score (prints them, for lambda/segmentation.py and web/js/segmentation.js)
+fit-choice: setup
+	$(PYTHON) -m scripts.fit_choice
 
 ## events: regenerate the API Gateway events in events/
 events: setup

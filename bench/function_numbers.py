@@ -20,6 +20,9 @@
 2. Single digits: MNIST test digits written the same way, alone: read as one digit (no split),
    and among them those whose ink is in several pieces (broken strokes); the drawn hard cases
    (tests/support/hard_cases.py) read right as one digit.
+   Non-digits: drawings of model/outliers.py's two sets (letters, symbols, scribbles, zigzags;
+   draws of their own, none the model or the choice's weights were fitted on), on the page's
+   canvas: read as one answer the model is not sure of, not as a number of digits it is.
 3. Cost, warm (median of repeats): a single digit read as a number against the same picture
    read as one digit (`?read=digit`, what the function did before numbers), as a whole
    request through app.handler (an API Gateway event, as Lambda runs it) and as the CPU
@@ -42,7 +45,7 @@ import classifier
 import pipeline
 import preprocessing
 import segmentation
-from input_errors import TooManyDigits
+from input_errors import BlankImageError, TooManyDigits
 from model.data import load_mnist
 from model.written_numbers import GAPS, single_digit, written_number
 from tests.support import hard_cases
@@ -154,6 +157,26 @@ def singles_table(model, mnist, count: int, seed: int) -> None:
     print(f"  {'drawn hard cases read right, as one digit':46s}{correct:>6} of {total}")
 
 
+def non_digits_table(model, count: int, seed: int) -> None:
+    from model import outliers
+
+    print(f"\nNon-digits, {count:,} of each set of model/outliers.py, read as one unsure answer")
+    for number, which in enumerate(("training", "held_out")):
+        kinds, characters, fonts = outliers.SETS[which]
+        rng = np.random.default_rng([seed, 10 + number])  # draws of their own
+        one = 0
+        for _ in range(count):
+            kind = kinds[rng.integers(len(kinds))]
+            drawing = 255 - np.asarray(outliers.draw(kind, rng, characters, fonts).convert("L"))
+            try:
+                reading = read(model, encode(drawing))
+            except (TooManyDigits, BlankImageError):
+                one += 1  # refused: no number either
+                continue
+            one += len(reading.digits) == 1 and reading.digits[0].judgement.uncertain
+        print(f"  {which.replace('_', '-') + ' kinds':46s}{one / count:9.1%}")
+
+
 def timed(model, body: bytes, one_digit: bool, repeats: int) -> float:
     read(model, body, one_digit)  # warm
     times = []
@@ -216,6 +239,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=10_000, help="single digits (at most 10,000; 0: none)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--non-digits", type=int, default=500, help="non-digits of each set (0: none)")
     parser.add_argument("--pictures", type=int, default=40, help="single digits timed (0: no cost table)")
     options = parser.parse_args()
     model = classifier.load()
@@ -224,6 +248,8 @@ def main() -> None:
         numbers_table(model, mnist, options.numbers, options.seed)
     if options.singles > 0:
         singles_table(model, mnist, min(options.singles, len(mnist.x_test)), options.seed)
+    if options.non_digits > 0:
+        non_digits_table(model, options.non_digits, options.seed)
     if options.pictures > 0:
         cost_table(model, mnist, options.seed, options.repeats, options.pictures)
 

@@ -45,19 +45,21 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    it starts or ends it (a wide single digit cut four times is read in 9 candidates, not 15;
    three digits that narrow, two of them 1s, are rare enough to give up);
 7. choose: the model reads every candidate in one batch; the reading kept maximises the sum
-   over its digits of log(top probability) plus a weighted sum of what else tells a digit
-   from a fragment or from two digits read as one (`FEATURES`, in units of log-probability):
-   the second likeliest digit's probability (the model torn between two is often reading
-   two), whether the model is sure of it (the card's rule) and, if not, whether that is an
-   honest answer (exactly a part no wider than WIDE heights, or one the card calls no digit
-   at all) or a fragment, its width beyond WIDE heights, the gaps it joins (GAP_PENALTY and
-   GAP_WIDTH_PENALTY per height of gap), the slices it spans and the cuts and strokes inside
-   it, whether it is a whole part that was cut, its height against the tallest part's, and
-   the cut before it (the first stroke it crosses and each other). The weights are fitted,
-   not set by hand: a structured perceptron (scripts/fit_choice.py) on numbers written with
-   MNIST's held-out validation digits and on non-digits, never the test digits the
-   benchmark writes. The calibrated probabilities are what make candidates of any shape
-   comparable;
+   over its digits of log(top probability) plus a weighted sum (the *_WEIGHT constants, in
+   units of log-probability) of what else tells a digit from a fragment or from two digits
+   read as one: the second likeliest digit's probability (the model torn between two is
+   often reading two), whether the model is sure of it (the card's rule) and, if not,
+   whether that is an honest answer (exactly a part no wider than WIDE heights, or one the
+   card calls no digit at all) or a fragment, its width beyond WIDE heights, the gaps it
+   joins (GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap), the slices it spans and the
+   cuts and strokes inside it, whether it is a whole part that was cut, its height against
+   the tallest part's, the cut before it (the first stroke it crosses and each other), and
+   whether it is a 1 inside a part the card calls no digit read whole (a scribbled W's
+   strokes are sure 1s: the W stays one answer, not 1111). The weights are fitted, not set
+   by hand: an averaged structured perceptron (scripts/fit_choice.py, `make fit-choice`) on
+   numbers written with MNIST's held-out validation digits and on non-digits, never the
+   test digits the benchmark writes. The calibrated probabilities are what make candidates
+   of any shape comparable;
 8. look again: a part read whole, that the model is not sure of and that was too narrow to
    cut (under SPLIT_RATIO), is cut as well if it is at least LOOK_AGAIN_RATIO as wide as tall
    (`look_again`), its new candidates read in a second batch, and the choice made again over
