@@ -13,7 +13,8 @@ single digits, and non-digits from both sets of model/outliers.py, whose right r
 their ink as one answer the model is not sure of. Mistakes on the kinds that already read
 well weigh more (KIND_WEIGHTS), so the fit does not buy touching numbers with them. The
 candidates are the function's own (`pipeline.find_digits` with the shipped model), second
-look included. Takes a few minutes:
+look included, so they depend a little on the weights in place when it runs. Takes a few
+minutes:
 
     .venv/bin/python -m scripts.fit_choice   # then copy the printed weights into lambda/segmentation.py
                                               # and web/js/segmentation.js
