@@ -148,10 +148,9 @@ def predict(model: classifier.Classifier, batch: np.ndarray) -> np.ndarray:
 def choose(model: classifier.Classifier, found: segmentation.Found, probabilities: np.ndarray) -> list[int]:
     """The indices in found.candidates of the digits read, left to right."""
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
-    seconds, confidences = np.sort(probabilities, axis=1)[:, -2:].T.tolist()
     rule = model.uncertainty
     return [index[candidate] for candidate in segmentation.choose(
-        found, probabilities.argmax(axis=1).tolist(), confidences, seconds, rule.threshold, rule.not_a_digit_below)]
+        found, *segmentation.answers(probabilities), rule.threshold, rule.not_a_digit_below)]
 
 
 def look_again(model: classifier.Classifier, found: segmentation.Found, probabilities: np.ndarray,

@@ -3,10 +3,9 @@
     found = segmentation.find(ink)                    # ink: preprocessing.ink_levels(pixels)
     images = [found.digit_image(candidate) for candidate in found.candidates]
     probabilities = model.predict(np.stack(images))   # one batch: every candidate at once
-    confidences = probabilities.max(axis=1).tolist()
-    seconds = np.sort(probabilities, axis=1)[:, -2].tolist()   # each candidate's second likeliest digit
-    reading = segmentation.choose(found, probabilities.argmax(axis=1).tolist(), confidences, seconds,
-                                  card.uncertainty.threshold, card.uncertainty.not_a_digit_below)
+    digits, confidences, seconds = segmentation.answers(probabilities)   # likeliest, its probability, the next
+    reading = segmentation.choose(found, digits, confidences, seconds, card.uncertainty.threshold,
+                                  card.uncertainty.not_a_digit_below)
     again = segmentation.look_again(found, reading, confidences, card.uncertainty.threshold)
     # if not None: read again.candidates whose again.key is new (a second batch), choose on `again`
 
@@ -616,55 +615,77 @@ def whole_parts(found: Found) -> dict[int, tuple[int, int]]:
     return spans
 
 
-def candidate_score(found: Found, candidate: tuple[int, int], digit: int, confidence: float, second: float,
-                    sure: float, not_a_digit: float, tallest: int, in_no_digit: bool) -> float:
-    """One candidate's part of a reading's score, the cut before it included (step 7). `digit`
-    and `confidence`: the model's likeliest digit and its probability; `second`: the second
-    likeliest's; `tallest`: the tallest part's height on the grid; `in_no_digit`: whether the
-    candidate lies inside one part that the card calls no digit read whole."""
-    first, last = candidate
-    aspect = found.aspect(candidate)
-    is_part = found.is_part(candidate)
-    # Unsure of exactly one part no wider than tall, or sure it is no digit: an honest
-    # answer. Unsure of anything else: a fragment, or digits that touch.
-    honest = is_part and (aspect <= WIDE or confidence < not_a_digit)
-    unsure = confidence < sure
-    inner = [boundary for boundary in range(first + 1, last + 1) if found.is_cut(boundary)]
-    crossed = found.slices[first].crossed if first > 0 and found.is_cut(first) else 0
-    return (math.log(max(confidence, 1e-12)) + DIGIT_WEIGHT
-            + SECOND_WEIGHT * math.log(max(second, 1e-12))
-            + (UNSURE_WEIGHT if unsure and not honest else 0.0)
-            + (HONEST_UNSURE_WEIGHT if unsure and honest else 0.0)
-            + WIDE_WEIGHT * max(0.0, aspect - WIDE)
-            + JOIN_WEIGHT * found.join_cost(candidate)
-            + SLICE_WEIGHT * (last - first)
-            + INNER_CUT_WEIGHT * len(inner)
-            + INNER_STROKE_WEIGHT * sum(found.slices[boundary].crossed for boundary in inner)
-            + HEIGHT_WEIGHT * found.height(candidate) / tallest
-            + (CUT_PART_WEIGHT if is_part and last > first else 0.0)
-            + (ONE_IN_NO_DIGIT_WEIGHT if in_no_digit and digit == 1 else 0.0)
-            + CUT_FIRST_WEIGHT * min(crossed, 1) + CUT_MORE_WEIGHT * max(0, crossed - 1))
+def answers(probabilities: np.ndarray) -> tuple[list[int], list[float], list[float]]:
+    """What `choose` takes of the model's answers (candidates, classes): each candidate's
+    likeliest digit, its probability and the second highest."""
+    ranked = np.sort(probabilities, axis=1)
+    return probabilities.argmax(axis=1).tolist(), ranked[:, -1].tolist(), ranked[:, -2].tolist()
+
+
+def score_weights() -> dict[str, float]:
+    """The reading score's weights by name, in the order of `candidate_features` after its
+    first feature, log(confidence), which weighs 1."""
+    return {"DIGIT_WEIGHT": DIGIT_WEIGHT, "SECOND_WEIGHT": SECOND_WEIGHT, "UNSURE_WEIGHT": UNSURE_WEIGHT,
+            "HONEST_UNSURE_WEIGHT": HONEST_UNSURE_WEIGHT, "WIDE_WEIGHT": WIDE_WEIGHT, "JOIN_WEIGHT": JOIN_WEIGHT,
+            "SLICE_WEIGHT": SLICE_WEIGHT, "INNER_CUT_WEIGHT": INNER_CUT_WEIGHT,
+            "INNER_STROKE_WEIGHT": INNER_STROKE_WEIGHT, "HEIGHT_WEIGHT": HEIGHT_WEIGHT,
+            "CUT_PART_WEIGHT": CUT_PART_WEIGHT, "ONE_IN_NO_DIGIT_WEIGHT": ONE_IN_NO_DIGIT_WEIGHT,
+            "CUT_FIRST_WEIGHT": CUT_FIRST_WEIGHT, "CUT_MORE_WEIGHT": CUT_MORE_WEIGHT}
+
+
+_WEIGHTS = tuple(score_weights().values())
+
+
+def candidate_features(found: Found, digits: list[int], confidences: list[float], seconds: list[float], sure: float,
+                       not_a_digit: float) -> dict[tuple[int, int], tuple[float, ...]]:
+    """Each candidate's features (step 7), the cut before it included: log(confidence), then
+    one for each of `score_weights`. The arguments are `choose`'s."""
+    tallest = max(box.height for box in found.part_boxes)
+    confidence_of = dict(zip(found.candidates, confidences, strict=True))
+    no_digit = {part for part, whole in whole_parts(found).items() if confidence_of[whole] < not_a_digit}
+    features = {}
+    for candidate, digit, confidence, second in zip(found.candidates, digits, confidences, seconds, strict=True):
+        first, last = candidate
+        aspect = found.aspect(candidate)
+        is_part = found.is_part(candidate)
+        # Unsure of exactly one part no wider than tall, or sure it is no digit: an honest
+        # answer. Unsure of anything else: a fragment, or digits that touch.
+        honest = is_part and (aspect <= WIDE or confidence < not_a_digit)
+        unsure = confidence < sure
+        inner = [boundary for boundary in range(first + 1, last + 1) if found.is_cut(boundary)]
+        part = found.slices[first].part
+        in_no_digit = part in no_digit and found.slices[last].part == part and not is_part
+        crossed = found.slices[first].crossed if first > 0 and found.is_cut(first) else 0
+        features[candidate] = (
+            math.log(max(confidence, 1e-12)), 1.0, math.log(max(second, 1e-12)),
+            float(unsure and not honest), float(unsure and honest), max(0.0, aspect - WIDE),
+            found.join_cost(candidate), float(last - first), float(len(inner)),
+            float(sum(found.slices[boundary].crossed for boundary in inner)), found.height(candidate) / tallest,
+            float(is_part and last > first), float(in_no_digit and digit == 1),
+            float(min(crossed, 1)), float(max(0, crossed - 1)))
+    return features
+
+
+def candidate_score(features: tuple[float, ...], weights: tuple[float, ...]) -> float:
+    """One candidate's part of a reading's score: its features (`candidate_features`) weighed."""
+    score = features[0]
+    for weight, feature in zip(weights, features[1:], strict=True):
+        score += weight * feature
+    return score
 
 
 def choose(found: Found, digits: list[int], confidences: list[float], seconds: list[float], sure: float,
            not_a_digit: float = 0.0) -> list[tuple[int, int]]:
     """The candidates, left to right, of the best reading: see step 7. For found.candidates[i],
     `digits[i]` is the model's likeliest digit, `confidences[i]` its probability and
-    `seconds[i]` the second likeliest's; `sure`, the card's threshold below which an answer is
-    not sure, and `not_a_digit` the level below which it is no digit at all (0: the card
-    states none). Of equal readings, the one with fewer digits."""
+    `seconds[i]` the second likeliest's (`answers`); `sure`, the card's threshold below which
+    an answer is not sure, and `not_a_digit` the level below which it is no digit at all (0:
+    the card states none). Of equal readings, the one with fewer digits."""
     count = len(found.slices)
     best = [0.0] + [-math.inf] * count
     came_from: list[tuple[int, int] | None] = [None] * (count + 1)
-    tallest = max(box.height for box in found.part_boxes)
-    confidence_of = dict(zip(found.candidates, confidences, strict=True))
-    no_digit = {part for part, whole in whole_parts(found).items() if confidence_of[whole] < not_a_digit}
-    scores = {}
-    for candidate, digit, confidence, second in zip(found.candidates, digits, confidences, seconds, strict=True):
-        part = found.slices[candidate[0]].part
-        in_no_digit = part in no_digit and found.slices[candidate[1]].part == part and not found.is_part(candidate)
-        scores[candidate] = candidate_score(found, candidate, digit, confidence, second, sure, not_a_digit, tallest,
-                                            in_no_digit)
+    scores = {candidate: candidate_score(features, _WEIGHTS) for candidate, features
+              in candidate_features(found, digits, confidences, seconds, sure, not_a_digit).items()}
     ending = [[] for _ in range(count)]
     for candidate in sorted(found.candidates):  # longest first: of equal readings, fewer digits
         ending[candidate[1]].append(candidate)

@@ -1,7 +1,7 @@
 """Fit the weights of the reading's score (step 7 of lambda/segmentation.py) and print them.
 
 A reading's score is a sum over its digits of log(top probability) and a weighted sum of
-features (`features` below, the same in `segmentation.candidate_score`). The weights are
+features (`segmentation.candidate_features`, weighed by `segmentation.candidate_score`). The weights are
 fitted by an averaged structured perceptron: for each written number whose best reading is
 wrong, they move towards the best right reading among its candidates (found by the same
 dynamic programme, kept to readings that spell the number) and away from the one chosen.
@@ -23,7 +23,6 @@ minutes:
 from __future__ import annotations
 
 import argparse
-import math
 import random
 
 import numpy as np
@@ -43,50 +42,24 @@ COUNTS = {"touching": 1500, "close": 1000, "apart": 1000, "single": 3000}
 NON_DIGITS = 1000  # of each set of model/outliers.py
 EPOCHS = 10
 RATE = 0.1
-# The weights, in the order of `features`, and the ones the search starts from (the hand-set
-# weights of the score before it was fitted).
-NAMES = ("log_confidence", "DIGIT_WEIGHT", "SECOND_WEIGHT", "UNSURE_WEIGHT", "HONEST_UNSURE_WEIGHT",
-         "WIDE_WEIGHT", "JOIN_WEIGHT", "SLICE_WEIGHT", "INNER_CUT_WEIGHT", "INNER_STROKE_WEIGHT",
-         "HEIGHT_WEIGHT", "CUT_PART_WEIGHT", "ONE_IN_NO_DIGIT_WEIGHT", "CUT_FIRST_WEIGHT", "CUT_MORE_WEIGHT")
-START = np.array([1.0, -0.5, 0.0, -1.0, 0.0, -4.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.6, -0.6])
-
-
-def features(found: segmentation.Found, probabilities: np.ndarray, sure: float,
-             not_a_digit: float) -> dict[tuple[int, int], np.ndarray]:
-    """Each candidate's features, the cut before it included, in the order of NAMES."""
-    tallest = max(box.height for box in found.part_boxes)
-    index = {candidate: number for number, candidate in enumerate(found.candidates)}
-    wholes = segmentation.whole_parts(found)
-    result = {}
-    for number, (first, last) in enumerate(found.candidates):
-        ranked = np.sort(probabilities[number])
-        confidence, second = float(ranked[-1]), float(ranked[-2])
-        aspect = found.aspect((first, last))
-        is_part = found.is_part((first, last))
-        honest = is_part and (aspect <= segmentation.WIDE or confidence < not_a_digit)
-        inner = [boundary for boundary in range(first + 1, last + 1) if found.is_cut(boundary)]
-        part = found.slices[first].part
-        in_no_digit = (not is_part and found.slices[last].part == part
-                       and float(probabilities[index[wholes[part]]].max()) < not_a_digit)
-        crossed = found.slices[first].crossed if first > 0 and found.is_cut(first) else 0
-        result[first, last] = np.array([
-            math.log(max(confidence, 1e-12)), 1.0, math.log(max(second, 1e-12)),
-            float(confidence < sure and not honest), float(confidence < sure and honest),
-            max(0.0, aspect - segmentation.WIDE), found.join_cost((first, last)), last - first, len(inner),
-            sum(found.slices[boundary].crossed for boundary in inner), found.height((first, last)) / tallest,
-            float(is_part and last > first), float(in_no_digit and int(probabilities[number].argmax()) == 1),
-            min(crossed, 1), max(0, crossed - 1)])
-    return result
+# The weights, after log(confidence)'s (which weighs 1), in the order of
+# segmentation.candidate_features; the search starts from the hand-set weights of the score
+# before it was fitted (0 for the features it did not have).
+NAMES = tuple(segmentation.score_weights())
+START = np.array([1.0] + [{"DIGIT_WEIGHT": -0.5, "UNSURE_WEIGHT": -1.0, "WIDE_WEIGHT": -4.0, "JOIN_WEIGHT": -1.0,
+                           "CUT_FIRST_WEIGHT": -0.6, "CUT_MORE_WEIGHT": -0.6}.get(name, 0.0) for name in NAMES])
 
 
 class Example:
     def __init__(self, kind: str, text: str | None, digits: pipeline.Digits, sure: float, not_a_digit: float):
         self.kind, self.text, self.found = kind, text, digits.found
-        self.features = features(digits.found, digits.probabilities, sure, not_a_digit)
-        self.digit = {candidate: str(int(row.argmax()))
-                      for candidate, row in zip(digits.found.candidates, digits.probabilities, strict=True)}
-        self.sure = {candidate: float(row.max()) >= sure
-                     for candidate, row in zip(digits.found.candidates, digits.probabilities, strict=True)}
+        likeliest, confidences, seconds = segmentation.answers(digits.probabilities)
+        self.features = {candidate: np.array(features) for candidate, features in segmentation.candidate_features(
+            digits.found, likeliest, confidences, seconds, sure, not_a_digit).items()}
+        self.digit = {candidate: str(digit)
+                      for candidate, digit in zip(digits.found.candidates, likeliest, strict=True)}
+        self.sure = {candidate: confidence >= sure
+                     for candidate, confidence in zip(digits.found.candidates, confidences, strict=True)}
 
     def best(self, weights: np.ndarray, spelling: bool = False) -> list[tuple[int, int]] | None:
         """The best reading under `weights` (with `spelling`, of those that spell the text)."""
@@ -121,7 +94,7 @@ class Example:
         return reading if "".join(self.digit[candidate] for candidate in reading) == self.text else None
 
     def total(self, reading: list[tuple[int, int]]) -> np.ndarray:
-        return sum((self.features[candidate] for candidate in reading), np.zeros(len(NAMES)))
+        return sum((self.features[candidate] for candidate in reading), np.zeros(len(START)))
 
 
 def examples(seed: int) -> list[Example]:
@@ -156,7 +129,7 @@ def examples(seed: int) -> list[Example]:
 
 
 def fit(training: list[Example]) -> np.ndarray:
-    weights, summed, steps = START.copy(), np.zeros(len(NAMES)), 0
+    weights, summed, steps = START.copy(), np.zeros(len(START)), 0
     order = random.Random(0)
     for _ in range(EPOCHS):
         indices = list(range(len(training)))
@@ -181,7 +154,7 @@ def main() -> None:
     training = examples(options.seed)
     weights = fit(training)
     weights = weights / weights[0]  # in units of log-probability
-    for name, weight in zip(NAMES[1:], weights[1:], strict=True):
+    for name, weight in zip(NAMES, weights[1:], strict=True):
         print(f"{name} = {weight:.4f}")
 
 

@@ -171,8 +171,7 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
     except TooManyDigits:  # refused before any model call
         return {**result, "error": "too-many"}
     probabilities = model.predict(np.stack([found.digit_image(candidate) for candidate in found.candidates]))
-    digits = probabilities.argmax(axis=1).tolist()
-    seconds, confidences = np.sort(probabilities, axis=1)[:, -2:].T.tolist()
+    digits, confidences, seconds = segmentation.answers(probabilities)
     sure, not_a_digit = model.uncertainty.threshold, model.uncertainty.not_a_digit_below
     result.update({"factor": found.factor, **geometry(found), "digits": digits, "confidences": confidences,
                    "seconds": seconds, "sure": sure, "not_a_digit": not_a_digit})
@@ -190,10 +189,9 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
             read_first = {found.key(candidate) for candidate in found.candidates}
             found, reading = again, [again.candidates[number] for number in chosen]
             index = {candidate: number for number, candidate in enumerate(found.candidates)}
+            digits, confidences, seconds = segmentation.answers(probabilities)
             result["looked_again"] = {
-                **geometry(found), "digits": probabilities.argmax(axis=1).tolist(),
-                "confidences": probabilities.max(axis=1).tolist(),
-                "seconds": np.sort(probabilities, axis=1)[:, -2].tolist(),
+                **geometry(found), "digits": digits, "confidences": confidences, "seconds": seconds,
                 "asked": [number for number, candidate in enumerate(found.candidates)
                           if found.key(candidate) not in read_first],
                 "reading": [list(candidate) for candidate in reading]}

@@ -118,9 +118,8 @@ def vector(picture: Picture, model: classifier.Classifier) -> dict:
     except BlankImageError:  # weak ink only
         return {**entry, "error": "blank"}
     probabilities = model.predict(np.stack([found.digit_image(candidate) for candidate in found.candidates]))
-    seconds, confidences = np.sort(probabilities, axis=1)[:, -2:].T.tolist()
+    digits, confidences, seconds = segmentation.answers(probabilities)
     rule = model.uncertainty
-    digits = probabilities.argmax(axis=1).tolist()
     reading = segmentation.choose(found, digits, confidences, seconds, rule.threshold, rule.not_a_digit_below)
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
     return {**entry, "error": None,

@@ -120,8 +120,9 @@
       return [ranked.map(({ digit }) => digit), ranked.map(({ top }) => top), ranked.map(({ second }) => second)];
     };
     await readCandidates(found.candidates);
-    let reading = choose(found, ...answers(), sure, notADigit);
-    const again = oneDigit ? null : lookAgain(found, reading, answers()[1], sure); // one digit: never cut
+    const [digits, confidences, seconds] = answers();
+    let reading = choose(found, digits, confidences, seconds, sure, notADigit);
+    const again = oneDigit ? null : lookAgain(found, reading, confidences, sure); // one digit: never cut
     if (again !== null) { // step 8: a second batch, of the new candidates only
       found = again;
       await readCandidates(found.candidates.filter((candidate) => !read.has(found.key(candidate))));
@@ -795,7 +796,7 @@
       + SLICE_WEIGHT * (last - first)
       + INNER_CUT_WEIGHT * innerCuts
       + INNER_STROKE_WEIGHT * innerStrokes
-      + HEIGHT_WEIGHT * found.height(candidate) / tallest
+      + HEIGHT_WEIGHT * (found.height(candidate) / tallest)
       + (isPart && last > first ? CUT_PART_WEIGHT : 0.0)
       + (inNoDigit && digit === 1 ? ONE_IN_NO_DIGIT_WEIGHT : 0.0)
       + CUT_FIRST_WEIGHT * Math.min(crossed, 1) + CUT_MORE_WEIGHT * Math.max(0, crossed - 1);
