@@ -147,6 +147,8 @@ def predict(model: classifier.Classifier, batch: np.ndarray) -> np.ndarray:
 
 def choose(model: classifier.Classifier, found: segmentation.Found, probabilities: np.ndarray) -> list[int]:
     """The indices in found.candidates of the digits read, left to right."""
+    if len(found.candidates) == 1:  # one digit, or a single part too narrow to cut: nothing to choose
+        return [0]
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
     rule = model.uncertainty
     return [index[candidate] for candidate in segmentation.choose(
@@ -158,6 +160,8 @@ def look_again(model: classifier.Classifier, found: segmentation.Found, probabil
     """The candidates, their probabilities and the digits read, after a second look at the
     parts read whole but unsure; as they were if there is none."""
     confidences = probabilities.max(axis=1).tolist()
+    if all(confidences[index] >= model.uncertainty.threshold for index in chosen):  # sure of every digit
+        return found, probabilities, chosen
     again = segmentation.look_again(found, [found.candidates[index] for index in chosen], confidences,
                                     model.uncertainty.threshold)
     if again is None:

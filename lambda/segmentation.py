@@ -323,26 +323,27 @@ def pieces(grid: np.ndarray) -> Runs:
     # Run a (row r) touches run b (row r + 1) when b starts at most at a's end and ends after
     # a's start (8-connected). Runs are in row order, so b's are a contiguous range for each a.
     stride = grid.shape[1] + 2
-    start_keys, end_keys = rows * stride + starts, rows * stride + ends
-    first = np.searchsorted(end_keys, (rows + 1) * stride + starts, side="left")
-    after = np.searchsorted(start_keys, (rows + 1) * stride + ends, side="right")
+    base = rows * stride
+    first = np.searchsorted(base + ends, base + (stride + starts), side="left")
+    after = np.searchsorted(base + starts, base + (stride + ends), side="right")
     touching = np.maximum(after - first, 0)
     above = np.repeat(np.arange(count), touching)
-    below = np.repeat(first - np.cumsum(touching) + touching, touching) + np.arange(touching.sum())
-    # Each edge both ways: hook every root under the smallest root next to it, then flatten.
+    below = np.repeat(first - np.cumsum(touching) + touching, touching) + np.arange(len(above))
+    # Each edge both ways: hook every root under the smallest root next to it, then flatten,
+    # until both ends of every edge have one root (which is then its piece's first run).
+    # Pointers only go to smaller runs, so count.bit_length() jumps, each doubling how far a
+    # pointer reaches, flatten any tree without a test after each.
     one_end, other_end = np.concatenate([above, below]), np.concatenate([below, above])
     root = np.arange(count)
+    jumps = count.bit_length()
     while True:
         hooked = root.copy()
         np.minimum.at(hooked, root[one_end], root[other_end])
-        while True:
-            flattened = hooked[hooked]
-            if not (flattened != hooked).any():
-                break
-            hooked = flattened
-        if not (hooked != root).any():
-            break
+        for _ in range(jumps):
+            hooked = hooked[hooked]
         root = hooked
+        if (root[above] == root[below]).all():
+            break
     is_root = root == np.arange(count)  # each piece's root is its first run
     numbers = np.cumsum(is_root) - 1
     return Runs(rows, starts, ends, numbers[root], int(numbers[-1]) + 1)

@@ -234,6 +234,29 @@ def test_pieces_are_the_8_connected_pieces_of_the_grid(seed):
         assert cells == _flood_filled(grid)
 
 
+def _snake(height: int, width: int, gaps: int = 0) -> np.ndarray:
+    """Rows of ink joined at alternate ends: one long path, each row a run the next hangs on
+    (the worst case for joining runs), cut at `gaps` places into as many more pieces."""
+    grid = np.zeros((height, width), dtype=bool)
+    grid[::2] = True
+    grid[1::4, -1] = True
+    grid[3::4, 0] = True
+    grid[1 + 4 * np.arange(gaps), -1] = False
+    return grid
+
+
+@pytest.mark.parametrize("grid", [_snake(201, 30), _snake(201, 30, gaps=7), _snake(101, 1), _snake(2, 9),
+                                  ~_snake(121, 40)], ids=["snake", "cut snake", "line", "two rows", "comb"])
+def test_pieces_of_long_winding_strokes(grid):
+    """A stroke that winds back and forth a hundred times is still one piece, and each gap cut
+    into it makes one more, numbered as a flood fill finds them."""
+    runs = segmentation.pieces(grid)
+    cells: list[set[tuple[int, int]]] = [set() for _ in range(runs.count)]
+    for row, start, end, piece in zip(runs.rows, runs.starts, runs.ends, runs.piece, strict=True):
+        cells[piece] |= {(int(row), column) for column in range(start, end)}
+    assert cells == _flood_filled(grid)
+
+
 def _one_part_cut_once(width: int) -> segmentation.Found:
     """A part 100 cells tall and `width` wide, cut once through one stroke near its middle."""
     import preprocessing
