@@ -323,9 +323,11 @@ def pieces(grid: np.ndarray) -> Runs:
     # Run a (row r) touches run b (row r + 1) when b starts at most at a's end and ends after
     # a's start (8-connected). Runs are in row order, so b's are a contiguous range for each a.
     stride = grid.shape[1] + 2
-    base = rows * stride
-    first = np.searchsorted(base + ends, base + (stride + starts), side="left")
-    after = np.searchsorted(base + starts, base + (stride + ends), side="right")
+    start_keys, end_keys = rows * stride + starts, rows * stride + ends
+    first = np.searchsorted(end_keys, start_keys + stride, side="left")
+    after = np.searchsorted(start_keys, end_keys + stride, side="right")
+    if _one_piece(rows, start_keys, end_keys, first, after, stride):
+        return Runs(rows, starts, ends, np.zeros(count, dtype=np.int64), 1)
     touching = np.maximum(after - first, 0)
     above = np.repeat(np.arange(count), touching)
     below = np.repeat(first - np.cumsum(touching) + touching, touching) + np.arange(len(above))
@@ -347,6 +349,22 @@ def pieces(grid: np.ndarray) -> Runs:
     is_root = root == np.arange(count)  # each piece's root is its first run
     numbers = np.cumsum(is_root) - 1
     return Runs(rows, starts, ends, numbers[root], int(numbers[-1]) + 1)
+
+
+def _one_piece(rows: np.ndarray, start_keys: np.ndarray, end_keys: np.ndarray, first: np.ndarray,
+               after: np.ndarray, stride: int) -> bool:
+    """Whether the runs are surely one piece, without joining them: the last row holds one
+    run and every other run touches one on the row below (so each leads down to that run), or
+    the same upwards. Most single digits are one or the other; `pieces` joins the rest."""
+    if len(rows) == 1:
+        return True
+    if rows[-2] != rows[-1] and (after[:-1] > first[:-1]).all():
+        return True
+    if rows[0] == rows[1]:
+        return False
+    above_first = np.searchsorted(end_keys, start_keys[1:] - stride, side="left")
+    above_after = np.searchsorted(start_keys, end_keys[1:] - stride, side="right")
+    return bool((above_after > above_first).all())
 
 
 def labels_of(found: Runs, shape: tuple[int, int]) -> np.ndarray:

@@ -245,11 +245,25 @@ def _snake(height: int, width: int, gaps: int = 0) -> np.ndarray:
     return grid
 
 
-@pytest.mark.parametrize("grid", [_snake(201, 30), _snake(201, 30, gaps=7), _snake(101, 1), _snake(2, 9),
-                                  ~_snake(121, 40)], ids=["snake", "cut snake", "line", "two rows", "comb"])
+def _letter(rows: list[str]) -> np.ndarray:
+    return np.array([[cell == "#" for cell in row] for row in rows])
+
+
+U = ["#..#", "#..#", ".##."]
+TWO_BARS = ["#.#", "#.#", "#.#"]
+N_AND_DOT = [".##.", "#..#", "#..#", "....", ".#.."]
+
+
+@pytest.mark.parametrize("grid", [
+    _snake(201, 30), _snake(201, 30)[::-1], _snake(201, 30, gaps=7), _snake(101, 1), _snake(2, 9), ~_snake(121, 40),
+    _letter(U), _letter(U[::-1]), _letter(TWO_BARS), _letter(N_AND_DOT), _letter(N_AND_DOT[::-1]),
+], ids=["snake", "snake upside down", "cut snake", "line", "two rows", "comb", "U", "n", "two bars", "n and a dot",
+        "dot and a u"])
 def test_pieces_of_long_winding_strokes(grid):
     """A stroke that winds back and forth a hundred times is still one piece, and each gap cut
-    into it makes one more, numbered as a flood fill finds them."""
+    into it makes one more; a shape that leads from every run to one top or bottom run is one
+    piece, and one that nearly does is joined run by run: all numbered as a flood fill finds
+    them."""
     runs = segmentation.pieces(grid)
     cells: list[set[tuple[int, int]]] = [set() for _ in range(runs.count)]
     for row, start, end, piece in zip(runs.rows, runs.starts, runs.ends, runs.piece, strict=True):
