@@ -52,9 +52,11 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    card calls no digit at all) or a fragment, its width beyond WIDE heights, the gaps it
    joins (GAP_PENALTY and GAP_WIDTH_PENALTY per height of gap), the slices it spans and the
    cuts and strokes inside it, whether it is a whole part that was cut, its height against
-   the tallest part's, the cut before it (the first stroke it crosses and each other), and
+   the tallest part's, the cut before it (the first stroke it crosses and each other),
    whether it is a 1 inside a part the card calls no digit read whole (a scribbled W's
-   strokes are sure 1s: the W stays one answer, not 1111). The weights are fitted, not set
+   strokes are sure 1s: the W stays one answer, not 1111), and whether it is a 1 at all (a
+   stroke cut off a digit, the side of a loop or the bar of a 5, reads as a sure 1 far more
+   often than as any other digit). The weights are fitted, not set
    by hand: an averaged structured perceptron (scripts/fit_choice.py, `make fit-choice`) on
    numbers written with MNIST's held-out validation digits and on non-digits, never the
    test digits the benchmark writes. The calibrated probabilities are what make candidates
@@ -108,20 +110,21 @@ MIN_PIECE = 0.1  # of the part's height: the narrowest slice a cut may leave
 CUTS_PER_HEIGHT = 4  # candidate cuts per height of a part's width, at most
 # The reading's score (step 7), in units of log-probability: weights fitted by scripts/fit_choice.py.
 WIDE = 1.0  # heights: a part no wider than this may be an honest unsure answer
-DIGIT_WEIGHT = -0.3213  # each digit
-SECOND_WEIGHT = -0.1657  # x log(the second likeliest digit's probability)
-UNSURE_WEIGHT = -0.0939  # not sure of it, and no honest answer
-HONEST_UNSURE_WEIGHT = 0.1296  # not sure of it, an honest answer
-WIDE_WEIGHT = -0.9841  # x width over height beyond WIDE
-JOIN_WEIGHT = -0.5149  # x the gaps it joins (`Found.join_cost`)
-SLICE_WEIGHT = 0.2986  # x the slices it spans beyond one
-INNER_CUT_WEIGHT = 0.6161  # x the cuts inside it
-INNER_STROKE_WEIGHT = 0.239  # x the strokes those cuts cross
-HEIGHT_WEIGHT = 0.1045  # x its height over the tallest part's
-CUT_PART_WEIGHT = 0.6854  # a whole part that was cut
-ONE_IN_NO_DIGIT_WEIGHT = -1.0179  # a 1 inside one part the card calls no digit whole (a W's strokes)
-CUT_FIRST_WEIGHT = -0.4275  # the cut before it, for the first stroke it crosses
-CUT_MORE_WEIGHT = 0.134  # ... and for each other
+DIGIT_WEIGHT = -0.3992  # each digit
+SECOND_WEIGHT = -0.217  # x log(the second likeliest digit's probability)
+UNSURE_WEIGHT = -0.1261  # not sure of it, and no honest answer
+HONEST_UNSURE_WEIGHT = 0.0748  # not sure of it, an honest answer
+WIDE_WEIGHT = -0.9827  # x width over height beyond WIDE
+JOIN_WEIGHT = -0.4781  # x the gaps it joins (`Found.join_cost`)
+SLICE_WEIGHT = 0.3701  # x the slices it spans beyond one
+INNER_CUT_WEIGHT = 0.6511  # x the cuts inside it
+INNER_STROKE_WEIGHT = 0.2783  # x the strokes those cuts cross
+HEIGHT_WEIGHT = 0.145  # x its height over the tallest part's
+CUT_PART_WEIGHT = 0.7624  # a whole part that was cut
+ONE_IN_NO_DIGIT_WEIGHT = -0.5201  # a 1 inside one part the card calls no digit whole (a W's strokes)
+CUT_FIRST_WEIGHT = -0.4544  # the cut before it, for the first stroke it crosses
+CUT_MORE_WEIGHT = 0.1064  # ... and for each other
+ONE_WEIGHT = -0.9209  # read as a 1
 GAP_PENALTY = 0.5
 GAP_WIDTH_PENALTY = 20.0
 JOIN_LIMIT = 3.0  # candidates joining parts at a higher cost are not read
@@ -649,7 +652,7 @@ def score_weights() -> dict[str, float]:
             "SLICE_WEIGHT": SLICE_WEIGHT, "INNER_CUT_WEIGHT": INNER_CUT_WEIGHT,
             "INNER_STROKE_WEIGHT": INNER_STROKE_WEIGHT, "HEIGHT_WEIGHT": HEIGHT_WEIGHT,
             "CUT_PART_WEIGHT": CUT_PART_WEIGHT, "ONE_IN_NO_DIGIT_WEIGHT": ONE_IN_NO_DIGIT_WEIGHT,
-            "CUT_FIRST_WEIGHT": CUT_FIRST_WEIGHT, "CUT_MORE_WEIGHT": CUT_MORE_WEIGHT}
+            "CUT_FIRST_WEIGHT": CUT_FIRST_WEIGHT, "CUT_MORE_WEIGHT": CUT_MORE_WEIGHT, "ONE_WEIGHT": ONE_WEIGHT}
 
 
 _WEIGHTS = tuple(score_weights().values())
@@ -681,7 +684,7 @@ def candidate_features(found: Found, digits: list[int], confidences: list[float]
             found.join_cost(candidate), float(last - first), float(len(inner)),
             float(sum(found.slices[boundary].crossed for boundary in inner)), found.height(candidate) / tallest,
             float(is_part and last > first), float(in_no_digit and digit == 1),
-            float(min(crossed, 1)), float(max(0, crossed - 1)))
+            float(min(crossed, 1)), float(max(0, crossed - 1)), float(digit == 1))
     return features
 
 

@@ -58,20 +58,21 @@
     CUTS_PER_HEIGHT: 4, // candidate cuts per height of a part's width, at most
     // The reading's score (step 7), in units of log-probability: weights fitted by scripts/fit_choice.py.
     WIDE: 1.0, // heights: a part no wider than this may be an honest unsure answer
-    DIGIT_WEIGHT: -0.3213, // each digit
-    SECOND_WEIGHT: -0.1657, // x log(the second likeliest digit's probability)
-    UNSURE_WEIGHT: -0.0939, // not sure of it, and no honest answer
-    HONEST_UNSURE_WEIGHT: 0.1296, // not sure of it, an honest answer
-    WIDE_WEIGHT: -0.9841, // x width over height beyond WIDE
-    JOIN_WEIGHT: -0.5149, // x the gaps it joins (`Found.joinCost`)
-    SLICE_WEIGHT: 0.2986, // x the slices it spans beyond one
-    INNER_CUT_WEIGHT: 0.6161, // x the cuts inside it
-    INNER_STROKE_WEIGHT: 0.239, // x the strokes those cuts cross
-    HEIGHT_WEIGHT: 0.1045, // x its height over the tallest part's
-    CUT_PART_WEIGHT: 0.6854, // a whole part that was cut
-    ONE_IN_NO_DIGIT_WEIGHT: -1.0179, // a 1 inside one part the card calls no digit whole (a W's strokes)
-    CUT_FIRST_WEIGHT: -0.4275, // the cut before it, for the first stroke it crosses
-    CUT_MORE_WEIGHT: 0.134, // ... and for each other
+    DIGIT_WEIGHT: -0.3992, // each digit
+    SECOND_WEIGHT: -0.217, // x log(the second likeliest digit's probability)
+    UNSURE_WEIGHT: -0.1261, // not sure of it, and no honest answer
+    HONEST_UNSURE_WEIGHT: 0.0748, // not sure of it, an honest answer
+    WIDE_WEIGHT: -0.9827, // x width over height beyond WIDE
+    JOIN_WEIGHT: -0.4781, // x the gaps it joins (`Found.joinCost`)
+    SLICE_WEIGHT: 0.3701, // x the slices it spans beyond one
+    INNER_CUT_WEIGHT: 0.6511, // x the cuts inside it
+    INNER_STROKE_WEIGHT: 0.2783, // x the strokes those cuts cross
+    HEIGHT_WEIGHT: 0.145, // x its height over the tallest part's
+    CUT_PART_WEIGHT: 0.7624, // a whole part that was cut
+    ONE_IN_NO_DIGIT_WEIGHT: -0.5201, // a 1 inside one part the card calls no digit whole (a W's strokes)
+    CUT_FIRST_WEIGHT: -0.4544, // the cut before it, for the first stroke it crosses
+    CUT_MORE_WEIGHT: 0.1064, // ... and for each other
+    ONE_WEIGHT: -0.9209, // read as a 1
     GAP_PENALTY: 0.5,
     GAP_WIDTH_PENALTY: 20.0,
     JOIN_LIMIT: 3.0, // candidates joining parts at a higher cost are not read
@@ -80,7 +81,7 @@
     MAX_DIGITS, MAX_PARTS, MAX_PIECES, MAX_SLICES, MAX_SLICES_PER_DIGIT, GRID_SIDE, MARK_AREA, MARK_HEIGHT, SLIVER_PEAK, SLIVER_RUN, SLIVER_WIDTH, SPLIT_RATIO, LOOK_AGAIN_RATIO,
     MIDDLE_RATIO, MIN_PIECE, CUTS_PER_HEIGHT, WIDE, DIGIT_WEIGHT, SECOND_WEIGHT, UNSURE_WEIGHT, HONEST_UNSURE_WEIGHT, WIDE_WEIGHT,
     JOIN_WEIGHT, SLICE_WEIGHT, INNER_CUT_WEIGHT, INNER_STROKE_WEIGHT, HEIGHT_WEIGHT, CUT_PART_WEIGHT, ONE_IN_NO_DIGIT_WEIGHT,
-    CUT_FIRST_WEIGHT, CUT_MORE_WEIGHT, GAP_PENALTY,
+    CUT_FIRST_WEIGHT, CUT_MORE_WEIGHT, ONE_WEIGHT, GAP_PENALTY,
     GAP_WIDTH_PENALTY, JOIN_LIMIT,
   } = CONSTANTS;
 
@@ -799,7 +800,8 @@
       + HEIGHT_WEIGHT * (found.height(candidate) / tallest)
       + (isPart && last > first ? CUT_PART_WEIGHT : 0.0)
       + (inNoDigit && digit === 1 ? ONE_IN_NO_DIGIT_WEIGHT : 0.0)
-      + CUT_FIRST_WEIGHT * Math.min(crossed, 1) + CUT_MORE_WEIGHT * Math.max(0, crossed - 1);
+      + CUT_FIRST_WEIGHT * Math.min(crossed, 1) + CUT_MORE_WEIGHT * Math.max(0, crossed - 1)
+      + (digit === 1 ? ONE_WEIGHT : 0.0);
   }
 
   /* The candidates, left to right, of the best reading: for found.candidates[i], `digits[i]`

@@ -300,8 +300,8 @@ function readCutOnce(width, whole, second, halves = [2, 7], notADigit = 0) {
 const SPLIT = [[0, 0], [1, 1]], WHOLE = [[0, 1]];
 
 test("an unsure part is an honest answer only when no wider than tall, as in Python", () => {
-  assert.deepEqual(readCutOnce(95, 0.39, 0.3), WHOLE);
-  assert.deepEqual(readCutOnce(105, 0.39, 0.3), SPLIT);
+  assert.deepEqual(readCutOnce(95, 0.39, 0.1), WHOLE);
+  assert.deepEqual(readCutOnce(105, 0.39, 0.1), SPLIT);
   for (const width of [95, 105]) assert.deepEqual(readCutOnce(width, 0.99, 0.005), WHOLE);
   for (const whole of [0.1, 0.3, 0.5, 0.7, 0.9]) {
     for (const second of [0.01, 0.05, 0.1, 0.3]) {
@@ -323,8 +323,13 @@ test("a part the model is torn over is read as the digits it holds, as in Python
 });
 
 test("a scribble the card calls no digit stays one answer, as in Python", () => {
-  assert.deepEqual(readCutOnce(101, 0.2, 0.19, [1, 1], 0.4), WHOLE);
-  assert.deepEqual(readCutOnce(101, 0.2, 0.19, [2, 7], 0.4), SPLIT);
-  assert.deepEqual(readCutOnce(101, 0.2, 0.19, [1, 1], 0.19), SPLIT); // not below the level
-  assert.deepEqual(readCutOnce(101, 0.2, 0.19, [1, 1]), SPLIT); // the card states no level
+  assert.deepEqual(readCutOnce(101, 0.03, 0.02, [1, 1], 0.4), WHOLE);
+  assert.deepEqual(readCutOnce(101, 0.03, 0.02, [2, 7], 0.4), SPLIT);
+  assert.deepEqual(readCutOnce(101, 0.03, 0.02, [1, 1], 0.02), SPLIT); // not below the level
+  assert.deepEqual(readCutOnce(101, 0.03, 0.02, [1, 1]), SPLIT); // the card states no level
+});
+
+test("a sure 1 as wide as its neighbour is weaker evidence than another digit, as in Python", () => {
+  assert.deepEqual(readCutOnce(105, 0.39, 0.1, [2, 7]), SPLIT);
+  for (const halves of [[1, 7], [7, 1], [1, 1]]) assert.deepEqual(readCutOnce(105, 0.39, 0.1, halves), WHOLE, `${halves}`);
 });
