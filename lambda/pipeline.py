@@ -160,8 +160,6 @@ def look_again(model: classifier.Classifier, found: segmentation.Found, probabil
     """The candidates, their probabilities and the digits read, after a second look at the
     parts read whole but unsure; as they were if there is none."""
     confidences = probabilities.max(axis=1).tolist()
-    if all(confidences[index] >= model.uncertainty.threshold for index in chosen):  # sure of every digit
-        return found, probabilities, chosen
     again = segmentation.look_again(found, [found.candidates[index] for index in chosen], confidences,
                                     model.uncertainty.threshold)
     if again is None:

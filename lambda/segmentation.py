@@ -67,8 +67,9 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    all of them. Touching digits as narrow as a 1 and its neighbour get candidates, and a
    single digit the model is sure of (nearly all) costs no second call.
 
-The weights were chosen on numbers written with MNIST's test digits (bench/function_numbers.py):
-single digits must stay whole first, then numbers with gaps split right, then touching ones.
+The other constants (the ratios, the limits, the gaps' penalties) were chosen on numbers
+written with MNIST's test digits (bench/function_numbers.py): single digits must stay whole
+first, then numbers with gaps split right, then touching ones.
 
 A reading of all the ink as one digit reads it exactly as a single digit always was read
 (preprocessing.to_mnist on the whole ink), so a drawing of one digit answers as it did.
@@ -739,6 +740,8 @@ def look_again(found: Found, reading: list[tuple[int, int]], confidences: list[f
     be cut at once (a single digit that narrow would pay for candidates it never needs), and
     the model reads it as one unsure digit or as none. Only the new candidates need reading
     (`Found.key` tells which are new); `choose` then weighs the whole part against its cuts."""
+    if min(confidences) >= sure:  # sure of every candidate, so of every digit read (a single digit, mostly)
+        return None
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
     parts = frozenset(found.slices[first].part for first, last in reading
                       if first == last and found.is_part((first, last)) and confidences[index[first, last]] < sure
