@@ -61,11 +61,12 @@ makes the same pieces and candidates, held to the same test vectors (tests/vecto
    numbers written with MNIST's held-out validation digits and on non-digits, never the
    test digits the benchmark writes. The calibrated probabilities are what make candidates
    of any shape comparable;
-8. look again: a part read whole, that the model is not sure of and that was too narrow to
-   cut (under SPLIT_RATIO), is cut as well if it is at least LOOK_AGAIN_RATIO as wide as tall
-   (`look_again`), its new candidates read in a second batch, and the choice made again over
-   all of them. Touching digits as narrow as a 1 and its neighbour get candidates, and a
-   single digit the model is sure of (nearly all) costs no second call.
+8. look again: a part that the model is not sure of whole and that was too narrow to cut
+   (under SPLIT_RATIO), read alone or inside a digit read unsure that joins it to other
+   parts, is cut as well if it is at least LOOK_AGAIN_RATIO as wide as tall (`look_again`),
+   its new candidates read in a second batch, and the choice made again over all of them.
+   Touching digits as narrow as a 1 and its neighbour get candidates, and a single digit the
+   model is sure of (nearly all) costs no second call.
 
 The other constants (the ratios, the limits, the gaps' penalties) were chosen on numbers
 written with MNIST's test digits (bench/function_numbers.py): single digits must stay whole
@@ -111,21 +112,21 @@ MIN_PIECE = 0.1  # of the part's height: the narrowest slice a cut may leave
 CUTS_PER_HEIGHT = 4  # candidate cuts per height of a part's width, at most
 # The reading's score (step 7), in units of log-probability: weights fitted by scripts/fit_choice.py.
 WIDE = 1.0  # heights: a part no wider than this may be an honest unsure answer
-DIGIT_WEIGHT = -0.3992  # each digit
-SECOND_WEIGHT = -0.217  # x log(the second likeliest digit's probability)
-UNSURE_WEIGHT = -0.1261  # not sure of it, and no honest answer
-HONEST_UNSURE_WEIGHT = 0.0748  # not sure of it, an honest answer
-WIDE_WEIGHT = -0.9827  # x width over height beyond WIDE
-JOIN_WEIGHT = -0.4781  # x the gaps it joins (`Found.join_cost`)
-SLICE_WEIGHT = 0.3701  # x the slices it spans beyond one
-INNER_CUT_WEIGHT = 0.6511  # x the cuts inside it
-INNER_STROKE_WEIGHT = 0.2783  # x the strokes those cuts cross
-HEIGHT_WEIGHT = 0.145  # x its height over the tallest part's
-CUT_PART_WEIGHT = 0.7624  # a whole part that was cut
-ONE_IN_NO_DIGIT_WEIGHT = -0.5201  # a 1 inside one part the card calls no digit whole (a W's strokes)
-CUT_FIRST_WEIGHT = -0.4544  # the cut before it, for the first stroke it crosses
-CUT_MORE_WEIGHT = 0.1064  # ... and for each other
-ONE_WEIGHT = -0.9209  # read as a 1
+DIGIT_WEIGHT = -0.3856  # each digit
+SECOND_WEIGHT = -0.2196  # x log(the second likeliest digit's probability)
+UNSURE_WEIGHT = -0.1597  # not sure of it, and no honest answer
+HONEST_UNSURE_WEIGHT = 0.0817  # not sure of it, an honest answer
+WIDE_WEIGHT = -0.9632  # x width over height beyond WIDE
+JOIN_WEIGHT = -0.4498  # x the gaps it joins (`Found.join_cost`)
+SLICE_WEIGHT = 0.357  # x the slices it spans beyond one
+INNER_CUT_WEIGHT = 0.6628  # x the cuts inside it
+INNER_STROKE_WEIGHT = 0.3047  # x the strokes those cuts cross
+HEIGHT_WEIGHT = 0.1414  # x its height over the tallest part's
+CUT_PART_WEIGHT = 0.693  # a whole part that was cut
+ONE_IN_NO_DIGIT_WEIGHT = -0.5778  # a 1 inside one part the card calls no digit whole (a W's strokes)
+CUT_FIRST_WEIGHT = -0.468  # the cut before it, for the first stroke it crosses
+CUT_MORE_WEIGHT = 0.0947  # ... and for each other
+ONE_WEIGHT = -0.9192  # read as a 1
 GAP_PENALTY = 0.5
 GAP_WIDTH_PENALTY = 20.0
 JOIN_LIMIT = 3.0  # candidates joining parts at a higher cost are not read
@@ -738,14 +739,20 @@ def look_again(found: Found, reading: list[tuple[int, int]], confidences: list[f
     cut as well, if they are at least LOOK_AGAIN_RATIO as wide as tall, or None if there are
     none: the reading stands. A 1 touching its neighbour, or "11", makes a part too narrow to
     be cut at once (a single digit that narrow would pay for candidates it never needs), and
-    the model reads it as one unsure digit or as none. Only the new candidates need reading
-    (`Found.key` tells which are new); `choose` then weighs the whole part against its cuts."""
+    the model reads it as one unsure digit or as none. Such a part is looked at again whether
+    the reading kept it alone or inside a digit read unsure that joins it to other parts (the
+    model calls two pairs of touching digits no digit, so one unsure answer for all of them
+    may score best). Only the new candidates need reading (`Found.key` tells which are new);
+    `choose` then weighs the whole part against its cuts."""
     if min(confidences) >= sure:  # sure of every candidate, so of every digit read (a single digit, mostly)
         return None
     index = {candidate: number for number, candidate in enumerate(found.candidates)}
-    parts = frozenset(found.slices[first].part for first, last in reading
-                      if first == last and found.is_part((first, last)) and confidences[index[first, last]] < sure
-                      and may_hold_several(found.part_boxes[found.slices[first].part], looked_again=True))
+    wholes = whole_parts(found)
+    # Each part of a digit read unsure that is one slice (not cut yet) and read unsure whole.
+    parts = frozenset(part for first, last in reading if confidences[index[first, last]] < sure
+                      for part in range(found.slices[first].part, found.slices[last].part + 1)
+                      if wholes[part][0] == wholes[part][1] and confidences[index[wholes[part]]] < sure
+                      and may_hold_several(found.part_boxes[part], looked_again=True))
     if not parts:
         return None
     again = _sliced(Found(found.ink, found.factor, found.grid_shape, found.runs, found.parts, found.part_boxes,

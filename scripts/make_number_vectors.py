@@ -118,6 +118,7 @@ def pictures() -> list[Picture]:
     touching, touching_text = mnist_number([8, 9, 10], "touching", 4)
     narrow, narrow_text = mnist_number([30, 31], "touching", 35)
     torn, torn_text = mnist_number([265, 1063], "touching", 111)
+    pairs, pairs_text = mnist_number([1897, 5268, 7954, 6011], "touching", 346)
     return [
         Picture("drawn-apart", "A number drawn on a canvas as the page draws it, digits well apart (RGB).",
                 drawn("2024"), "2024"),
@@ -138,6 +139,9 @@ def pictures() -> list[Picture]:
                 "second look.", narrow, narrow_text),
         Picture("mnist-touching-torn", "A 1 crossing a 9, one part: read whole, the model doubts it and is torn "
                 "between two digits, so the reading keeps the two it holds.", torn, torn_text),
+        Picture("mnist-touching-two-pairs", "Two pairs of touching digits, each a part too narrow to cut at once "
+                "that the model calls no digit: read first as one answer, then each pair is cut on a second "
+                "look.", pairs, pairs_text),
         Picture("scribbled-w", "A W scribbled in one stroke: its strokes read as sure 1s, but all of it is no "
                 "digit, and it stays one answer.", scribbled_w(), None),
         Picture("wide-and-pooled", "Two digits 1,000 pixels apart: the grid of a picture this wide is pooled.",

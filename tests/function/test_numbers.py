@@ -475,6 +475,35 @@ def test_read_digit_never_looks_again(client, model_batches):
     assert len(body["digits"]) == 1 and body["uncertain"]
 
 
+def _two_combs() -> np.ndarray:
+    """Two parts 100 pixels tall and 60 wide (each too narrow to cut at once), 4 apart."""
+    picture = np.full((140, 164), 255, dtype=np.uint8)
+    for start in (20, 84):
+        picture[110:120, start:start + 60] = 0
+        for left in range(start, start + 52, 20):
+            picture[20:120, left:left + 8] = 0
+    return picture
+
+
+@pytest.mark.parametrize("sure_of", [(), ((0, 0),), ((1, 1),), ((0, 0), (1, 1)), ((0, 1),)])
+def test_a_second_look_cuts_the_unsure_parts_of_an_unsure_digit_that_joins_them(sure_of):
+    """Two pairs of touching digits, each a part the model calls no digit, may be read as one
+    unsure answer joining both: each part the model is unsure of whole is cut on a second look,
+    one it is sure of is not, and nothing is if the joined digit itself is sure."""
+    import preprocessing
+
+    found = segmentation.find(preprocessing.ink_levels(_two_combs()))
+    assert found.candidates == [(0, 0), (0, 1), (1, 1)]
+    confidences = [0.95 if candidate in sure_of else 0.1 for candidate in found.candidates]
+    again = segmentation.look_again(found, [(0, 1)], confidences, 0.8)
+    cut = set() if (0, 1) in sure_of else {part for part in (0, 1) if (part, part) not in sure_of}
+    if not cut:
+        assert again is None
+        return
+    slices_per_part = [sum(piece.part == part for piece in again.slices) for part in (0, 1)]
+    assert {part for part in (0, 1) if slices_per_part[part] > 1} == cut
+
+
 def test_a_second_look_cuts_only_narrow_parts_read_whole_and_unsure():
     """look_again: a part kept whole and read unsure is cut if at least LOOK_AGAIN_RATIO as
     wide as tall; a sure one, or a narrower one, is not looked at again."""

@@ -58,21 +58,21 @@
     CUTS_PER_HEIGHT: 4, // candidate cuts per height of a part's width, at most
     // The reading's score (step 7), in units of log-probability: weights fitted by scripts/fit_choice.py.
     WIDE: 1.0, // heights: a part no wider than this may be an honest unsure answer
-    DIGIT_WEIGHT: -0.3992, // each digit
-    SECOND_WEIGHT: -0.217, // x log(the second likeliest digit's probability)
-    UNSURE_WEIGHT: -0.1261, // not sure of it, and no honest answer
-    HONEST_UNSURE_WEIGHT: 0.0748, // not sure of it, an honest answer
-    WIDE_WEIGHT: -0.9827, // x width over height beyond WIDE
-    JOIN_WEIGHT: -0.4781, // x the gaps it joins (`Found.joinCost`)
-    SLICE_WEIGHT: 0.3701, // x the slices it spans beyond one
-    INNER_CUT_WEIGHT: 0.6511, // x the cuts inside it
-    INNER_STROKE_WEIGHT: 0.2783, // x the strokes those cuts cross
-    HEIGHT_WEIGHT: 0.145, // x its height over the tallest part's
-    CUT_PART_WEIGHT: 0.7624, // a whole part that was cut
-    ONE_IN_NO_DIGIT_WEIGHT: -0.5201, // a 1 inside one part the card calls no digit whole (a W's strokes)
-    CUT_FIRST_WEIGHT: -0.4544, // the cut before it, for the first stroke it crosses
-    CUT_MORE_WEIGHT: 0.1064, // ... and for each other
-    ONE_WEIGHT: -0.9209, // read as a 1
+    DIGIT_WEIGHT: -0.3856, // each digit
+    SECOND_WEIGHT: -0.2196, // x log(the second likeliest digit's probability)
+    UNSURE_WEIGHT: -0.1597, // not sure of it, and no honest answer
+    HONEST_UNSURE_WEIGHT: 0.0817, // not sure of it, an honest answer
+    WIDE_WEIGHT: -0.9632, // x width over height beyond WIDE
+    JOIN_WEIGHT: -0.4498, // x the gaps it joins (`Found.joinCost`)
+    SLICE_WEIGHT: 0.357, // x the slices it spans beyond one
+    INNER_CUT_WEIGHT: 0.6628, // x the cuts inside it
+    INNER_STROKE_WEIGHT: 0.3047, // x the strokes those cuts cross
+    HEIGHT_WEIGHT: 0.1414, // x its height over the tallest part's
+    CUT_PART_WEIGHT: 0.693, // a whole part that was cut
+    ONE_IN_NO_DIGIT_WEIGHT: -0.5778, // a 1 inside one part the card calls no digit whole (a W's strokes)
+    CUT_FIRST_WEIGHT: -0.468, // the cut before it, for the first stroke it crosses
+    CUT_MORE_WEIGHT: 0.0947, // ... and for each other
+    ONE_WEIGHT: -0.9192, // read as a 1
     GAP_PENALTY: 0.5,
     GAP_WIDTH_PENALTY: 20.0,
     JOIN_LIMIT: 3.0, // candidates joining parts at a higher cost are not read
@@ -639,15 +639,21 @@
   }
 
   /* Step 8 (lambda/segmentation.py's look_again): the same ink with the parts the reading kept
-     whole but the model is not sure of cut as well, if at least LOOK_AGAIN_RATIO as wide as
-     tall, or null if there are none: the reading stands. */
+     whole but the model is not sure of (alone, or inside a digit read unsure that joins them
+     to other parts) cut as well, if at least LOOK_AGAIN_RATIO as wide as tall, or null if
+     there are none: the reading stands. */
   function lookAgain(found, reading, confidences, sure) {
     const index = new Map(found.candidates.map((candidate, at) => [String(candidate), at]));
+    const wholes = wholeParts(found);
     const parts = new Set();
     for (const [first, last] of reading) {
-      const part = found.slices[first].part;
-      if (first === last && found.isPart([first, last]) && confidences[index.get(String([first, last]))] < sure
-        && mayHoldSeveral(found.partBoxes[part], true)) parts.add(part);
+      if (confidences[index.get(String([first, last]))] >= sure) continue;
+      // Each part of it that is one slice (not cut yet) and read unsure whole.
+      for (let part = found.slices[first].part; part <= found.slices[last].part; part++) {
+        const whole = wholes.get(part);
+        if (whole[0] === whole[1] && confidences[index.get(String(whole))] < sure
+          && mayHoldSeveral(found.partBoxes[part], true)) parts.add(part);
+      }
     }
     if (parts.size === 0) return null;
     const again = sliced(new Found(found.ink, found.factor, found.gridShape, found.runs, found.parts, found.partBoxes, [], []), parts);
