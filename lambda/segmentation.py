@@ -741,8 +741,8 @@ def look_again(found: Found, reading: list[tuple[int, int]], confidences: list[f
     be cut at once (a single digit that narrow would pay for candidates it never needs), and
     the model reads it as one unsure digit or as none. Such a part is looked at again whether
     the reading kept it alone or inside a digit read unsure that joins it to other parts (the
-    model calls two pairs of touching digits no digit, so one unsure answer for all of them
-    may score best). Only the new candidates need reading (`Found.key` tells which are new);
+    model may call each of two touching pairs no digit, and one unsure answer for both may
+    then score best). Only the new candidates need reading (`Found.key` tells which are new);
     `choose` then weighs the whole part against its cuts."""
     if min(confidences) >= sure:  # sure of every candidate, so of every digit read (a single digit, mostly)
         return None
